@@ -1,0 +1,74 @@
+"""The ASGI application."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from thumbs import __version__
+from thumbs.assistants.router import router as assistants_router
+from thumbs.config import Settings, get_settings
+from thumbs.docs.router import router as docs_router
+from thumbs.feedback.router import router as feedback_router
+from thumbs.kit import handlers, openapi
+from thumbs.runtime import Runtime
+from thumbs.store import migrate
+
+log = logging.getLogger("thumbs")
+
+DESCRIPTION = """Human feedback on AI-assistant responses.
+
+The `/v1/Assistants` and `/v1/Assistants/{id}/Feedbacks` resources are wire-compatible with
+Twilio AI Assistants: HTTP Basic auth with an Account SID and Auth Token (or an API Key SID
+and secret), JSON bodies, Twilio's list envelope and paging, Twilio's error body.
+Every error has a stable `code`; its page is at `/errors/{code}`.
+"""
+
+
+class SchemaOutOfDate(RuntimeError):
+    pass
+
+
+def prepare_database(runtime: Runtime) -> None:
+    url = runtime.store.url
+    if migrate.pending(runtime.store.engine, url):
+        if not runtime.settings.auto_migrate:
+            raise SchemaOutOfDate(
+                "The database schema is not up to date. Run `thumbs db upgrade` "
+                "(or set THUMBS_AUTO_MIGRATE=true) and start again."
+            )
+        log.info("applying database migrations")
+        migrate.upgrade(url)
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        rt = runtime or Runtime.build(settings)
+        prepare_database(rt)
+        rt.start()
+        app.state.runtime = rt
+        try:
+            yield
+        finally:
+            rt.stop()
+
+    app = FastAPI(
+        title="thumbs",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    handlers.install(app)
+    app.include_router(assistants_router)
+    app.include_router(feedback_router)
+    app.include_router(docs_router)
+    openapi.install(app)
+    return app

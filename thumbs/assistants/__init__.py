@@ -1,0 +1,1 @@
+"""Assistants: the Twilio-compatible ``/v1/Assistants`` resource."""

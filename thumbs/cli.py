@@ -1,0 +1,150 @@
+"""The one CLI: ``thumbs serve``, ``thumbs db``, ``thumbs accounts``, ``thumbs keys``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+from thumbs.config import get_settings
+from thumbs.store import migrate
+from thumbs.store.engine import Store
+
+app = typer.Typer(help="thumbs: human feedback for AI assistants.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+accounts_app = typer.Typer(help="Accounts (tenants) and their Auth Tokens.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys (SK…) of an account.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(accounts_app, name="accounts")
+app.add_typer(keys_app, name="keys")
+
+
+def _store() -> Store:
+    return Store(get_settings().effective_database_url)
+
+
+def _ensure_schema(store: Store) -> None:
+    if migrate.pending(store.engine, store.url):
+        settings = get_settings()
+        if not settings.auto_migrate:
+            typer.echo("The database schema is not up to date: run `thumbs db upgrade`.", err=True)
+            raise typer.Exit(2)
+        migrate.upgrade(store.url)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address [THUMBS_HOST].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port [THUMBS_PORT].")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes [THUMBS_WORKERS].")] = None,
+) -> None:
+    """Run the HTTP server (applies pending migrations first unless THUMBS_AUTO_MIGRATE=false)."""
+    import uvicorn
+
+    settings = get_settings()
+    store = _store()
+    try:
+        _ensure_schema(store)
+    finally:
+        store.dispose()
+    uvicorn.run(
+        "thumbs.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers or settings.workers,
+        log_level=settings.log_level,
+        proxy_headers=True,
+        server_header=False,
+        loop="uvloop",
+        http="httptools",
+        access_log=settings.log_level == "debug",
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    url = get_settings().effective_database_url
+    migrate.upgrade(url, revision)
+    typer.echo(f"database at {migrate.head_revision(url) if revision == 'head' else revision}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the schema revision of the database and whether it is up to date."""
+    store = _store()
+    try:
+        current = migrate.current_revision(store.engine)
+        head = migrate.head_revision(store.url)
+    finally:
+        store.dispose()
+    typer.echo(f"current: {current or '(empty)'}  head: {head}")
+    if current != head:
+        raise typer.Exit(1)
+
+
+def _emit(as_json: bool, payload: dict[str, str], human: str) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(payload) + "\n")
+    else:
+        typer.echo(human)
+
+
+@accounts_app.command("create")
+def accounts_create(
+    name: Annotated[str, typer.Option(help="A name for the account.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Create an account; prints its Account SID and Auth Token (shown only once)."""
+    from thumbs.auth import service
+
+    store = _store()
+    try:
+        _ensure_schema(store)
+        with store.session() as session:
+            created = service.create_account(session, name=name)
+            sid = created.account.sid
+    finally:
+        store.dispose()
+    _emit(
+        as_json,
+        {"account_sid": sid, "auth_token": created.auth_token},
+        f"Account SID: {sid}\nAuth Token:  {created.auth_token}\n"
+        "(the Auth Token is stored hashed and cannot be shown again)",
+    )
+
+
+@keys_app.command("create")
+def keys_create(
+    account: Annotated[str, typer.Option(help="The Account SID (AC…) that owns the key.")],
+    name: Annotated[str, typer.Option(help="A name for the key.")] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Create an API key (SK…); prints its SID and secret (shown only once)."""
+    from thumbs.auth import service
+
+    store = _store()
+    try:
+        _ensure_schema(store)
+        with store.session() as session:
+            acc = service.get_account(session, sid=account)
+            if acc is None:
+                typer.echo(f"No account {account}", err=True)
+                raise typer.Exit(1)
+            created = service.create_api_key(session, account=acc, name=name)
+            sid = created.key.sid
+    finally:
+        store.dispose()
+    _emit(
+        as_json,
+        {"api_key_sid": sid, "secret": created.secret, "account_sid": account},
+        f"API Key SID: {sid}\nSecret:      {created.secret}\n"
+        "(the secret is stored hashed and cannot be shown again)",
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,59 @@
+"""Settings, read once from the environment (prefix ``THUMBS_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="THUMBS_", extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+    data_dir: Path = Field(default=Path(".thumbs"))
+    database_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    # Apply pending Alembic migrations when the server starts.  When false the server
+    # refuses to start on an out-of-date schema and says which command to run.
+    auto_migrate: bool = True
+    # Seconds a verified credential stays in the per-process cache.  A revoked key
+    # stops working in every worker within this time.
+    auth_cache_ttl: float = Field(default=30.0, ge=0)
+    # Group commit: the most feedback rows written in one transaction.
+    write_batch_max: int = Field(default=1024, ge=1)
+    # Secret for signing console sessions and CSRF tokens.  Required in production.
+    secret_key: str | None = None
+    # Responder time limit (seconds) for OpenAI-compatible endpoints.
+    responder_timeout: float = Field(default=30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.env == "production" and not self.secret_key:
+            raise ValueError("THUMBS_SECRET_KEY must be set when THUMBS_ENV=production")
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return normalize_database_url(self.database_url)
+        return f"sqlite:///{(self.data_dir / 'thumbs.db').as_posix()}"
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept ``postgres://`` and ``postgresql://`` and use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

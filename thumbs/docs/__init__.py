@@ -1,0 +1,1 @@
+"""Documentation served by thumbs itself: one page per error code (``more_info``)."""

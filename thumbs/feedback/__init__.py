@@ -1,0 +1,1 @@
+"""Feedback: the Twilio-compatible ``/v1/Assistants/{id}/Feedbacks`` resource."""

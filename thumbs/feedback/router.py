@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
+from starlette.requests import Request
+from starlette.responses import Response
+
+from thumbs.assistants.deps import AccountAssistant
+from thumbs.auth.deps import CurrentPrincipal
+from thumbs.feedback import service
+from thumbs.feedback.deps import CachedAssistant, IdempotencyKeyHeader
+from thumbs.feedback.schemas import FeedbackCreate, FeedbackList, FeedbackOut, FeedbackUpdate
+from thumbs.kit.body import body_of
+from thumbs.kit.deps import DbSession, get_runtime
+from thumbs.kit.openapi import json_body
+from thumbs.kit.paging import PageParams, envelope, page_params
+from thumbs.kit.responses import JSON, no_content
+from thumbs.kit.schemas import READ_ERRORS, WRITE_ERRORS, error_responses
+from thumbs.kit.timefmt import as_naive_utc
+
+router = APIRouter(prefix="/v1/Assistants/{id}/Feedbacks", tags=["Feedback"])
+
+FeedbackIdPath = Annotated[str, Path(alias="fid", description="The feedback ID (aia_fdbk_…).")]
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=FeedbackOut,
+    responses={**WRITE_ERRORS, **error_responses(422)},
+    openapi_extra=json_body(FeedbackCreate),
+    summary="Track feedback",
+)
+async def create_feedback(
+    request: Request,
+    principal: CurrentPrincipal,
+    assistant: CachedAssistant,
+    data: Annotated[FeedbackCreate, body_of(FeedbackCreate)],
+    key: IdempotencyKeyHeader,
+) -> Response:
+    job = service.prepare_create(
+        ref=assistant, account_sid=principal.account_sid, data=data, idempotency_key=key
+    )
+    result = await get_runtime(request).writer.submit(service.CREATE_KIND, job)
+    headers = {"Idempotent-Replayed": "true"} if result.replayed else None
+    return Response(
+        result.body, status_code=result.status, media_type="application/json", headers=headers
+    )
+
+
+def list_filters(
+    session_id: Annotated[str | None, Query(alias="SessionId", max_length=256)] = None,
+    message_id: Annotated[str | None, Query(alias="MessageId", max_length=256)] = None,
+    created_after: Annotated[
+        datetime | None,
+        Query(alias="DateCreatedAfter", description="ISO 8601; inclusive."),
+    ] = None,
+    created_before: Annotated[
+        datetime | None,
+        Query(alias="DateCreatedBefore", description="ISO 8601; exclusive."),
+    ] = None,
+) -> service.ListFilters:
+    return service.ListFilters(
+        session_id=session_id,
+        message_id=message_id,
+        created_after=as_naive_utc(created_after) if created_after else None,
+        created_before=as_naive_utc(created_before) if created_before else None,
+    )
+
+
+@router.get(
+    "", response_model=FeedbackList, responses=READ_ERRORS, summary="List feedback, newest first"
+)
+def list_feedbacks(
+    request: Request,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    assistant: AccountAssistant,
+    params: Annotated[PageParams, Depends(page_params)],
+    filters: Annotated[service.ListFilters, Depends(list_filters)],
+) -> Response:
+    page = service.list_page(session, assistant_pk=assistant.pk, filters=filters, params=params)
+    items = [
+        service.feedback_out(f, assistant_id=assistant.id, account_sid=principal.account_sid)
+        for f in page.items
+    ]
+    return JSON(envelope(request, "feedbacks", params, page, items))
+
+
+@router.get(
+    "/{fid}",
+    response_model=FeedbackOut,
+    responses=READ_ERRORS,
+    summary="Fetch one feedback (thumbs extension)",
+)
+def fetch_feedback(
+    principal: CurrentPrincipal,
+    session: DbSession,
+    assistant: AccountAssistant,
+    feedback_id: FeedbackIdPath,
+) -> Response:
+    fb = service.get(session, assistant_pk=assistant.pk, feedback_id=feedback_id)
+    return JSON(
+        service.feedback_out(fb, assistant_id=assistant.id, account_sid=principal.account_sid)
+    )
+
+
+@router.put(
+    "/{fid}",
+    response_model=FeedbackOut,
+    responses=WRITE_ERRORS,
+    openapi_extra=json_body(FeedbackUpdate),
+    summary="Update score/text (thumbs extension)",
+)
+def update_feedback(
+    principal: CurrentPrincipal,
+    session: DbSession,
+    assistant: AccountAssistant,
+    feedback_id: FeedbackIdPath,
+    data: Annotated[FeedbackUpdate, body_of(FeedbackUpdate)],
+) -> Response:
+    fb = service.get(session, assistant_pk=assistant.pk, feedback_id=feedback_id)
+    service.update(session, feedback=fb, data=data, positive_threshold=assistant.positive_threshold)
+    return JSON(
+        service.feedback_out(fb, assistant_id=assistant.id, account_sid=principal.account_sid)
+    )
+
+
+@router.delete(
+    "/{fid}",
+    status_code=204,
+    responses=READ_ERRORS,
+    summary="Delete one feedback (thumbs extension)",
+)
+def delete_feedback(
+    session: DbSession, assistant: AccountAssistant, feedback_id: FeedbackIdPath
+) -> Response:
+    fb = service.get(session, assistant_pk=assistant.pk, feedback_id=feedback_id)
+    service.remove(session, feedback=fb)
+    return no_content()

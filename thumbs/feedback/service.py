@@ -1,0 +1,315 @@
+"""Feedback: the create hot path (group commit, idempotency), reads, updates, deletes."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Engine, delete, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from thumbs.feedback.schemas import FeedbackCreate, FeedbackUpdate
+from thumbs.kit import errors as E
+from thumbs.kit import ids
+from thumbs.kit.paging import Page, PageParams, keyset_page
+from thumbs.kit.timefmt import iso, utcnow
+from thumbs.store.models import Assistant, Feedback, IdempotencyKey
+
+
+@dataclass(frozen=True, slots=True)
+class AssistantRef:
+    """What the hot path needs to know of an assistant (cached per process)."""
+
+    pk: int
+    id: str
+    account_pk: int
+    positive_threshold: float
+
+
+def assistant_ref(session: Session, *, account_pk: int, assistant_id: str) -> AssistantRef:
+    if len(assistant_id) > 64:
+        raise E.NotFound("Assistant", assistant_id[:64] + "…")
+    row = session.execute(
+        select(Assistant.pk, Assistant.positive_threshold).where(
+            Assistant.id == assistant_id, Assistant.account_pk == account_pk
+        )
+    ).one_or_none()
+    if row is None:
+        raise E.NotFound("Assistant", assistant_id)
+    return AssistantRef(
+        pk=row.pk, id=assistant_id, account_pk=account_pk, positive_threshold=row.positive_threshold
+    )
+
+
+def feedback_type_for(score: float | None, threshold: float) -> str | None:
+    """Twilio score → thumbs type: ≥ threshold is positive, below is negative, none is none."""
+    if score is None:
+        return None
+    return "positive" if score >= threshold else "negative"
+
+
+# -- create: one job per request, written by the group-commit writer -----------------------
+
+
+@dataclass(slots=True)
+class CreateJob:
+    account_pk: int
+    row: dict[str, Any]
+    body: bytes  # the response, computed before the write
+    idempotency_key: str | None
+    request_hash: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CreateResult:
+    status: int
+    body: bytes
+    replayed: bool
+
+
+def request_fingerprint(assistant_id: str, data: FeedbackCreate) -> str:
+    payload = orjson.dumps([assistant_id, data.model_dump()], option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(payload).hexdigest()
+
+
+def to_out(
+    *,
+    id: str,
+    assistant_id: str,
+    account_sid: str,
+    user_sid: str | None,
+    session_id: str,
+    message_id: str | None,
+    score: float | None,
+    text: str | None,
+    date_created: datetime,
+    date_updated: datetime,
+) -> dict[str, Any]:
+    return {
+        "id": id,
+        "assistant_id": assistant_id,
+        "account_sid": account_sid,
+        "user_sid": user_sid,
+        "session_id": session_id,
+        "message_id": message_id,
+        "score": score,
+        "text": text,
+        "date_created": iso(date_created),
+        "date_updated": iso(date_updated),
+    }
+
+
+def feedback_out(fb: Feedback, *, assistant_id: str, account_sid: str) -> dict[str, Any]:
+    return to_out(
+        id=fb.id,
+        assistant_id=assistant_id,
+        account_sid=account_sid,
+        user_sid=fb.user_sid,
+        session_id=fb.session_id,
+        message_id=fb.message_id,
+        score=fb.score,
+        text=fb.text,
+        date_created=fb.date_created,
+        date_updated=fb.date_updated,
+    )
+
+
+def prepare_create(
+    *,
+    ref: AssistantRef,
+    account_sid: str,
+    data: FeedbackCreate,
+    idempotency_key: str | None,
+    user_pk: int | None = None,
+    user_sid: str | None = None,
+) -> CreateJob:
+    now = utcnow()
+    fid = ids.new_id(ids.FEEDBACK)
+    row = {
+        "id": fid,
+        "account_pk": ref.account_pk,
+        "assistant_pk": ref.pk,
+        "session_id": data.session_id,
+        "message_id": data.message_id,
+        "user_pk": user_pk,
+        "user_sid": user_sid,
+        "score": data.score,
+        "text": data.text,
+        "channel": "api",
+        "feedback_type": feedback_type_for(data.score, ref.positive_threshold),
+        "status": "pending",
+        "date_created": now,
+        "date_updated": now,
+    }
+    body = orjson.dumps(
+        to_out(
+            id=fid,
+            assistant_id=ref.id,
+            account_sid=account_sid,
+            user_sid=user_sid,
+            session_id=data.session_id,
+            message_id=data.message_id,
+            score=data.score,
+            text=data.text,
+            date_created=now,
+            date_updated=now,
+        )
+    )
+    return CreateJob(
+        account_pk=ref.account_pk,
+        row=row,
+        body=body,
+        idempotency_key=idempotency_key,
+        request_hash=request_fingerprint(ref.id, data) if idempotency_key else None,
+    )
+
+
+class IdempotencyMismatch(E.ThumbsError):
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            E.IDEMPOTENCY_KEY_REUSED,
+            "This idempotency key was already used for a different request",
+            field="I-Twilio-Idempotency-Token",
+            details={"key": key},
+        )
+
+
+class CreateFeedbackKind:
+    """Writes feedback create jobs: one INSERT … executemany per batch, plus the
+    idempotency records, in the writer's transaction."""
+
+    def _existing(
+        self, conn: Connection, jobs: Sequence[CreateJob]
+    ) -> dict[tuple[int, str], tuple[str, int, str]]:
+        keyed = [j for j in jobs if j.idempotency_key]
+        if not keyed:
+            return {}
+        found: dict[tuple[int, str], tuple[str, int, str]] = {}
+        by_account: dict[int, list[str]] = {}
+        for j in keyed:
+            assert j.idempotency_key is not None
+            by_account.setdefault(j.account_pk, []).append(j.idempotency_key)
+        for account_pk, keys in by_account.items():
+            rows = conn.execute(
+                select(
+                    IdempotencyKey.key,
+                    IdempotencyKey.request_hash,
+                    IdempotencyKey.status_code,
+                    IdempotencyKey.response,
+                ).where(IdempotencyKey.account_pk == account_pk, IdempotencyKey.key.in_(keys))
+            ).all()
+            for r in rows:
+                found[(account_pk, r.key)] = (r.request_hash, r.status_code, r.response)
+        return found
+
+    def write_many(self, conn: Connection, jobs: Sequence[CreateJob]) -> list[CreateResult]:
+        existing = self._existing(conn, jobs)
+        results: list[CreateResult] = []
+        rows: list[dict[str, Any]] = []
+        keys: list[dict[str, Any]] = []
+        for job in jobs:
+            if job.idempotency_key:
+                slot = (job.account_pk, job.idempotency_key)
+                prior = existing.get(slot)
+                if prior is not None:
+                    if prior[0] != job.request_hash:
+                        raise IdempotencyMismatch(job.idempotency_key)
+                    results.append(CreateResult(prior[1], prior[2].encode(), replayed=True))
+                    continue
+                existing[slot] = (job.request_hash or "", 201, job.body.decode())
+                keys.append(
+                    {
+                        "account_pk": job.account_pk,
+                        "key": job.idempotency_key,
+                        "request_hash": job.request_hash,
+                        "status_code": 201,
+                        "response": job.body.decode(),
+                        "date_created": job.row["date_created"],
+                    }
+                )
+            rows.append(job.row)
+            results.append(CreateResult(201, job.body, replayed=False))
+        if rows:
+            conn.execute(insert(Feedback), rows)
+        if keys:
+            conn.execute(insert(IdempotencyKey), keys)
+        return results
+
+    def write_one(self, engine: Engine, job: CreateJob) -> CreateResult:
+        try:
+            with engine.begin() as conn:
+                return self.write_many(conn, [job])[0]
+        except IntegrityError as exc:
+            if job.idempotency_key:
+                # another process took the same idempotency key first: replay its result
+                with engine.begin() as conn:
+                    if self._existing(conn, [job]):
+                        return self.write_many(conn, [job])[0]
+            # the assistant was deleted between the lookup and the write
+            raise E.ThumbsError(
+                E.NOT_FOUND, "The requested Assistant was deleted", field="id"
+            ) from exc
+
+
+CREATE_KIND = CreateFeedbackKind()
+
+
+# -- reads, updates, deletes ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ListFilters:
+    session_id: str | None = None
+    message_id: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+
+def list_page(
+    session: Session, *, assistant_pk: int, filters: ListFilters, params: PageParams
+) -> Page[Feedback]:
+    """Newest first (by creation sequence)."""
+    stmt = select(Feedback).where(Feedback.assistant_pk == assistant_pk)
+    if filters.session_id is not None:
+        stmt = stmt.where(Feedback.session_id == filters.session_id)
+    if filters.message_id is not None:
+        stmt = stmt.where(Feedback.message_id == filters.message_id)
+    if filters.created_after is not None:
+        stmt = stmt.where(Feedback.date_created >= filters.created_after)
+    if filters.created_before is not None:
+        stmt = stmt.where(Feedback.date_created < filters.created_before)
+    return keyset_page(session, stmt, Feedback.pk, params)
+
+
+def get(session: Session, *, assistant_pk: int, feedback_id: str) -> Feedback:
+    fb = session.scalars(
+        select(Feedback).where(Feedback.id == feedback_id, Feedback.assistant_pk == assistant_pk)
+    ).one_or_none()
+    if fb is None:
+        raise E.NotFound("Feedback", feedback_id[:64])
+    return fb
+
+
+def update(
+    session: Session, *, feedback: Feedback, data: FeedbackUpdate, positive_threshold: float
+) -> Feedback:
+    fields = data.model_dump(exclude_unset=True)
+    if "score" in fields:
+        feedback.score = fields["score"]
+        if feedback.channel == "api":
+            feedback.feedback_type = feedback_type_for(feedback.score, positive_threshold)
+    if "text" in fields:
+        feedback.text = fields["text"]
+    feedback.date_updated = utcnow()
+    session.flush()
+    return feedback
+
+
+def remove(session: Session, *, feedback: Feedback) -> None:
+    session.execute(delete(Feedback).where(Feedback.pk == feedback.pk))
+    session.flush()

@@ -1,0 +1,1 @@
+"""Shared machinery: errors, ids, paging, request bodies, time."""

@@ -1,0 +1,214 @@
+"""One error base, one body shape (Twilio's), one catalogue of stable codes.
+
+Every error thumbs returns is a JSON object::
+
+    {"code": 60002, "message": "...", "more_info": "<base>/errors/60002",
+     "status": 400, "details": {"field": "session_id", ...}}
+
+The body never holds both ``type`` and ``title``: the Twilio Python helper library
+would then raise ``TwilioServiceException`` instead of ``TwilioRestException``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorCode:
+    code: int
+    status: int
+    title: str
+    description: str
+
+
+_CATALOGUE: dict[int, ErrorCode] = {}
+
+
+def _code(code: int, status: int, title: str, description: str) -> int:
+    _CATALOGUE[code] = ErrorCode(code, status, title, description)
+    return code
+
+
+# Twilio's own codes, for the cases Twilio defines.
+AUTHENTICATION_FAILED = _code(
+    20003,
+    401,
+    "Authentication failed",
+    "The request carried no HTTP Basic credentials, or they did not match an Account SID "
+    "and Auth Token, or an API Key SID and secret.",
+)
+METHOD_NOT_ALLOWED = _code(
+    20004, 405, "Method not allowed", "The resource exists but does not accept this HTTP method."
+)
+NOT_FOUND = _code(
+    20404,
+    404,
+    "Resource not found",
+    "The requested resource does not exist, or it belongs to another account.",
+)
+TOO_MANY_REQUESTS = _code(
+    20429, 429, "Too many requests", "The server is shedding load; retry after the given delay."
+)
+INTERNAL_ERROR = _code(
+    20500,
+    500,
+    "Internal server error",
+    "An unexpected error occurred. It has been logged; the request may be retried.",
+)
+SERVICE_UNAVAILABLE = _code(
+    20503, 503, "Service unavailable", "The store could not be reached; retry shortly."
+)
+
+# thumbs' own codes, one per rule.
+MALFORMED_BODY = _code(
+    60001,
+    400,
+    "Malformed request body",
+    "The body is not valid JSON (or, for form bodies, not valid URL-encoded form data), "
+    "or its top level is not an object.",
+)
+MISSING_FIELD = _code(60002, 400, "Missing required field", "A required field was not given.")
+WRONG_TYPE = _code(
+    60003,
+    400,
+    "Wrong type",
+    "A field has the wrong JSON type (for example a string where a number is expected).",
+)
+OUT_OF_RANGE = _code(
+    60004,
+    400,
+    "Value out of range",
+    "A number is outside its allowed range (for example a score below 0 or above 1).",
+)
+TOO_LONG = _code(
+    60005,
+    400,
+    "Value too long",
+    "A string is longer than its documented limit (ids: 256 characters, text: 4,000).",
+)
+PATTERN_MISMATCH = _code(
+    60006,
+    400,
+    "Value does not match the expected format",
+    "A string does not match its pattern (for example a message_id not starting with aia_msg_).",
+)
+UNKNOWN_FIELD = _code(
+    60007,
+    400,
+    "Unknown field",
+    "The body holds a field the resource does not define. thumbs rejects unknown fields so "
+    "that a misspelt field is never silently dropped.",
+)
+INVALID_QUERY = _code(
+    60008,
+    400,
+    "Invalid query parameter",
+    "A query parameter has the wrong type or is out of range.",
+)
+INVALID_PAGE_TOKEN = _code(
+    60009,
+    400,
+    "Invalid page token",
+    "PageToken was not produced by this server for this list. Use the URLs in meta.",
+)
+INVALID_VALUE = _code(
+    60010, 400, "Invalid value", "A field's value is not one of the values it accepts."
+)
+EMPTY_VALUE = _code(60011, 400, "Empty value", "A required string is empty or only whitespace.")
+CONFLICT = _code(
+    60409, 409, "Conflict", "The request conflicts with the current state of the resource."
+)
+IDEMPOTENCY_KEY_REUSED = _code(
+    60422,
+    422,
+    "Idempotency key reused",
+    "The idempotency key was already used for a different request. Use a new key for a "
+    "new request; a retry must repeat the original request exactly.",
+)
+FORBIDDEN = _code(
+    60403, 403, "Forbidden", "The authenticated user's role does not allow this operation."
+)
+BODY_TOO_LARGE = _code(
+    60413, 413, "Request body too large", "Request bodies are limited to 64 KiB."
+)
+UNSUPPORTED_MEDIA_TYPE = _code(
+    60415,
+    415,
+    "Unsupported media type",
+    "Send the body as application/json (application/x-www-form-urlencoded is also accepted).",
+)
+
+
+def catalogue() -> dict[int, ErrorCode]:
+    return dict(_CATALOGUE)
+
+
+class ThumbsError(Exception):
+    """The one error base. Raise a subclass, or this with an explicit code."""
+
+    def __init__(
+        self,
+        code: int,
+        message: str,
+        *,
+        field: str | None = None,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = _CATALOGUE[code].status
+        self.message = message
+        self.details: dict[str, Any] = dict(details or {})
+        if field is not None:
+            self.details.setdefault("field", field)
+        self.headers = headers
+
+    def body(self, docs_base: str) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "code": self.code,
+            "message": self.message,
+            "more_info": f"{docs_base}/errors/{self.code}",
+            "status": self.status,
+        }
+        if self.details:
+            out["details"] = self.details
+        return out
+
+
+class NotFound(ThumbsError):
+    def __init__(self, what: str, ident: str, *, field: str | None = None) -> None:
+        super().__init__(
+            NOT_FOUND,
+            f"The requested {what} {ident} was not found",
+            field=field,
+            details={"resource": what, "id": ident},
+        )
+
+
+class Unauthorized(ThumbsError):
+    def __init__(self, message: str = "Authentication failed") -> None:
+        super().__init__(
+            AUTHENTICATION_FAILED,
+            message,
+            headers={"WWW-Authenticate": 'Basic realm="thumbs"'},
+        )
+
+
+class Forbidden(ThumbsError):
+    def __init__(self, message: str) -> None:
+        super().__init__(FORBIDDEN, message)
+
+
+class Conflict(ThumbsError):
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(CONFLICT, message, details=details or None)
+
+
+class InvalidField(ThumbsError):
+    """A validation failure of one field."""
+
+    def __init__(self, code: int, field: str, message: str, **details: Any) -> None:
+        super().__init__(code, message, field=field, details=details or None)

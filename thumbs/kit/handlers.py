@@ -1,0 +1,91 @@
+"""The one place where exceptions become HTTP responses."""
+
+from __future__ import annotations
+
+import logging
+
+import orjson
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from thumbs.kit import errors as E
+from thumbs.kit.body import error_from_pydantic
+from thumbs.kit.urls import base_url
+
+log = logging.getLogger("thumbs.errors")
+
+
+def render(request: Request, err: E.ThumbsError) -> Response:
+    return Response(
+        orjson.dumps(err.body(base_url(request))),
+        status_code=err.status,
+        media_type="application/json",
+        headers=err.headers,
+    )
+
+
+async def _thumbs_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, E.ThumbsError)
+    return render(request, exc)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    first = errors[0] if errors else {"type": "value_error", "loc": (), "msg": "invalid"}
+    where = first["loc"][0] if first.get("loc") else "body"
+    if where == "path":
+        return render(request, E.NotFound("resource", request.url.path))
+    if where == "header":
+        field = str(first["loc"][-1])
+        return render(
+            request, E.InvalidField(E.INVALID_VALUE, field, f"Header {field}: {first['msg']}")
+        )
+    return render(request, error_from_pydantic(first, query=where == "query"))  # type: ignore[arg-type]
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        err = E.ThumbsError(E.NOT_FOUND, f"The requested resource {request.url.path} was not found")
+    elif exc.status_code == 405:
+        err = E.ThumbsError(
+            E.METHOD_NOT_ALLOWED, f"Method {request.method} is not allowed on {request.url.path}"
+        )
+    elif exc.status_code == 401:
+        err = E.Unauthorized("Authentication failed: the Authorization header is malformed")
+    else:
+        err = E.ThumbsError(E.INTERNAL_ERROR, str(exc.detail))
+        err.status = exc.status_code
+    if exc.status_code == 405 and exc.headers:
+        err.headers = {**(err.headers or {}), **exc.headers}
+    return render(request, err)
+
+
+async def _db_unavailable(request: Request, exc: Exception) -> Response:
+    log.warning("store unavailable: %s", exc)
+    return render(
+        request,
+        E.ThumbsError(
+            E.SERVICE_UNAVAILABLE,
+            "The store is busy or unreachable; retry shortly",
+            headers={"Retry-After": "1"},
+        ),
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return render(request, E.ThumbsError(E.INTERNAL_ERROR, "An unexpected error occurred"))
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(E.ThumbsError, _thumbs_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(OperationalError, _db_unavailable)
+    app.add_exception_handler(Exception, _unexpected)

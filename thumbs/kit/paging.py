@@ -1,0 +1,173 @@
+"""Twilio-style list paging on a keyset cursor.
+
+``PageSize`` (default 50, values above 1000 are clamped to 1000, as Twilio clients send
+``PageSize=limit``), ``Page`` (client state only, echoed in ``meta.page``), and
+``PageToken``: an opaque cursor ``PT<base64url>`` naming the edge row of the previous page.
+Pages are fetched with ``WHERE key < cursor ORDER BY key DESC LIMIT n`` on an index, so a
+page deep in a million rows costs what the first page costs, and rows inserted while a
+client pages never make it skip or repeat a row.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Generic, TypeVar
+from urllib.parse import urlencode
+
+import orjson
+from fastapi import Query
+from sqlalchemy import Select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+from starlette.requests import Request
+
+from thumbs.kit import errors as E
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 1000
+_PAGING_KEYS = {"PageSize", "Page", "PageToken"}
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    key: int
+    forward: bool  # True: rows after this one in list order; False: rows before it
+
+
+@dataclass(frozen=True, slots=True)
+class PageParams:
+    page_size: int
+    page: int
+    cursor: Cursor | None
+
+
+def encode_token(cursor: Cursor) -> str:
+    raw = orjson.dumps({"k": cursor.key, "d": "n" if cursor.forward else "p"})
+    return "PT" + base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_token(token: str) -> Cursor:
+    bad = E.InvalidField(E.INVALID_PAGE_TOKEN, "PageToken", "PageToken is not valid for this list")
+    if not token.startswith("PT") or len(token) > 200:
+        raise bad
+    payload = token[2:]
+    try:
+        data = orjson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (binascii.Error, ValueError, orjson.JSONDecodeError):
+        raise bad from None
+    if not isinstance(data, dict):
+        raise bad
+    key, direction = data.get("k"), data.get("d")
+    if type(key) is not int or direction not in ("n", "p"):
+        raise bad
+    return Cursor(key=key, forward=direction == "n")
+
+
+def page_params(
+    page_size: Annotated[
+        int | None,
+        Query(
+            alias="PageSize",
+            ge=1,
+            description="Records per page: default 50; values above 1000 are treated as 1000.",
+        ),
+    ] = None,
+    page: Annotated[
+        int | None, Query(alias="Page", ge=0, description="Page index, for client state.")
+    ] = None,
+    page_token: Annotated[
+        str | None,
+        Query(alias="PageToken", max_length=200, description="Opaque cursor from meta URLs."),
+    ] = None,
+) -> PageParams:
+    size = DEFAULT_PAGE_SIZE if page_size is None else min(page_size, MAX_PAGE_SIZE)
+    cursor = decode_token(page_token) if page_token else None
+    return PageParams(page_size=size, page=page or 0, cursor=cursor)
+
+
+@dataclass(slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    first_key: int | None
+    last_key: int | None
+    has_next: bool
+    has_prev: bool
+
+
+def keyset_page(
+    session: Session,
+    stmt: Select[Any],
+    key: InstrumentedAttribute[int],
+    params: PageParams,
+    *,
+    descending: bool = True,
+    key_of: Any = None,
+) -> Page[Any]:
+    """Run ``stmt`` (already filtered and tenant-scoped) one page at a time on ``key``."""
+    n = params.page_size
+    cursor = params.cursor
+    backwards = cursor is not None and not cursor.forward
+    # list order is descending or ascending on key; reading backwards flips it
+    read_desc = descending != backwards
+    if cursor is not None:
+        after = cursor.forward
+        if descending == after:
+            stmt = stmt.where(key < cursor.key)
+        else:
+            stmt = stmt.where(key > cursor.key)
+    stmt = stmt.order_by(key.desc() if read_desc else key.asc()).limit(n + 1)
+    rows: list[Any] = list(session.execute(stmt).scalars().all())
+    more = len(rows) > n
+    rows = rows[:n]
+    if backwards:
+        rows.reverse()
+    get = key_of or (lambda r: getattr(r, key.key))
+    first = get(rows[0]) if rows else None
+    last = get(rows[-1]) if rows else None
+    if backwards:
+        has_prev, has_next = more, True
+    else:
+        has_prev, has_next = cursor is not None, more
+    return Page(items=rows, first_key=first, last_key=last, has_next=has_next, has_prev=has_prev)
+
+
+def _url(request: Request, params: dict[str, Any]) -> str:
+    base = str(request.url.replace(query=""))
+    return f"{base}?{urlencode(params)}"
+
+
+def meta(request: Request, key: str, params: PageParams, page: Page[Any]) -> dict[str, Any]:
+    """The ``meta`` object of a list response, with absolute URLs built from the request."""
+    filters = [(k, v) for k, v in request.query_params.multi_items() if k not in _PAGING_KEYS]
+    size = params.page_size
+
+    def url(extra: list[tuple[str, Any]]) -> str:
+        return _url(request, dict([*filters, ("PageSize", size), *extra]))
+
+    next_url = None
+    if page.has_next and page.last_key is not None:
+        token = encode_token(Cursor(page.last_key, forward=True))
+        next_url = url([("Page", params.page + 1), ("PageToken", token)])
+    prev_url = None
+    if page.has_prev and page.first_key is not None:
+        token = encode_token(Cursor(page.first_key, forward=False))
+        prev_url = url([("Page", max(params.page - 1, 0)), ("PageToken", token)])
+    return {
+        "first_page_url": url([("Page", 0)]),
+        "key": key,
+        "next_page_url": next_url,
+        "page": params.page,
+        "page_size": size,
+        "previous_page_url": prev_url,
+        "url": str(request.url),
+    }
+
+
+def envelope(
+    request: Request, key: str, params: PageParams, page: Page[Any], items: Sequence[Any]
+) -> dict[str, Any]:
+    return {key: list(items), "meta": meta(request, key, params, page)}

@@ -1,0 +1,71 @@
+"""What one server process holds: settings, store, group-commit writer, caches."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+from thumbs.auth.service import CredentialCache
+from thumbs.config import Settings
+from thumbs.store.engine import Store
+from thumbs.store.writer import GroupCommitWriter
+
+
+class TTLCache:
+    """A small per-process map with expiry, for lookups on the hot path."""
+
+    def __init__(self, ttl: float, max_items: int = 100_000) -> None:
+        self.ttl = ttl
+        self.max_items = max_items
+        self._items: dict[object, tuple[object, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: object) -> object | None:
+        hit = self._items.get(key)
+        if hit is None or hit[1] < time.monotonic():
+            return None
+        return hit[0]
+
+    def put(self, key: object, value: object) -> None:
+        if self.ttl <= 0:
+            return
+        with self._lock:
+            if len(self._items) >= self.max_items:
+                self._items.clear()
+            self._items[key] = (value, time.monotonic() + self.ttl)
+
+    def pop(self, key: object) -> None:
+        with self._lock:
+            self._items.pop(key, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    store: Store
+    writer: GroupCommitWriter
+    credentials: CredentialCache
+    assistants: TTLCache = field(default_factory=lambda: TTLCache(30.0))
+
+    @classmethod
+    def build(cls, settings: Settings) -> Runtime:
+        store = Store(settings.effective_database_url)
+        return cls(
+            settings=settings,
+            store=store,
+            writer=GroupCommitWriter(store.engine, max_batch=settings.write_batch_max),
+            credentials=CredentialCache(settings.auth_cache_ttl),
+            assistants=TTLCache(settings.auth_cache_ttl),
+        )
+
+    def start(self) -> None:
+        self.writer.start()
+
+    def stop(self) -> None:
+        self.writer.stop()
+        self.store.dispose()

@@ -1,0 +1,1 @@
+"""The store: every table, the engine, the group-commit writer and the migrations."""
