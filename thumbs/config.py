@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     auth_cache_ttl: float = Field(default=30.0, ge=0)
     # Group commit: the most feedback rows written in one transaction.
     write_batch_max: int = Field(default=1024, ge=1)
+    # Where group commits run: "inline" on the event loop (no thread hand-offs; best for
+    # SQLite, whose commit is a local fsync), "thread" on a dedicated writer thread (best for
+    # PostgreSQL, whose commit is a network round trip), "auto" picks by engine.
+    writer_mode: Literal["auto", "inline", "thread"] = "auto"
     # Secret for signing console sessions and CSRF tokens.  Required in production.
     secret_key: str | None = None
     # Responder time limit (seconds) for OpenAI-compatible endpoints.

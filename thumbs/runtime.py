@@ -58,7 +58,12 @@ class Runtime:
         return cls(
             settings=settings,
             store=store,
-            writer=GroupCommitWriter(store.engine, max_batch=settings.write_batch_max),
+            writer=GroupCommitWriter(
+                store.engine,
+                max_batch=settings.write_batch_max,
+                inline=settings.writer_mode == "inline"
+                or (settings.writer_mode == "auto" and store.sqlite),
+            ),
             credentials=CredentialCache(settings.auth_cache_ttl),
             assistants=TTLCache(settings.auth_cache_ttl),
         )

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import Depends, Header
@@ -37,7 +38,22 @@ async def cached_assistant(
 CachedAssistant = Annotated[AssistantRef, Depends(cached_assistant)]
 
 
-def idempotency_key(
+def idempotency_key_of(headers: Mapping[str, str]) -> str | None:
+    key = headers.get("i-twilio-idempotency-token")
+    if key is None:
+        key = headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not key or len(key) > 256:
+        raise E.InvalidField(
+            E.TOO_LONG if key else E.EMPTY_VALUE,
+            "I-Twilio-Idempotency-Token",
+            "The idempotency token must be 1 to 256 characters",
+        )
+    return key
+
+
+async def idempotency_key(
     twilio_token: Annotated[
         str | None,
         Header(
