@@ -7,11 +7,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.routing import Route
 
 from thumbs import __version__
 from thumbs.assistants.router import router as assistants_router
 from thumbs.config import Settings, get_settings
 from thumbs.docs.router import router as docs_router
+from thumbs.feedback.router import FEEDBACKS_PATH, create_feedback
 from thumbs.feedback.router import router as feedback_router
 from thumbs.kit import handlers, openapi
 from thumbs.runtime import Runtime
@@ -44,8 +46,18 @@ def prepare_database(runtime: Runtime) -> None:
         migrate.upgrade(url)
 
 
+def configure_logging(level: str) -> None:
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+        log.addHandler(handler)
+        log.propagate = False
+    log.setLevel(level.upper())
+
+
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
     settings = settings or get_settings()
+    configure_logging(settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -67,8 +79,14 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         redoc_url=None,
     )
     handlers.install(app)
-    app.include_router(assistants_router)
+    # The feedback create route is the hot path: it is served by a plain Starlette route
+    # placed first (FastAPI's per-route machinery costs more than the handler itself); the
+    # FastAPI route of the same handler stays for the OpenAPI description and validation.
+    app.router.routes.insert(
+        0, Route(FEEDBACKS_PATH, create_feedback, methods=["POST"], include_in_schema=False)
+    )
     app.include_router(feedback_router)
+    app.include_router(assistants_router)
     app.include_router(docs_router)
     openapi.install(app)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -10,6 +11,8 @@ from thumbs.auth.service import CredentialCache
 from thumbs.config import Settings
 from thumbs.store.engine import Store
 from thumbs.store.writer import GroupCommitWriter
+
+log = logging.getLogger("thumbs")
 
 
 class TTLCache:
@@ -73,4 +76,12 @@ class Runtime:
 
     def stop(self) -> None:
         self.writer.stop()
+        if self.writer.batches:
+            log.info(
+                "writer: %d jobs in %d batches (%.1f per commit, %.2f ms per batch)",
+                self.writer.jobs,
+                self.writer.batches,
+                self.writer.jobs / self.writer.batches,
+                1000 * self.writer.write_seconds / self.writer.batches,
+            )
         self.store.dispose()

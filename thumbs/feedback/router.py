@@ -20,7 +20,8 @@ from thumbs.kit.responses import JSON, no_content
 from thumbs.kit.schemas import READ_ERRORS, WRITE_ERRORS, error_responses
 from thumbs.kit.timefmt import as_naive_utc
 
-router = APIRouter(prefix="/v1/Assistants/{id}/Feedbacks", tags=["Feedback"])
+FEEDBACKS_PATH = "/v1/Assistants/{id}/Feedbacks"
+router = APIRouter(prefix=FEEDBACKS_PATH, tags=["Feedback"])
 
 FeedbackIdPath = Annotated[str, Path(alias="fid", description="The feedback ID (aia_fdbk_…).")]
 

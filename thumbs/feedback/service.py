@@ -233,7 +233,7 @@ class _RawInsert:
 
 def _sqlite_datetime(value: datetime) -> str:
     # SQLAlchemy's storage format for DateTime on SQLite
-    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value.isoformat(sep=" ", timespec="microseconds")
 
 
 _FEEDBACK_COLUMNS = (

@@ -19,8 +19,10 @@ rolled back and each job is retried alone, so one bad job never fails its neighb
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -63,6 +65,8 @@ class GroupCommitWriter:
         self._lock = threading.Lock()  # serialises synchronous writes with batches
         self.batches = 0
         self.jobs = 0
+        self.write_seconds = 0.0
+        self._conn: Connection | None = None
 
     def start(self) -> None:
         if self._executor is None:
@@ -72,6 +76,8 @@ class GroupCommitWriter:
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
+        with self._lock:
+            self._discard_connection()
 
     async def submit(self, kind: JobKind[J], job: J) -> Any:
         loop = asyncio.get_running_loop()
@@ -132,20 +138,39 @@ class GroupCommitWriter:
             else:
                 fut.set_result(p.result)
 
+    def _connection(self) -> Connection:
+        """The writer's own connection, kept open between batches (no pool round trip)."""
+        if self._conn is None or self._conn.closed or self._conn.invalidated:
+            self._conn = self.engine.connect()
+        return self._conn
+
+    def _discard_connection(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._conn.close()
+            self._conn = None
+
     def _write(self, batch: list[_Pending[Any]]) -> None:
         with self._lock:
+            started = time.perf_counter()
             self._write_locked(batch)
+            self.write_seconds += time.perf_counter() - started
 
     def _write_locked(self, batch: list[_Pending[Any]]) -> None:
         groups: dict[int, tuple[JobKind[Any], list[_Pending[Any]]]] = {}
         for p in batch:
             groups.setdefault(id(p.kind), (p.kind, []))[1].append(p)
         try:
-            with self.engine.begin() as conn:
-                results: list[tuple[_Pending[Any], Any]] = []
-                for kind, items in groups.values():
-                    out = kind.write_many(conn, [p.job for p in items])
-                    results.extend(zip(items, out, strict=True))
+            conn = self._connection()
+            try:
+                with conn.begin():
+                    results: list[tuple[_Pending[Any], Any]] = []
+                    for kind, items in groups.values():
+                        out = kind.write_many(conn, [p.job for p in items])
+                        results.extend(zip(items, out, strict=True))
+            except Exception:
+                self._discard_connection()
+                raise
             for p, r in results:
                 p.result = r
             self.batches += 1

@@ -1,0 +1,407 @@
+"""thumbs benchmarks: feedback create throughput and deep-page list cost.
+
+Run from the repository root (needs `wrk`: `apt-get install wrk`):
+
+    .venv/bin/python bench/run.py                 # both benchmarks
+    .venv/bin/python bench/run.py --only create   # or: --only list
+
+Everything runs on loopback against a fresh data directory, SQLite by default; pass
+`--database-url postgresql://...` to measure PostgreSQL instead. Each wrk run is bounded
+in time. The results table is printed and written to bench/results/latest.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+PY = sys.executable
+THUMBS = [PY, "-m", "thumbs.cli"]
+
+
+@dataclass
+class WrkResult:
+    rps: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    requests: int
+    errors: int
+    non2xx: int
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_up(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def wrk(url: str, script: str, env: dict[str, str], *, seconds: int, connections: int) -> WrkResult:
+    cmd = [
+        "wrk",
+        "-t2",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "5s",
+        "-s",
+        str(BENCH / script),
+        url,
+    ]
+    out = subprocess.run(
+        cmd,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=seconds + 30,
+        check=True,
+    ).stdout
+    m = re.search(r"RESULT (.*)", out)
+    if not m:
+        raise RuntimeError(f"wrk printed no RESULT line:\n{out}")
+    f = dict(kv.split("=") for kv in m.group(1).split())
+    dur = int(f["duration_us"]) / 1e6
+    return WrkResult(
+        rps=int(f["requests"]) / dur,
+        p50_ms=int(f["p50_us"]) / 1e3,
+        p90_ms=int(f["p90_us"]) / 1e3,
+        p99_ms=int(f["p99_us"]) / 1e3,
+        requests=int(f["requests"]),
+        errors=int(f["errors"]),
+        non2xx=int(f["non2xx"]),
+    )
+
+
+class Proc:
+    def __init__(self, cmd: list[str], env: dict[str, str], cwd: Path = ROOT) -> None:
+        self.p = subprocess.Popen(
+            cmd,
+            env={**os.environ, **env},
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+
+    def stop(self) -> str:
+        if self.p.poll() is None:
+            os.killpg(self.p.pid, signal.SIGTERM)
+            try:
+                self.p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.p.pid, signal.SIGKILL)
+        assert self.p.stderr is not None
+        return self.p.stderr.read().decode(errors="replace")
+
+
+def setup(env: dict[str, str]) -> tuple[str, str]:
+    out = subprocess.run(
+        [*THUMBS, "accounts", "create", "--name", "bench", "--json"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    creds = json.loads(out.stdout)
+    return creds["account_sid"], creds["auth_token"]
+
+
+def basic(sid: str, token: str) -> str:
+    return base64.b64encode(f"{sid}:{token}".encode()).decode()
+
+
+def fmt(r: WrkResult) -> str:
+    return f"{r.rps:8.0f} req/s  p50 {r.p50_ms:6.1f} ms  p99 {r.p99_ms:6.1f} ms"
+
+
+def bench_create(args: argparse.Namespace, env: dict[str, str], rows: list[str]) -> None:
+    sid, token = setup(env)
+    port, base_port = free_port(), free_port()
+    server = Proc(
+        [*THUMBS, "serve", "--port", str(port), "--workers", str(args.workers)],
+        {**env, "THUMBS_LOG_LEVEL": "info"},
+    )
+    log = ""
+    baseline = Proc(
+        [
+            PY,
+            "-m",
+            "uvicorn",
+            "baseline_app:app",
+            "--port",
+            str(base_port),
+            "--workers",
+            str(args.workers),
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--no-server-header",
+        ],
+        env,
+        cwd=BENCH,
+    )
+    try:
+        url, base_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{base_port}"
+        wait_up(url + "/openapi.json")
+        wait_up(base_url + "/openapi.json")
+        res = httpx.post(url + "/v1/Assistants", json={"name": "bench"}, auth=(sid, token))
+        res.raise_for_status()
+        aid = res.json()["id"]
+        path = f"/v1/Assistants/{aid}/Feedbacks"
+        wenv = {"THUMBS_BENCH_AUTH": basic(sid, token), "THUMBS_BENCH_PATH": path}
+        # warm up both
+        wrk(url, "post_feedback.lua", wenv, seconds=2, connections=args.connections)
+        wrk(base_url, "post_feedback.lua", wenv, seconds=2, connections=args.connections)
+        ours: list[WrkResult] = []
+        theirs: list[WrkResult] = []
+        for _ in range(args.rounds):  # interleaved, so both see the same machine noise
+            ours.append(
+                wrk(
+                    url,
+                    "post_feedback.lua",
+                    wenv,
+                    seconds=args.seconds,
+                    connections=args.connections,
+                )
+            )
+            theirs.append(
+                wrk(
+                    base_url,
+                    "post_feedback.lua",
+                    wenv,
+                    seconds=args.seconds,
+                    connections=args.connections,
+                )
+            )
+        idiom_env = {**wenv, "THUMBS_BENCH_PATH": f"/idiomatic/{aid}/Feedbacks"}
+        idiomatic = wrk(
+            base_url,
+            "post_feedback.lua",
+            idiom_env,
+            seconds=args.seconds,
+            connections=args.connections,
+        )
+        # every acknowledged create is in the store
+        listed = httpx.get(url + path, params={"PageSize": 1}, auth=(sid, token)).json()
+        assert listed["feedbacks"], "no feedback stored"
+    finally:
+        log = server.stop()
+        baseline.stop()
+    for line in log.splitlines():
+        if "writer:" in line:
+            print(line.strip())
+    stored = count_rows(env)
+    acknowledged = sum(r.requests for r in ours) + 2 * 0
+    bad = sum(r.errors + r.non2xx for r in ours)
+    best = max(ours, key=lambda r: r.rps)
+    ratios = [o.rps / t.rps for o, t in zip(ours, theirs, strict=True)]
+    print("\n== create feedback (POST /v1/Assistants/{id}/Feedbacks) ==")
+    for i, (o, t) in enumerate(zip(ours, theirs, strict=True)):
+        print(
+            f"round {i + 1}: thumbs {fmt(o)} | no-db baseline {fmt(t)} | ratio {o.rps / t.rps:.2f}"
+        )
+    print(f"idiomatic FastAPI no-db endpoint: {fmt(idiomatic)}")
+    print(
+        f"errors/non-2xx during thumbs runs: {bad}; rows stored {stored} "
+        f">= acknowledged in measured runs {acknowledged}"
+    )
+    rows.append(
+        f"| create, thumbs (SQLite, group commit, synchronous=FULL) | {best.rps:,.0f} req/s "
+        f"| p50 {best.p50_ms:.1f} ms, p99 {best.p99_ms:.1f} ms |"
+    )
+    bt = max(theirs, key=lambda r: r.rps)
+    rows.append(
+        f"| create, no-DB FastAPI baseline (same parsing) | {bt.rps:,.0f} req/s "
+        f"| p50 {bt.p50_ms:.1f} ms, p99 {bt.p99_ms:.1f} ms |"
+    )
+    rows.append(
+        f"| create, idiomatic FastAPI no-DB endpoint | {idiomatic.rps:,.0f} req/s "
+        f"| p50 {idiomatic.p50_ms:.1f} ms, p99 {idiomatic.p99_ms:.1f} ms |"
+    )
+    rows.append(
+        f"| thumbs / baseline, per round (same run) | "
+        f"{', '.join(f'{r:.2f}' for r in ratios)} | median {statistics.median(ratios):.2f} |"
+    )
+    if stored < acknowledged:
+        raise SystemExit("acknowledged writes are missing from the store")
+
+
+def count_rows(env: dict[str, str]) -> int:
+    code = (
+        "from sqlalchemy import func, select\n"
+        "from thumbs.config import get_settings\nfrom thumbs.store.engine import Store\n"
+        "from thumbs.store.models import Feedback\n"
+        "s = Store(get_settings().effective_database_url)\n"
+        "with s.sessions() as db: print(db.scalar(select(func.count()).select_from(Feedback)))"
+    )
+    out = subprocess.run(
+        [PY, "-c", code], env={**os.environ, **env}, capture_output=True, text=True, check=True
+    )
+    return int(out.stdout.strip())
+
+
+def fill(env: dict[str, str], n: int) -> tuple[str, str, str, int]:
+    """Create an account and assistant with ``n`` feedback rows; returns credentials,
+    assistant id and the key of the row that starts the last page of 50."""
+    code = f"""
+import json, sys
+from datetime import timedelta
+from sqlalchemy import insert, select
+from thumbs.auth import service as auth
+from thumbs.config import get_settings
+from thumbs.kit import ids
+from thumbs.kit.timefmt import utcnow
+from thumbs.store.engine import Store
+from thumbs.store.models import Assistant, Feedback
+s = Store(get_settings().effective_database_url)
+with s.session() as db:
+    acc = auth.create_account(db, name="list-bench")
+    a = Assistant(id=ids.new_id(ids.ASSISTANT), account_pk=acc.account.pk, name="big",
+                  customer_ai={{}})
+    db.add(a); db.flush()
+    apk, aid, sid, tok = a.pk, a.id, acc.account.sid, acc.auth_token
+start = utcnow() - timedelta(days=30)
+batch = []
+with s.engine.begin() as conn:
+    for i in range({n}):
+        t = start + timedelta(seconds=i)
+        batch.append(dict(id=ids.new_id(ids.FEEDBACK), account_pk=acc.account.pk,
+            assistant_pk=apk, session_id=f"s{{i % 5000}}", message_id=None, score=(i % 11) / 10,
+            text="bench", channel="api", status="pending", date_created=t, date_updated=t))
+        if len(batch) == 20000:
+            conn.execute(insert(Feedback), batch); batch.clear()
+    if batch:
+        conn.execute(insert(Feedback), batch)
+with s.sessions() as db:
+    keys = db.scalars(select(Feedback.pk).where(Feedback.assistant_pk == apk)
+                      .order_by(Feedback.pk.asc()).limit(51)).all()
+print(json.dumps([sid, tok, aid, keys[-1]]))
+"""
+    out = subprocess.run(
+        [PY, "-c", code],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=1800,
+    )
+    sid, tok, aid, key = json.loads(out.stdout.strip().splitlines()[-1])
+    return sid, tok, aid, int(key)
+
+
+def bench_list(args: argparse.Namespace, env: dict[str, str], rows: list[str]) -> None:
+    from thumbs.kit.paging import Cursor, encode_token
+
+    t0 = time.monotonic()
+    sid, tok, aid, last_key = fill(env, args.rows)
+    print(f"\nfilled {args.rows:,} rows in {time.monotonic() - t0:.0f} s")
+    port = free_port()
+    server = Proc([*THUMBS, "serve", "--port", str(port), "--workers", str(args.workers)], env)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_up(url + "/openapi.json")
+        path = f"/v1/Assistants/{aid}/Feedbacks"
+        token = encode_token(Cursor(last_key, forward=True))
+        first = f"{url}{path}?PageSize=50"
+        last = f"{url}{path}?PageSize=50&Page=19999&PageToken={token}"
+        auth = (sid, tok)
+        page = httpx.get(last, auth=auth).json()
+        assert len(page["feedbacks"]) == 50 and page["meta"]["next_page_url"] is None, page["meta"]
+        wenv = {"THUMBS_BENCH_AUTH": basic(sid, tok)}
+        wrk(first, "get_page.lua", wenv, seconds=2, connections=8)
+        firsts, lasts = [], []
+        for _ in range(args.rounds):
+            firsts.append(wrk(first, "get_page.lua", wenv, seconds=args.seconds, connections=8))
+            lasts.append(wrk(last, "get_page.lua", wenv, seconds=args.seconds, connections=8))
+    finally:
+        server.stop()
+    print("\n== list: a page of 50 at the end of a big assistant vs the first page ==")
+    for f, la in zip(firsts, lasts, strict=True):
+        print(
+            f"first {fmt(f)} | last {fmt(la)} | cost ratio (p50) {la.p50_ms / f.p50_ms:.2f}, "
+            f"(1/throughput) {f.rps / la.rps:.2f}"
+        )
+    f = statistics.median(x.p50_ms for x in firsts)
+    la = statistics.median(x.p50_ms for x in lasts)
+    fr = statistics.median(x.rps for x in firsts)
+    lr = statistics.median(x.rps for x in lasts)
+    rows.append(
+        f"| list, first page of 50 ({args.rows:,} rows) | {fr:,.0f} req/s | p50 {f:.2f} ms |"
+    )
+    rows.append(
+        f"| list, last page of 50 ({args.rows:,} rows) | {lr:,.0f} req/s | p50 {la:.2f} ms |"
+    )
+    rows.append(f"| list, last/first cost | {fr / lr:.2f}x (throughput) | {la / f:.2f}x (p50) |")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--only", choices=["create", "list"])
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--database-url", default=None)
+    args = ap.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    tmp = tempfile.mkdtemp(prefix="thumbs-bench-")
+    env = {"THUMBS_DATA_DIR": tmp, "THUMBS_LOG_LEVEL": "warning"}
+    if args.database_url:
+        env["THUMBS_DATABASE_URL"] = args.database_url
+    rows: list[str] = []
+    try:
+        if args.only in (None, "create"):
+            bench_create(args, env, rows)
+        if args.only in (None, "list"):
+            if args.database_url is None:
+                env = {**env, "THUMBS_DATA_DIR": tempfile.mkdtemp(prefix="thumbs-bench-list-")}
+            bench_list(args, env, rows)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    table = "\n".join(["| measurement | figure | detail |", "| --- | --- | --- |", *rows])
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    report = (
+        f"Measured {stamp} on {os.cpu_count()} cores, workers={args.workers}, "
+        f"{args.connections} connections\n\n{table}\n"
+    )
+    print("\n" + report)
+    (BENCH / "results").mkdir(exist_ok=True)
+    (BENCH / "results" / "latest.md").write_text(report)
+
+
+if __name__ == "__main__":
+    main()
