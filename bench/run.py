@@ -285,7 +285,9 @@ from thumbs.kit import ids
 from thumbs.kit.timefmt import utcnow
 from thumbs.store.engine import Store
 from thumbs.store.models import Assistant, Feedback
+from thumbs.store import migrate
 s = Store(get_settings().effective_database_url)
+migrate.upgrade(s.url)
 with s.session() as db:
     acc = auth.create_account(db, name="list-bench")
     a = Assistant(id=ids.new_id(ids.ASSISTANT), account_pk=acc.account.pk, name="big",

@@ -81,7 +81,7 @@ async def create_feedback(request: Request) -> Response:
     )
 
 
-def list_filters(
+async def list_filters(
     session_id: Annotated[str | None, Query(alias="SessionId", max_length=256)] = None,
     message_id: Annotated[str | None, Query(alias="MessageId", max_length=256)] = None,
     created_after: Annotated[

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends
-from sqlalchemy.orm import Session
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 if TYPE_CHECKING:
@@ -18,11 +20,46 @@ def get_runtime(request: Request) -> Runtime:
     return runtime
 
 
-def db_session(request: Request) -> Iterator[Session]:
+@event.listens_for(Session, "after_flush")
+def _mark_flushed(session: Session, _ctx: UOWTransaction) -> None:
+    session.info["wrote"] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _mark_dml(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info["wrote"] = True
+
+
+def _finish(session: Session, commit: bool) -> None:
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.close()
+
+
+async def db_session(request: Request) -> AsyncIterator[Session]:
     """One unit of work: the session commits once, after the handler returned and before
-    the response is sent; services only flush."""
-    with get_runtime(request).store.session() as session:
+    the response is sent; services only flush.
+
+    The session is opened lazily in the handler's own thread; only a commit that writes
+    (or any commit on PostgreSQL) is handed to a worker thread. A read-only SQLite
+    transaction ends on the loop: it touches no disk, and every thread hand-off under
+    load costs a GIL switch."""
+    store = get_runtime(request).store
+    session = store.sessions()
+    try:
         yield session
+    except BaseException:
+        await run_in_threadpool(_finish, session, False)
+        raise
+    if store.sqlite and not session.info.get("wrote"):
+        _finish(session, True)
+    else:
+        await run_in_threadpool(_finish, session, True)
 
 
 DbSession = Annotated[Session, Depends(db_session, scope="function")]

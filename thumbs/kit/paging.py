@@ -67,7 +67,7 @@ def decode_token(token: str) -> Cursor:
     return Cursor(key=key, forward=direction == "n")
 
 
-def page_params(
+async def page_params(
     page_size: Annotated[
         int | None,
         Query(
