@@ -11,11 +11,13 @@ from fastapi import FastAPI
 from thumbs import __version__
 from thumbs.assistants.router import router as assistants_router
 from thumbs.config import Settings, get_settings
+from thumbs.conversations.router import router as conversations_router
 from thumbs.docs.router import router as docs_router
 from thumbs.feedback.router import router as feedback_router
 from thumbs.kit import handlers, openapi
 from thumbs.runtime import Runtime
 from thumbs.store import migrate
+from thumbs.users.router import router as users_router
 
 log = logging.getLogger("thumbs")
 
@@ -69,6 +71,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     handlers.install(app)
     app.include_router(assistants_router)
     app.include_router(feedback_router)
+    app.include_router(conversations_router)
+    app.include_router(users_router)
     app.include_router(docs_router)
     openapi.install(app)
     return app
