@@ -14,7 +14,10 @@ from thumbs.config import Settings, get_settings
 from thumbs.conversations.router import router as conversations_router
 from thumbs.docs.router import router as docs_router
 from thumbs.feedback.router import router as feedback_router
+from thumbs.feedback.thumbs_router import router as thumbs_router
+from thumbs.golden.router import router as golden_router
 from thumbs.kit import handlers, openapi
+from thumbs.review.router import router as review_router
 from thumbs.runtime import Runtime
 from thumbs.store import migrate
 from thumbs.users.router import router as users_router
@@ -73,6 +76,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(feedback_router)
     app.include_router(conversations_router)
     app.include_router(users_router)
+    app.include_router(thumbs_router)
+    app.include_router(review_router)
+    app.include_router(golden_router)
     app.include_router(docs_router)
     openapi.install(app)
     return app
