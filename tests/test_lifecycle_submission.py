@@ -161,3 +161,33 @@ def test_a_twilio_score_maps_to_a_type_by_the_assistant_threshold(
             (0.6, "negative", "pending"),
             (None, None, "pending"),
         ]
+
+
+def test_a_twilio_feedback_links_to_the_logged_message_and_the_named_user(
+    server: LiveServer, api: httpx.Client, assistant_id: str
+) -> None:
+    reply = log_turn(api, assistant_id)
+    res = api.post(
+        f"/v1/Assistants/{assistant_id}/Feedbacks",
+        json={"session_id": "chat-1", "message_id": reply, "score": 0.9},
+        headers={"X-Thumbs-Identity": "user_id:twilio"},
+    )
+    assert res.status_code == 201, res.text
+    body = res.json()
+    assert body["user_sid"].startswith("US")
+    elsewhere = api.post(
+        f"/v1/Assistants/{assistant_id}/Feedbacks",
+        json={"session_id": "x", "message_id": "aia_msg_logged-elsewhere", "score": 0.1},
+    )
+    assert elsewhere.status_code == 201
+    assert elsewhere.json()["user_sid"] is None
+    with server.runtime.store.session() as session:
+        linked = session.scalars(select(Feedback).where(Feedback.id == body["id"])).one()
+        user = session.scalars(select(User).where(User.identity == "user_id:twilio")).one()
+        assert linked.message_pk is not None
+        assert linked.user_pk == user.pk
+        assert linked.user_sid == user.sid == body["user_sid"]
+        assert linked.feedback_type == "positive"
+        other = session.scalars(select(Feedback).where(Feedback.id == elsewhere.json()["id"])).one()
+        assert other.message_pk is None
+        assert other.user_pk is None

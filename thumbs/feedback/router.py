@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from thumbs.assistants.deps import AccountAssistant
-from thumbs.auth.deps import CurrentPrincipal
+from thumbs.auth.deps import CurrentPrincipal, identity_header
 from thumbs.feedback import service
 from thumbs.feedback.deps import CachedAssistant, IdempotencyKeyHeader
 from thumbs.feedback.schemas import FeedbackCreate, FeedbackList, FeedbackOut, FeedbackUpdate
@@ -41,7 +41,11 @@ async def create_feedback(
     key: IdempotencyKeyHeader,
 ) -> Response:
     job = service.prepare_create(
-        ref=assistant, account_sid=principal.account_sid, data=data, idempotency_key=key
+        ref=assistant,
+        account_sid=principal.account_sid,
+        data=data,
+        idempotency_key=key,
+        identity=identity_header(request),
     )
     result = await get_runtime(request).writer.submit(service.CREATE_KIND, job)
     headers = {"Idempotent-Replayed": "true"} if result.replayed else None
