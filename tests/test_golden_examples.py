@@ -130,3 +130,28 @@ def test_golden_examples_of_another_account_are_not_found(
         assert intruder.delete(f"/v1/GoldenExamples/{golden['id']}").status_code == 404
         assert intruder.get("/v1/GoldenExamples").json()["golden_examples"] == []
         assert intruder.get("/v1/PreferencePairs").json()["preference_pairs"] == []
+
+
+def test_changing_or_deleting_a_twilio_verdict_withdraws_its_example(
+    api: httpx.Client, assistant_id: str
+) -> None:
+    examples = []
+    for session_id in ("a", "b"):
+        reply = log_turn(api, assistant_id, session_id=session_id)
+        created = api.post(
+            f"/v1/Assistants/{assistant_id}/Feedbacks",
+            json={"session_id": session_id, "message_id": reply, "score": 1.0},
+        ).json()
+        assert api.post(f"/v1/Review/{created['id']}/Approve").status_code == 200
+        examples.append(created["id"])
+    changed = api.put(f"/v1/Assistants/{assistant_id}/Feedbacks/{examples[0]}", json={"score": 0.0})
+    assert changed.status_code == 200
+    deleted = api.delete(f"/v1/Assistants/{assistant_id}/Feedbacks/{examples[1]}")
+    assert deleted.status_code == 204
+
+    goldens = api.get("/v1/GoldenExamples").json()["golden_examples"]
+    assert sorted((g["status"], g["withdrawn_reason"]) for g in goldens) == [
+        ("withdrawn", "feedback deleted"),
+        ("withdrawn", "verdict changed to negative"),
+    ]
+    assert api.get(f"/v1/Review/{examples[0]}").json()["status"] == "pending"

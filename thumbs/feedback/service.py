@@ -14,10 +14,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from thumbs.feedback.schemas import FeedbackCreate, FeedbackUpdate
+from thumbs.golden import service as golden
 from thumbs.kit import errors as E
 from thumbs.kit import ids
 from thumbs.kit.paging import Page, PageParams, keyset_page
 from thumbs.kit.timefmt import iso, utcnow
+from thumbs.review import service as review
 from thumbs.store.models import Assistant, Feedback, IdempotencyKey, Message, User
 
 
@@ -363,6 +365,7 @@ def update(
     session: Session, *, feedback: Feedback, data: FeedbackUpdate, positive_threshold: float
 ) -> Feedback:
     fields = data.model_dump(exclude_unset=True)
+    old_type = feedback.feedback_type
     if "score" in fields:
         feedback.score = fields["score"]
         if feedback.channel == "api":
@@ -371,9 +374,24 @@ def update(
         feedback.text = fields["text"]
     feedback.date_updated = utcnow()
     session.flush()
+    if feedback.feedback_type != old_type:
+        # a changed verdict withdraws what the old one produced and goes back to review
+        golden.withdraw_for_feedback(
+            session, feedback_pk=feedback.pk, reason=f"verdict changed to {feedback.feedback_type}"
+        )
+        if feedback.status != "pending":
+            review.move(
+                session,
+                feedback=feedback,
+                to_status="pending",
+                actor=None,
+                note="score changed through the Feedbacks API",
+                check=False,
+            )
     return feedback
 
 
 def remove(session: Session, *, feedback: Feedback) -> None:
+    golden.withdraw_for_feedback(session, feedback_pk=feedback.pk, reason="feedback deleted")
     session.execute(delete(Feedback).where(Feedback.pk == feedback.pk))
     session.flush()
