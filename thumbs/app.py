@@ -30,6 +30,10 @@ The `/v1/Assistants` and `/v1/Assistants/{id}/Feedbacks` resources are wire-comp
 Twilio AI Assistants: HTTP Basic auth with an Account SID and Auth Token (or an API Key SID
 and secret), JSON bodies, Twilio's list envelope and paging, Twilio's error body.
 Every error has a stable `code`; its page is at `/errors/{code}`.
+
+Beyond Twilio: sessions and messages logged by applications that run their own model,
+thumbs up/down per end user (`X-Thumbs-Identity` names the user a request acts for), the
+feedback lifecycle and its review, and the golden examples that approved feedback yields.
 """
 
 

@@ -37,7 +37,10 @@ def _identity(actor: Principal, given: str | None, field: str) -> str:
     "/v1/Thumbs",
     status_code=201,
     response_model=ThumbsOut,
-    responses=WRITE_ERRORS,
+    responses={
+        200: {"model": ThumbsOut, "description": "This user's verdict existed and was updated"},
+        **WRITE_ERRORS,
+    },
     openapi_extra=json_body(ThumbsCreate),
     summary="Submit thumbs up/down on a message (201 created, 200 when it changed a verdict)",
 )
