@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+
 import httpx
 import pytest
 from sqlalchemy import select
 
 from tests.conftest import Account, LiveServer, make_account
 from tests.lifecycle_helpers import log_turn, make_user, set_setting, thumbs
-from thumbs.store.models import FeedbackSetting
+from thumbs.store.models import FeedbackSetting, FeedbackTransition, GoldenExample
 
 
 @pytest.mark.parametrize(
@@ -201,3 +203,30 @@ def test_a_member_reads_but_an_end_user_cannot_read_settings(
     )
     res = api.get("/v1/Settings/Feedback", headers={"X-Thumbs-Identity": "user_id:9"})
     assert res.status_code == 403
+
+
+def test_concurrent_approvals_make_one_decision_and_one_example(
+    server: LiveServer, account: Account, api: httpx.Client, assistant_id: str
+) -> None:
+    fb = thumbs(api, log_turn(api, assistant_id), "positive").json()
+    statuses: list[int] = []
+    barrier = threading.Barrier(6)
+
+    def approve() -> None:
+        with server.client(auth=(account.sid, account.token)) as client:
+            barrier.wait()
+            statuses.append(client.post(f"/v1/Review/{fb['id']}/Approve").status_code)
+
+    threads = [threading.Thread(target=approve) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert sorted(statuses) == [200] + [409] * 5
+    with server.runtime.store.session() as session:
+        assert len(session.scalars(select(GoldenExample)).all()) == 1
+        decisions = session.scalars(
+            select(FeedbackTransition).where(FeedbackTransition.to_status == "reviewed")
+        ).all()
+        assert len(decisions) == 1
