@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -47,7 +48,6 @@ def _assistant(session: Session, actor: Principal, assistant_id: str | None) -> 
 
 
 def queue_filters(
-    assistant_id: Annotated[str | None, Query(alias="AssistantId", max_length=64)] = None,
     feedback_type: Annotated[
         Literal["positive", "negative"] | None, Query(alias="FeedbackType")
     ] = None,
@@ -59,8 +59,8 @@ def queue_filters(
     created_before: Annotated[
         datetime | None, Query(alias="DateCreatedBefore", description="ISO 8601; exclusive.")
     ] = None,
-) -> tuple[str | None, service.QueueFilters]:
-    return assistant_id, service.QueueFilters(
+) -> service.QueueFilters:
+    return service.QueueFilters(
         feedback_type=feedback_type,
         has_reason=has_reason,
         channel=channel,
@@ -80,19 +80,12 @@ def review_queue(
     actor: AdminActor,
     session: DbSession,
     params: Annotated[PageParams, Depends(page_params)],
-    query: Annotated[tuple[str | None, service.QueueFilters], Depends(queue_filters)],
+    filters: Annotated[service.QueueFilters, Depends(queue_filters)],
+    assistant_id: Annotated[str | None, Query(alias="AssistantId", max_length=64)] = None,
 ) -> Response:
-    assistant_id, filters = query
     assistant = _assistant(session, actor, assistant_id)
     if assistant is not None:
-        filters = service.QueueFilters(
-            assistant_pk=assistant.pk,
-            feedback_type=filters.feedback_type,
-            has_reason=filters.has_reason,
-            channel=filters.channel,
-            created_after=filters.created_after,
-            created_before=filters.created_before,
-        )
+        filters = replace(filters, assistant_pk=assistant.pk)
     page = service.queue_page(session, account_pk=actor.account_pk, filters=filters, params=params)
     items = service.feedbacks_out(session, page.items, account_sid=actor.account_sid)
     return JSON(envelope(request, "feedbacks", params, page, items))
