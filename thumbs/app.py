@@ -12,12 +12,17 @@ from starlette.routing import Route
 from thumbs import __version__
 from thumbs.assistants.router import router as assistants_router
 from thumbs.config import Settings, get_settings
+from thumbs.conversations.router import router as conversations_router
 from thumbs.docs.router import router as docs_router
 from thumbs.feedback.router import FEEDBACKS_PATH, create_feedback
 from thumbs.feedback.router import router as feedback_router
+from thumbs.feedback.thumbs_router import router as thumbs_router
+from thumbs.golden.router import router as golden_router
 from thumbs.kit import handlers, openapi
+from thumbs.review.router import router as review_router
 from thumbs.runtime import Runtime
 from thumbs.store import migrate
+from thumbs.users.router import router as users_router
 
 log = logging.getLogger("thumbs")
 
@@ -27,6 +32,10 @@ The `/v1/Assistants` and `/v1/Assistants/{id}/Feedbacks` resources are wire-comp
 Twilio AI Assistants: HTTP Basic auth with an Account SID and Auth Token (or an API Key SID
 and secret), JSON bodies, Twilio's list envelope and paging, Twilio's error body.
 Every error has a stable `code`; its page is at `/errors/{code}`.
+
+Beyond Twilio: sessions and messages logged by applications that run their own model,
+thumbs up/down per end user (`X-Thumbs-Identity` names the user a request acts for), the
+feedback lifecycle and its review, and the golden examples that approved feedback yields.
 """
 
 
@@ -87,6 +96,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     )
     app.include_router(feedback_router)
     app.include_router(assistants_router)
+    app.include_router(conversations_router)
+    app.include_router(users_router)
+    app.include_router(thumbs_router)
+    app.include_router(review_router)
+    app.include_router(golden_router)
     app.include_router(docs_router)
     openapi.install(app)
     return app

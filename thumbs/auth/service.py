@@ -27,6 +27,15 @@ class Principal:
     role: str = "admin"  # account credentials act as admin
     user_pk: int | None = None
     user_sid: str | None = None
+    identity: str | None = None  # the X-Thumbs-Identity the request acts as
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in ("admin", "member")
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from thumbs.assistants.deps import AccountAssistant
-from thumbs.auth.deps import CurrentPrincipal, authenticate
+from thumbs.auth.deps import CurrentPrincipal, authenticate, identity_header
 from thumbs.feedback import service
 from thumbs.feedback.deps import cached_assistant, idempotency_key_of
 from thumbs.feedback.schemas import FeedbackCreate, FeedbackList, FeedbackOut, FeedbackUpdate
@@ -72,7 +72,11 @@ async def create_feedback(request: Request) -> Response:
     data = await read_body(request, FeedbackCreate)
     key = idempotency_key_of(request.headers)
     job = service.prepare_create(
-        ref=assistant, account_sid=principal.account_sid, data=data, idempotency_key=key
+        ref=assistant,
+        account_sid=principal.account_sid,
+        data=data,
+        idempotency_key=key,
+        identity=identity_header(request),
     )
     result = await get_runtime(request).writer.submit(service.CREATE_KIND, job)
     headers = {"Idempotent-Replayed": "true"} if result.replayed else None

@@ -14,11 +14,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from thumbs.feedback.schemas import FeedbackCreate, FeedbackUpdate
+from thumbs.golden import service as golden
 from thumbs.kit import errors as E
 from thumbs.kit import ids
 from thumbs.kit.paging import Page, PageParams, keyset_page
 from thumbs.kit.timefmt import iso, utcnow
-from thumbs.store.models import Assistant, Feedback, IdempotencyKey
+from thumbs.review import service as review
+from thumbs.store.models import Assistant, Feedback, IdempotencyKey, Message, User
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +65,8 @@ class CreateJob:
     body: bytes  # the response, computed before the write
     idempotency_key: str | None
     request_hash: str | None
+    identity: str | None = None  # X-Thumbs-Identity: the user is resolved in the batch
+    out: dict[str, Any] | None = None  # kept to re-render the body once user_sid is known
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +131,7 @@ def prepare_create(
     idempotency_key: str | None,
     user_pk: int | None = None,
     user_sid: str | None = None,
+    identity: str | None = None,
 ) -> CreateJob:
     now = utcnow()
     fid = ids.new_id(ids.FEEDBACK)
@@ -136,6 +141,7 @@ def prepare_create(
         "assistant_pk": ref.pk,
         "session_id": data.session_id,
         "message_id": data.message_id,
+        "message_pk": None,  # linked in the batch when the message was logged here
         "user_pk": user_pk,
         "user_sid": user_sid,
         "score": data.score,
@@ -146,26 +152,26 @@ def prepare_create(
         "date_created": now,
         "date_updated": now,
     }
-    body = orjson.dumps(
-        to_out(
-            id=fid,
-            assistant_id=ref.id,
-            account_sid=account_sid,
-            user_sid=user_sid,
-            session_id=data.session_id,
-            message_id=data.message_id,
-            score=data.score,
-            text=data.text,
-            date_created=now,
-            date_updated=now,
-        )
+    out = to_out(
+        id=fid,
+        assistant_id=ref.id,
+        account_sid=account_sid,
+        user_sid=user_sid,
+        session_id=data.session_id,
+        message_id=data.message_id,
+        score=data.score,
+        text=data.text,
+        date_created=now,
+        date_updated=now,
     )
     return CreateJob(
         account_pk=ref.account_pk,
         row=row,
-        body=body,
+        body=orjson.dumps(out),
         idempotency_key=idempotency_key,
         request_hash=request_fingerprint(ref.id, data) if idempotency_key else None,
+        identity=identity,
+        out=out if identity is not None else None,
     )
 
 
@@ -242,6 +248,7 @@ _FEEDBACK_COLUMNS = (
     "assistant_pk",
     "session_id",
     "message_id",
+    "message_pk",
     "user_pk",
     "user_sid",
     "score",
@@ -287,7 +294,67 @@ class CreateFeedbackKind:
                 found[(account_pk, r.key)] = (r.request_hash, r.status_code, r.response)
         return found
 
+    def _link(self, conn: Connection, jobs: Sequence[CreateJob]) -> None:
+        """Set-based, once per batch: link rows to logged messages (``message_pk``) and to
+        the users named by X-Thumbs-Identity (created on first use), so that the request
+        path itself makes no extra round trip."""
+        message_ids = {j.row["message_id"] for j in jobs if j.row["message_id"] is not None}
+        if message_ids:
+            found = {
+                (r.account_pk, r.id): r.pk
+                for r in conn.execute(
+                    select(Message.pk, Message.id, Message.account_pk).where(
+                        Message.id.in_(message_ids)
+                    )
+                )
+            }
+            for j in jobs:
+                if j.row["message_id"] is not None:
+                    j.row["message_pk"] = found.get((j.account_pk, j.row["message_id"]))
+        named = [j for j in jobs if j.identity is not None]
+        if not named:
+            return
+        wanted = {(j.account_pk, j.identity) for j in named}
+        accounts = {a for a, _ in wanted}
+        identities = {i for _, i in wanted}
+        users = {
+            (r.account_pk, r.identity): (r.pk, r.sid)
+            for r in conn.execute(
+                select(User.pk, User.sid, User.account_pk, User.identity).where(
+                    User.account_pk.in_(accounts), User.identity.in_(identities)
+                )
+            )
+        }
+        missing = [w for w in wanted if w not in users]
+        if missing:
+            now = utcnow()
+            new = [
+                {
+                    "sid": ids.new_sid(ids.USER),
+                    "account_pk": account_pk,
+                    "identity": identity,
+                    "role": "end_user",
+                    "date_created": now,
+                    "date_updated": now,
+                }
+                for account_pk, identity in missing
+            ]
+            # a concurrent insert of the same identity fails the batch; each job is then
+            # retried alone and finds the user
+            rows = conn.execute(
+                insert(User).returning(User.pk, User.sid, User.account_pk, User.identity), new
+            )
+            for r in rows:
+                users[(r.account_pk, r.identity)] = (r.pk, r.sid)
+        for j in named:
+            pk, sid = users[(j.account_pk, j.identity)]
+            j.row["user_pk"], j.row["user_sid"] = pk, sid
+            assert j.out is not None
+            j.out["user_sid"] = sid
+            j.body = orjson.dumps(j.out)
+
     def write_many(self, conn: Connection, jobs: Sequence[CreateJob]) -> list[CreateResult]:
+        self._link(conn, jobs)
         existing = self._existing(conn, jobs)
         results: list[CreateResult] = []
         rows: list[dict[str, Any]] = []
@@ -379,6 +446,7 @@ def update(
     session: Session, *, feedback: Feedback, data: FeedbackUpdate, positive_threshold: float
 ) -> Feedback:
     fields = data.model_dump(exclude_unset=True)
+    old_type = feedback.feedback_type
     if "score" in fields:
         feedback.score = fields["score"]
         if feedback.channel == "api":
@@ -387,9 +455,24 @@ def update(
         feedback.text = fields["text"]
     feedback.date_updated = utcnow()
     session.flush()
+    if feedback.feedback_type != old_type:
+        # a changed verdict withdraws what the old one produced and goes back to review
+        golden.withdraw_for_feedback(
+            session, feedback_pk=feedback.pk, reason=f"verdict changed to {feedback.feedback_type}"
+        )
+        if feedback.status != "pending":
+            review.move(
+                session,
+                feedback=feedback,
+                to_status="pending",
+                actor=None,
+                note="score changed through the Feedbacks API",
+                check=False,
+            )
     return feedback
 
 
 def remove(session: Session, *, feedback: Feedback) -> None:
+    golden.withdraw_for_feedback(session, feedback_pk=feedback.pk, reason="feedback deleted")
     session.execute(delete(Feedback).where(Feedback.pk == feedback.pk))
     session.flush()

@@ -117,6 +117,39 @@ INVALID_VALUE = _code(
     60010, 400, "Invalid value", "A field's value is not one of the values it accepts."
 )
 EMPTY_VALUE = _code(60011, 400, "Empty value", "A required string is empty or only whitespace.")
+REASON_REQUIRED = _code(
+    60012,
+    400,
+    "Reason required",
+    "The feedback settings of this assistant require a reason for this feedback type.",
+)
+IDENTITY_REQUIRED = _code(
+    60013,
+    400,
+    "Identity required",
+    "The operation acts for an end user: name them with the `identity` field or the "
+    "X-Thumbs-Identity header.",
+)
+MESSAGE_NOT_RATABLE = _code(
+    60014,
+    400,
+    "Message cannot be rated",
+    "Only assistant replies (messages with role `assistant`) can receive thumbs feedback.",
+)
+SESSION_ASSISTANT_MISMATCH = _code(
+    60015,
+    400,
+    "Session belongs to another assistant",
+    "A session holds the conversation with one assistant; log the messages of another "
+    "assistant in another session.",
+)
+INVALID_TRANSITION = _code(
+    60410,
+    409,
+    "Invalid status transition",
+    "The feedback's current status does not allow this decision (for example, approving "
+    "a dismissed feedback). See the lifecycle in the docs.",
+)
 CONFLICT = _code(
     60409, 409, "Conflict", "The request conflicts with the current state of the resource."
 )

@@ -1,0 +1,1 @@
+"""Conversations: Twilio-compatible sessions and messages, and turn logging."""

@@ -1,0 +1,1 @@
+"""Golden examples and preference pairs: what approved feedback teaches."""

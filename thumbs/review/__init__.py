@@ -1,0 +1,1 @@
+"""The feedback lifecycle: settings, status transitions, the review queue."""

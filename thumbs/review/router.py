@@ -1,0 +1,208 @@
+"""Review (admins), the lifecycle's history, and the feedback settings."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Query
+from sqlalchemy.orm import Session
+from starlette.requests import Request
+from starlette.responses import Response
+
+from thumbs.assistants import service as assistants
+from thumbs.auth.deps import AdminActor, StaffActor
+from thumbs.auth.service import Principal
+from thumbs.feedback.schemas import ThumbsOut
+from thumbs.kit.body import body_of
+from thumbs.kit.deps import DbSession
+from thumbs.kit.openapi import json_body
+from thumbs.kit.paging import PageParams, envelope, page_params
+from thumbs.kit.responses import JSON
+from thumbs.kit.schemas import READ_ERRORS, WRITE_ERRORS, error_responses
+from thumbs.kit.timefmt import as_naive_utc
+from thumbs.review import service
+from thumbs.review.schemas import (
+    Approve,
+    DecisionOut,
+    Dismiss,
+    QueueList,
+    SettingPut,
+    SettingsOut,
+    TransitionList,
+)
+from thumbs.store.models import Assistant, Feedback, FeedbackTransition
+
+router = APIRouter(tags=["Review"])
+
+FeedbackIdPath = Annotated[str, Path(alias="fid", description="The feedback ID (aia_fdbk_…).")]
+STAFF_READ = {**READ_ERRORS, **error_responses(403)}
+ADMIN_WRITE = {**WRITE_ERRORS, **error_responses(403, 409)}
+
+
+def _assistant(session: Session, actor: Principal, assistant_id: str | None) -> Assistant | None:
+    if assistant_id is None:
+        return None
+    return assistants.get(session, account_pk=actor.account_pk, assistant_id=assistant_id)
+
+
+def queue_filters(
+    feedback_type: Annotated[
+        Literal["positive", "negative"] | None, Query(alias="FeedbackType")
+    ] = None,
+    has_reason: Annotated[bool | None, Query(alias="HasReason")] = None,
+    channel: Annotated[Literal["thumbs", "api"] | None, Query(alias="Channel")] = None,
+    created_after: Annotated[
+        datetime | None, Query(alias="DateCreatedAfter", description="ISO 8601; inclusive.")
+    ] = None,
+    created_before: Annotated[
+        datetime | None, Query(alias="DateCreatedBefore", description="ISO 8601; exclusive.")
+    ] = None,
+) -> service.QueueFilters:
+    return service.QueueFilters(
+        feedback_type=feedback_type,
+        has_reason=has_reason,
+        channel=channel,
+        created_after=as_naive_utc(created_after) if created_after else None,
+        created_before=as_naive_utc(created_before) if created_before else None,
+    )
+
+
+@router.get(
+    "/v1/Review",
+    response_model=QueueList,
+    responses=STAFF_READ,
+    summary="The review queue: pending feedback, oldest first (admins)",
+)
+def review_queue(
+    request: Request,
+    actor: AdminActor,
+    session: DbSession,
+    params: Annotated[PageParams, Depends(page_params)],
+    filters: Annotated[service.QueueFilters, Depends(queue_filters)],
+    assistant_id: Annotated[str | None, Query(alias="AssistantId", max_length=64)] = None,
+) -> Response:
+    assistant = _assistant(session, actor, assistant_id)
+    if assistant is not None:
+        filters = replace(filters, assistant_pk=assistant.pk)
+    page = service.queue_page(session, account_pk=actor.account_pk, filters=filters, params=params)
+    items = service.feedbacks_out(session, page.items, account_sid=actor.account_sid)
+    return JSON(envelope(request, "feedbacks", params, page, items))
+
+
+@router.get(
+    "/v1/Review/{fid}",
+    response_model=ThumbsOut,
+    responses=STAFF_READ,
+    summary="Fetch one feedback with its lifecycle (admins and members)",
+)
+def fetch_feedback(actor: StaffActor, session: DbSession, feedback_id: FeedbackIdPath) -> Response:
+    fb = service.get_feedback(session, account_pk=actor.account_pk, feedback_id=feedback_id)
+    return JSON(service.feedback_out(session, fb, account_sid=actor.account_sid))
+
+
+@router.get(
+    "/v1/Review/{fid}/Transitions",
+    response_model=TransitionList,
+    responses=STAFF_READ,
+    summary="Every status change of a feedback, oldest first (admins and members)",
+)
+def list_transitions(
+    actor: StaffActor, session: DbSession, feedback_id: FeedbackIdPath
+) -> Response:
+    fb = service.get_feedback(session, account_pk=actor.account_pk, feedback_id=feedback_id)
+    rows = service.transitions(session, feedback=fb)
+    return JSON({"transitions": [service.transition_out(t, feedback_id=fb.id) for t in rows]})
+
+
+def _decision(
+    session: Session, actor: Principal, fb: Feedback, decision: FeedbackTransition
+) -> Response:
+    return JSON(
+        {
+            "feedback": service.feedback_out(session, fb, account_sid=actor.account_sid),
+            "transition": service.transition_out(decision, feedback_id=fb.id),
+        }
+    )
+
+
+@router.post(
+    "/v1/Review/{fid}/Approve",
+    response_model=DecisionOut,
+    responses=ADMIN_WRITE,
+    openapi_extra=json_body(Approve, required=False),
+    summary="Approve, optionally with a corrected response (admins)",
+)
+def approve(
+    actor: AdminActor,
+    session: DbSession,
+    feedback_id: FeedbackIdPath,
+    data: Annotated[Approve, body_of(Approve, required=False)],
+) -> Response:
+    fb = service.get_feedback(session, account_pk=actor.account_pk, feedback_id=feedback_id)
+    decision = service.approve(
+        session,
+        feedback=fb,
+        actor=actor,
+        corrected_response=data.corrected_response,
+        note=data.note,
+    )
+    return _decision(session, actor, fb, decision)
+
+
+@router.post(
+    "/v1/Review/{fid}/Dismiss",
+    response_model=DecisionOut,
+    responses=ADMIN_WRITE,
+    openapi_extra=json_body(Dismiss, required=False),
+    summary="Dismiss: reviewed, not used (admins)",
+)
+def dismiss(
+    actor: AdminActor,
+    session: DbSession,
+    feedback_id: FeedbackIdPath,
+    data: Annotated[Dismiss, body_of(Dismiss, required=False)],
+) -> Response:
+    fb = service.get_feedback(session, account_pk=actor.account_pk, feedback_id=feedback_id)
+    decision = service.dismiss(session, feedback=fb, actor=actor, note=data.note)
+    return _decision(session, actor, fb, decision)
+
+
+@router.get(
+    "/v1/Settings/Feedback",
+    response_model=SettingsOut,
+    responses=STAFF_READ,
+    summary="Feedback settings per type: the account default, or an assistant's (effective)",
+)
+def get_settings(
+    actor: StaffActor,
+    session: DbSession,
+    assistant_id: Annotated[str | None, Query(alias="AssistantId", max_length=64)] = None,
+) -> Response:
+    assistant = _assistant(session, actor, assistant_id)
+    settings = service.effective_settings(session, account_pk=actor.account_pk, assistant=assistant)
+    return JSON(service.settings_out(assistant_id, settings))
+
+
+@router.put(
+    "/v1/Settings/Feedback",
+    response_model=SettingsOut,
+    responses=ADMIN_WRITE,
+    openapi_extra=json_body(SettingPut),
+    summary="Set auto_approve / require_reason for one type (admins)",
+)
+def put_settings(
+    actor: AdminActor, session: DbSession, data: Annotated[SettingPut, body_of(SettingPut)]
+) -> Response:
+    assistant = _assistant(session, actor, data.assistant_id)
+    service.put_setting(
+        session,
+        account_pk=actor.account_pk,
+        assistant=assistant,
+        feedback_type=data.feedback_type,
+        auto_approve=data.auto_approve,
+        require_reason=data.require_reason,
+    )
+    settings = service.effective_settings(session, account_pk=actor.account_pk, assistant=assistant)
+    return JSON(service.settings_out(data.assistant_id, settings))

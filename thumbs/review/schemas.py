@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints
+
+from thumbs.feedback.schemas import ThumbsOut
+from thumbs.kit.schemas import InputModel, OutputModel, PageMeta
+
+NOTE_MAX = 4000
+REPLY_MAX = 32_000
+
+Note = Annotated[str, StringConstraints(max_length=NOTE_MAX)]
+
+
+class Approve(InputModel):
+    corrected_response: (
+        Annotated[str, StringConstraints(min_length=1, max_length=REPLY_MAX)] | None
+    ) = Field(default=None, description="The ideal reply, when the original was not it.")
+    note: Note | None = None
+
+
+class Dismiss(InputModel):
+    note: Note | None = Field(default=None, description="Why it is not used.")
+
+
+class SettingPut(InputModel):
+    feedback_type: Literal["positive", "negative"]
+    assistant_id: Annotated[str, StringConstraints(max_length=64)] | None = Field(
+        default=None, description="An assistant's own setting; omitted: the account default."
+    )
+    auto_approve: bool | None = None
+    require_reason: bool | None = None
+
+
+class SettingOut(OutputModel):
+    feedback_type: str
+    auto_approve: bool
+    require_reason: bool
+    source: str = Field(description="assistant, account (the default) or default (built-in).")
+    date_updated: str | None
+
+
+class SettingsOut(OutputModel):
+    assistant_id: str | None
+    settings: list[SettingOut]
+
+
+class QueueList(OutputModel):
+    feedbacks: list[ThumbsOut]
+    meta: PageMeta
+
+
+class TransitionOut(OutputModel):
+    id: str = Field(pattern=r"^aia_dcsn_.+$")
+    feedback_id: str
+    from_status: str | None
+    to_status: str
+    actor: str = Field(description="A user SID, the Account SID, or system.")
+    note: str | None
+    date_created: str
+
+
+class TransitionList(OutputModel):
+    transitions: list[TransitionOut]
+
+
+class DecisionOut(OutputModel):
+    feedback: ThumbsOut
+    transition: TransitionOut

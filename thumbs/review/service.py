@@ -1,0 +1,430 @@
+"""The feedback lifecycle (no HTTP here).
+
+::
+
+    pending ──auto-approve──▶ auto_approved ──approve──▶ reviewed
+       │  └──────────────approve──────────────────────▶ reviewed ──dismiss──▶ dismissed
+       └──dismiss──▶ dismissed ◀──dismiss── auto_approved
+
+A user who changes their verdict sends the feedback back to ``pending`` (from any
+status) and withdraws what the old verdict produced. Every change is a row in
+``feedback_transitions``. Status changes are conditional updates
+(``… WHERE status = :from``), so two concurrent decisions cannot both win.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from thumbs.auth.service import Principal
+from thumbs.golden import service as golden
+from thumbs.kit import errors as E
+from thumbs.kit import ids
+from thumbs.kit.paging import Page, PageParams, keyset_page
+from thumbs.kit.timefmt import iso, utcnow
+from thumbs.store.models import (
+    Assistant,
+    ConversationSession,
+    Feedback,
+    FeedbackSetting,
+    FeedbackTransition,
+    Message,
+    User,
+)
+
+FEEDBACK_TYPES = ("positive", "negative")
+STATUSES = ("pending", "auto_approved", "reviewed", "dismissed")
+ACCOUNT_SCOPE = "*"
+SYSTEM = "system"
+
+# decisions an admin (or the settings) may take from each status
+ALLOWED: dict[str, frozenset[str]] = {
+    "pending": frozenset({"auto_approved", "reviewed", "dismissed"}),
+    "auto_approved": frozenset({"reviewed", "dismissed"}),
+    "reviewed": frozenset({"dismissed"}),
+    "dismissed": frozenset(),
+}
+
+
+# -- settings --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EffectiveSetting:
+    feedback_type: str
+    auto_approve: bool
+    require_reason: bool
+    source: str  # assistant | account | default
+    date_updated: datetime | None
+
+
+def effective_settings(
+    session: Session, *, account_pk: int, assistant: Assistant | None
+) -> list[EffectiveSetting]:
+    """Per type: the assistant's own setting, else the account default, else off."""
+    scopes = [ACCOUNT_SCOPE] + ([assistant.id] if assistant is not None else [])
+    rows = session.scalars(
+        select(FeedbackSetting).where(
+            FeedbackSetting.account_pk == account_pk, FeedbackSetting.scope.in_(scopes)
+        )
+    ).all()
+    found = {(r.scope, r.feedback_type): r for r in rows}
+    out = []
+    for kind in FEEDBACK_TYPES:
+        row = found.get((assistant.id, kind)) if assistant is not None else None
+        source = "assistant"
+        if row is None:
+            row, source = found.get((ACCOUNT_SCOPE, kind)), "account"
+        if row is None:
+            out.append(EffectiveSetting(kind, False, False, "default", None))
+        else:
+            out.append(
+                EffectiveSetting(
+                    kind, row.auto_approve, row.require_reason, source, row.date_updated
+                )
+            )
+    return out
+
+
+def setting_for(
+    session: Session, *, account_pk: int, assistant_pk: int, feedback_type: str
+) -> EffectiveSetting:
+    assistant = session.get(Assistant, assistant_pk)
+    for s in effective_settings(session, account_pk=account_pk, assistant=assistant):
+        if s.feedback_type == feedback_type:
+            return s
+    raise AssertionError(feedback_type)
+
+
+def put_setting(
+    session: Session,
+    *,
+    account_pk: int,
+    assistant: Assistant | None,
+    feedback_type: str,
+    auto_approve: bool | None,
+    require_reason: bool | None,
+) -> None:
+    """Set the account default (``assistant`` None) or an assistant's own setting; an
+    omitted field keeps its current effective value."""
+    scope = assistant.id if assistant is not None else ACCOUNT_SCOPE
+    row = session.scalars(
+        select(FeedbackSetting).where(
+            FeedbackSetting.account_pk == account_pk,
+            FeedbackSetting.scope == scope,
+            FeedbackSetting.feedback_type == feedback_type,
+        )
+    ).one_or_none()
+    if row is None:
+        current = next(
+            s
+            for s in effective_settings(session, account_pk=account_pk, assistant=assistant)
+            if s.feedback_type == feedback_type
+        )
+        row = FeedbackSetting(
+            account_pk=account_pk,
+            scope=scope,
+            assistant_pk=assistant.pk if assistant is not None else None,
+            feedback_type=feedback_type,
+            auto_approve=current.auto_approve,
+            require_reason=current.require_reason,
+        )
+        session.add(row)
+    if auto_approve is not None:
+        row.auto_approve = auto_approve
+    if require_reason is not None:
+        row.require_reason = require_reason
+    row.date_updated = utcnow()
+    session.flush()
+
+
+def settings_out(assistant_id: str | None, settings: Sequence[EffectiveSetting]) -> dict[str, Any]:
+    return {
+        "assistant_id": assistant_id,
+        "settings": [
+            {
+                "feedback_type": s.feedback_type,
+                "auto_approve": s.auto_approve,
+                "require_reason": s.require_reason,
+                "source": s.source,
+                "date_updated": iso(s.date_updated),
+            }
+            for s in settings
+        ],
+    }
+
+
+# -- transitions -----------------------------------------------------------------------------
+
+
+def actor_name(actor: Principal | None) -> str:
+    if actor is None:
+        return SYSTEM
+    return actor.user_sid or actor.account_sid
+
+
+def record(
+    session: Session,
+    *,
+    feedback: Feedback,
+    from_status: str | None,
+    to_status: str,
+    actor: Principal | None,
+    note: str | None,
+) -> FeedbackTransition:
+    row = FeedbackTransition(
+        id=ids.new_id(ids.DECISION),
+        account_pk=feedback.account_pk,
+        feedback_pk=feedback.pk,
+        from_status=from_status,
+        to_status=to_status,
+        actor_pk=actor.user_pk if actor is not None else None,
+        actor=actor_name(actor),
+        note=note,
+        date_created=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def move(
+    session: Session,
+    *,
+    feedback: Feedback,
+    to_status: str,
+    actor: Principal | None,
+    note: str | None,
+    check: bool = True,
+) -> FeedbackTransition:
+    """Change the status (a conditional update: a concurrent change makes this a 409) and
+    record the transition."""
+    from_status = feedback.status
+    if check and to_status not in ALLOWED.get(from_status, frozenset()):
+        raise E.ThumbsError(
+            E.INVALID_TRANSITION,
+            f"A {from_status} feedback cannot become {to_status}",
+            field="status",
+            details={"from": from_status, "to": to_status},
+        )
+    now = utcnow()
+    values: dict[str, Any] = {"status": to_status, "date_updated": now}
+    if to_status in ("reviewed", "dismissed"):
+        values["reviewed_by_pk"] = actor.user_pk if actor is not None else None
+        values["reviewed_at"] = now
+    elif to_status == "pending":
+        values["reviewed_by_pk"] = None
+        values["reviewed_at"] = None
+    result = session.execute(
+        update(Feedback)
+        .where(Feedback.pk == feedback.pk, Feedback.status == from_status)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if not getattr(result, "rowcount", 0):
+        raise E.ThumbsError(
+            E.INVALID_TRANSITION,
+            "The feedback changed meanwhile; fetch it and decide again",
+            field="status",
+            details={"from": from_status, "to": to_status},
+        )
+    for key, value in values.items():
+        set_committed_value(feedback, key, value)
+    return record(
+        session,
+        feedback=feedback,
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor,
+        note=note,
+    )
+
+
+def auto_approve_if_set(session: Session, *, feedback: Feedback, setting: EffectiveSetting) -> None:
+    """Apply the settings to a pending verdict: auto-approval, and for a positive verdict
+    the golden example made of the original reply."""
+    if not setting.auto_approve or feedback.status != "pending":
+        return
+    decision = move(
+        session,
+        feedback=feedback,
+        to_status="auto_approved",
+        actor=None,
+        note=f"auto-approved by the {setting.source} setting for {setting.feedback_type}",
+    )
+    if feedback.feedback_type == "positive":
+        golden.create_from_decision(
+            session, feedback=feedback, decision=decision, corrected_response=None
+        )
+
+
+def approve(
+    session: Session,
+    *,
+    feedback: Feedback,
+    actor: Principal,
+    corrected_response: str | None,
+    note: str | None,
+) -> FeedbackTransition:
+    decision = move(session, feedback=feedback, to_status="reviewed", actor=actor, note=note)
+    golden.withdraw_for_feedback(session, feedback_pk=feedback.pk, reason="superseded by a review")
+    golden.create_from_decision(
+        session, feedback=feedback, decision=decision, corrected_response=corrected_response
+    )
+    return decision
+
+
+def dismiss(
+    session: Session, *, feedback: Feedback, actor: Principal, note: str | None
+) -> FeedbackTransition:
+    decision = move(session, feedback=feedback, to_status="dismissed", actor=actor, note=note)
+    golden.withdraw_for_feedback(session, feedback_pk=feedback.pk, reason="feedback dismissed")
+    return decision
+
+
+# -- reads -----------------------------------------------------------------------------------
+
+
+def get_feedback(session: Session, *, account_pk: int, feedback_id: str) -> Feedback:
+    fb = session.scalars(
+        select(Feedback).where(Feedback.id == feedback_id[:64], Feedback.account_pk == account_pk)
+    ).one_or_none()
+    if fb is None:
+        raise E.NotFound("Feedback", feedback_id[:64])
+    return fb
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFilters:
+    assistant_pk: int | None = None
+    feedback_type: str | None = None
+    has_reason: bool | None = None
+    channel: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+
+def queue_page(
+    session: Session, *, account_pk: int, filters: QueueFilters, params: PageParams
+) -> Page[Feedback]:
+    """Pending feedback, oldest first."""
+    stmt = select(Feedback).where(Feedback.account_pk == account_pk, Feedback.status == "pending")
+    if filters.assistant_pk is not None:
+        stmt = stmt.where(Feedback.assistant_pk == filters.assistant_pk)
+    if filters.feedback_type is not None:
+        stmt = stmt.where(Feedback.feedback_type == filters.feedback_type)
+    if filters.channel is not None:
+        stmt = stmt.where(Feedback.channel == filters.channel)
+    if filters.has_reason is True:
+        stmt = stmt.where(Feedback.reason.is_not(None), Feedback.reason != "")
+    elif filters.has_reason is False:
+        stmt = stmt.where(or_(Feedback.reason.is_(None), Feedback.reason == ""))
+    if filters.created_after is not None:
+        stmt = stmt.where(Feedback.date_created >= filters.created_after)
+    if filters.created_before is not None:
+        stmt = stmt.where(Feedback.date_created < filters.created_before)
+    return keyset_page(session, stmt, Feedback.pk, params, descending=False)
+
+
+def transitions(session: Session, *, feedback: Feedback) -> list[FeedbackTransition]:
+    return list(
+        session.scalars(
+            select(FeedbackTransition)
+            .where(FeedbackTransition.feedback_pk == feedback.pk)
+            .order_by(FeedbackTransition.pk.asc())
+        ).all()
+    )
+
+
+def transition_out(t: FeedbackTransition, *, feedback_id: str) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "feedback_id": feedback_id,
+        "from_status": t.from_status,
+        "to_status": t.to_status,
+        "actor": t.actor,
+        "note": t.note,
+        "date_created": iso(t.date_created),
+    }
+
+
+# -- the feedback with its lifecycle ---------------------------------------------------------
+
+
+def feedbacks_out(
+    session: Session, feedbacks: Sequence[Feedback], *, account_sid: str
+) -> list[dict[str, Any]]:
+    """The seed's feedback response plus the Twilio resource's fields."""
+    assistant_pks = {f.assistant_pk for f in feedbacks}
+    reviewer_pks = {f.reviewed_by_pk for f in feedbacks if f.reviewed_by_pk is not None}
+    message_pks = {f.message_pk for f in feedbacks if f.message_pk is not None}
+    assistants: dict[int, str] = {}
+    reviewers: dict[int, str] = {}
+    messages: dict[int, str] = {}
+    if assistant_pks:
+        assistants = {
+            r.pk: r.id
+            for r in session.execute(
+                select(Assistant.pk, Assistant.id).where(Assistant.pk.in_(assistant_pks))
+            )
+        }
+    if reviewer_pks:
+        reviewers = {
+            r.pk: r.sid
+            for r in session.execute(select(User.pk, User.sid).where(User.pk.in_(reviewer_pks)))
+        }
+    if message_pks:
+        messages = {
+            r.pk: r.id
+            for r in session.execute(
+                select(Message.pk, Message.id).where(Message.pk.in_(message_pks))
+            )
+        }
+    out = []
+    for f in feedbacks:
+        reviewed_by = None
+        if f.reviewed_by_pk is not None:
+            reviewed_by = reviewers.get(f.reviewed_by_pk)
+        elif f.reviewed_at is not None:
+            reviewed_by = account_sid  # decided with the account's own credentials
+        message_id = messages.get(f.message_pk) if f.message_pk is not None else f.message_id
+        out.append(
+            {
+                "id": f.id,
+                "message_id": message_id,
+                "user_id": f.user_sid,
+                "feedback_type": f.feedback_type,
+                "reason": f.reason,
+                "status": f.status,
+                "reviewed_by": reviewed_by,
+                "reviewed_at": iso(f.reviewed_at),
+                "created_at": iso(f.date_created),
+                "channel": f.channel,
+                "assistant_id": assistants.get(f.assistant_pk),
+                "account_sid": account_sid,
+                "user_sid": f.user_sid,
+                "session_id": f.session_id,
+                "score": f.score,
+                "text": f.text,
+                "date_created": iso(f.date_created),
+                "date_updated": iso(f.date_updated),
+            }
+        )
+    return out
+
+
+def feedback_out(session: Session, feedback: Feedback, *, account_sid: str) -> dict[str, Any]:
+    return feedbacks_out(session, [feedback], account_sid=account_sid)[0]
+
+
+def session_id_of(session: Session, message: Message) -> str:
+    return session.scalars(
+        select(ConversationSession.id).where(ConversationSession.pk == message.session_pk)
+    ).one()

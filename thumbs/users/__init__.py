@@ -1,0 +1,1 @@
+"""Users: end users named by the application's ``identity``, and console members/admins."""
