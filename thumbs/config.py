@@ -30,8 +30,14 @@ class Settings(BaseSettings):
     write_batch_max: int = Field(default=1024, ge=1)
     # Secret for signing console sessions and CSRF tokens.  Required in production.
     secret_key: str | None = None
-    # Responder time limit (seconds) for OpenAI-compatible endpoints.
+    # Responder time limit (seconds) for OpenAI-compatible endpoints: the whole call, and
+    # the part of it spent connecting.
     responder_timeout: float = Field(default=30.0, gt=0)
+    responder_connect_timeout: float = Field(default=5.0, gt=0)
+    # Golden examples given to a model as few-shot examples.
+    responder_examples: int = Field(default=4, ge=0, le=50)
+    # Console sign-in sessions last this many seconds (default 12 hours).
+    console_session_ttl: float = Field(default=12 * 3600.0, gt=0)
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
