@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.responses import RedirectResponse, Response
 
 from thumbs import __version__
 from thumbs.assistants.router import router as assistants_router
@@ -16,6 +17,7 @@ from thumbs.feedback.router import router as feedback_router
 from thumbs.kit import handlers, openapi
 from thumbs.runtime import Runtime
 from thumbs.store import migrate
+from thumbs.web.app import create_console
 
 log = logging.getLogger("thumbs")
 
@@ -46,6 +48,7 @@ def prepare_database(runtime: Runtime) -> None:
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
     settings = settings or get_settings()
+    console = create_console()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -53,6 +56,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         prepare_database(rt)
         rt.start()
         app.state.runtime = rt
+        console.state.runtime = rt
         try:
             yield
         finally:
@@ -71,4 +75,10 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(feedback_router)
     app.include_router(docs_router)
     openapi.install(app)
+    app.mount("/console", console, name="console")
+
+    @app.get("/", include_in_schema=False)
+    def root() -> Response:
+        return RedirectResponse("/console/", status_code=307)
+
     return app
