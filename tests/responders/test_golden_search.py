@@ -3,13 +3,13 @@ embedded responder that answers with the best match. Rows go straight into the s
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
 from sqlalchemy import delete, select, update
 
 from tests.conftest import Account, LiveServer
+from tests.responders import run
 from thumbs.kit import ids
 from thumbs.responders import AssistantConfig, examples_for
 from thumbs.responders.embedded import NO_ANSWER, EmbeddedResponder
@@ -181,7 +181,7 @@ def test_the_embedded_responder_answers_with_the_best_match(
             examples = examples_for(
                 s, account_pk=account.pk, assistant_pk=bot, question=question, limit=1
             )
-        return asyncio.run(
+        return run(
             EmbeddedResponder().reply(
                 assistant=cfg, history=[], question=question, examples=examples
             )

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.responders import fake_openai
+from tests.responders import fake_openai, run
 from thumbs.kit import errors as E
 from thumbs.responders import AssistantConfig, Example, ResponderError, Turn
 from thumbs.responders.openai import OpenAICompatibleResponder
@@ -54,7 +53,7 @@ def ask(
     history: list[Turn] | None = None,
     examples: list[Example] | None = None,
 ) -> str:
-    return asyncio.run(
+    return run(
         r.reply(assistant=cfg, history=history or [], question=question, examples=examples or [])
     )
 
