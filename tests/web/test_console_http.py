@@ -215,6 +215,23 @@ def test_console_pages_carry_security_headers_and_html_errors(console: httpx.Cli
     assert "/console/no-such-page" in missing.text
 
 
+def test_scripts_asking_for_json_get_the_json_error_body(
+    server: LiveServer, console: httpx.Client
+) -> None:
+    res = console.get("/console/feedback?type=sideways", headers={"Accept": "application/json"})
+    assert res.status_code == 400
+    body = res.json()
+    assert (body["code"], body["status"], body["details"]) == (
+        E.INVALID_VALUE,
+        400,
+        {"field": "type"},
+    )
+    with new_client(server) as anonymous:
+        res = anonymous.get("/console/feedback", headers={"Accept": "application/json"})
+        assert res.status_code == 401
+        assert res.json()["code"] == E.AUTHENTICATION_FAILED
+
+
 def test_static_files_are_served_from_the_package(server: LiveServer) -> None:
     with new_client(server) as client:
         assert client.get("/console/static/console.css").status_code == 200

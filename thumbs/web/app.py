@@ -16,6 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from thumbs.kit import errors as E
+from thumbs.kit import handlers
 from thumbs.kit.body import error_from_pydantic
 from thumbs.web.deps import LoginRequired, base_path
 from thumbs.web.pages import HERE, page
@@ -35,7 +36,16 @@ SECURITY_HEADERS = {
 }
 
 
+def wants_json(request: Request) -> bool:
+    """Scripts (the Simulator's chat, phase 2) ask for JSON and get the one JSON error body."""
+    return request.url.path.startswith(base_path(request) + "/api/") or request.headers.get(
+        "accept", ""
+    ).startswith("application/json")
+
+
 def _error_page(request: Request, err: E.ThumbsError) -> Response:
+    if wants_json(request):
+        return handlers.render(request, err)
     entry = E.catalogue()[err.code]
     return page(
         request,
@@ -51,6 +61,9 @@ def _error_page(request: Request, err: E.ThumbsError) -> Response:
 
 async def _login_required(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, LoginRequired)
+    if wants_json(request):
+        err = E.ThumbsError(E.AUTHENTICATION_FAILED, "Sign in to the console first")
+        return handlers.render(request, err)
     query = urlencode({"next": exc.next_path})
     return RedirectResponse(f"{base_path(request)}/login?{query}", status_code=303)
 
