@@ -3,6 +3,7 @@ embedded responder that answers with the best match. Rows go straight into the s
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 import pytest
@@ -10,11 +11,18 @@ from sqlalchemy import delete, select, update
 
 from tests.conftest import Account, LiveServer
 from tests.responders import run
+from thumbs.kit import errors as E
 from thumbs.kit import ids
-from thumbs.responders import AssistantConfig, examples_for
+from thumbs.responders import AssistantConfig, ResponderError, answer, examples_for, prepare
 from thumbs.responders.embedded import NO_ANSWER, EmbeddedResponder
 from thumbs.responders.search import query_terms, search_golden
 from thumbs.store.models import Assistant, GoldenExample
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def make_assistant(server: LiveServer, account: Account, name: str = "bot") -> int:
@@ -191,3 +199,27 @@ def test_the_embedded_responder_answers_with_the_best_match(
     assert ask("I forgot my password") == "Use the reset link."
     assert ask("Do you ship to Mars?") == NO_ANSWER
     assert "no answer" in NO_ANSWER
+
+
+def test_prepare_then_answer_uses_the_assistants_responder(
+    server: LiveServer, account: Account, bot: int
+) -> None:
+    golden(server, account, bot, "How do I reset my password?", "Use the reset link.")
+    settings = server.runtime.settings
+    with server.runtime.store.session() as s:
+        assistant = s.get_one(Assistant, bot)
+        prepared = prepare(s, assistant=assistant, question="reset password", settings=settings)
+    assert [e.output for e in prepared.examples] == ["Use the reset link."]
+    reply = run(answer(prepared, history=[], question="reset password", settings=settings))
+    assert reply == "Use the reset link."
+    # switched to an OpenAI-compatible endpoint that refuses connections: a typed error
+    with server.runtime.store.session() as s:
+        assistant = s.get_one(Assistant, bot)
+        assistant.responder = "openai"
+        assistant.responder_base_url = f"http://127.0.0.1:{closed_port()}/v1"
+        assistant.responder_model = "m"
+        prepared = prepare(s, assistant=assistant, question="reset password", settings=settings)
+    assert prepared.config.responder == "openai"
+    with pytest.raises(ResponderError) as caught:
+        run(answer(prepared, history=[], question="reset password", settings=settings))
+    assert caught.value.code == E.RESPONDER_UNREACHABLE

@@ -13,15 +13,18 @@ from thumbs.responders.base import (
     ResponderError,
     Turn,
 )
-from thumbs.responders.service import examples_for, responder_for
+from thumbs.responders.service import Prepared, answer, examples_for, prepare, responder_for
 
 __all__ = [
     "AssistantConfig",
     "Example",
     "GoldenExampleLike",
+    "Prepared",
     "Responder",
     "ResponderError",
     "Turn",
+    "answer",
     "examples_for",
+    "prepare",
     "responder_for",
 ]

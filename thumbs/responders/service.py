@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from sqlalchemy.orm import Session
 
 from thumbs.config import Settings
-from thumbs.responders.base import AssistantConfig, Example, Responder
+from thumbs.responders.base import AssistantConfig, Example, Responder, Turn
 from thumbs.responders.embedded import EmbeddedResponder
 from thumbs.responders.openai import OpenAICompatibleResponder
 from thumbs.responders.search import search_golden
+from thumbs.store.models import Assistant
 
 EMBEDDED = "embedded"
 OPENAI = "openai"
@@ -37,3 +41,36 @@ def examples_for(
         session, account_pk=account_pk, assistant_pk=assistant_pk, query=question, limit=limit
     )
     return [Example.of(r) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """Everything a reply needs, read inside the request's unit of work; the (slow) model call
+    then runs without a database session."""
+
+    config: AssistantConfig
+    examples: list[Example]
+
+
+def prepare(
+    session: Session, *, assistant: Assistant, question: str, settings: Settings
+) -> Prepared:
+    config = AssistantConfig.of(assistant)
+    examples = examples_for(
+        session,
+        account_pk=assistant.account_pk,
+        assistant_pk=assistant.pk,
+        question=question,
+        limit=example_limit(config, settings),
+    )
+    return Prepared(config=config, examples=examples)
+
+
+async def answer(
+    prepared: Prepared, *, history: Sequence[Turn], question: str, settings: Settings
+) -> str:
+    """The assistant's reply; raises ``ResponderError`` (502/504) when its responder fails."""
+    responder = responder_for(prepared.config, settings)
+    return await responder.reply(
+        assistant=prepared.config, history=history, question=question, examples=prepared.examples
+    )
