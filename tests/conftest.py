@@ -73,6 +73,7 @@ def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         auth_cache_ttl=30,
         data_dir=tmp_path_factory.mktemp("data"),
         auto_migrate=False,
+        hash_profile="cheap-for-tests",
     )
     runtime = Runtime.build(settings)
     app = create_app(settings, runtime=runtime)

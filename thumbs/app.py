@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from thumbs import __version__
@@ -23,6 +24,7 @@ from thumbs.review.router import router as review_router
 from thumbs.runtime import Runtime
 from thumbs.store import migrate
 from thumbs.users.router import router as users_router
+from thumbs.web.app import create_console
 
 log = logging.getLogger("thumbs")
 
@@ -67,6 +69,7 @@ def configure_logging(level: str) -> None:
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
+    console = create_console()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -74,6 +77,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         prepare_database(rt)
         rt.start()
         app.state.runtime = rt
+        console.state.runtime = rt
         try:
             yield
         finally:
@@ -103,4 +107,10 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(golden_router)
     app.include_router(docs_router)
     openapi.install(app)
+    app.mount("/console", console, name="console")
+
+    @app.get("/", include_in_schema=False)
+    def root() -> Response:
+        return RedirectResponse("/console/", status_code=307)
+
     return app

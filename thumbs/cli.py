@@ -16,9 +16,11 @@ app = typer.Typer(help="thumbs: human feedback for AI assistants.", no_args_is_h
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 accounts_app = typer.Typer(help="Accounts (tenants) and their Auth Tokens.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys (SK…) of an account.", no_args_is_help=True)
+users_app = typer.Typer(help="Console users (admins and members).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(keys_app, name="keys")
+app.add_typer(users_app, name="users")
 
 
 def _store() -> Store:
@@ -143,6 +145,47 @@ def keys_create(
         {"api_key_sid": sid, "secret": created.secret, "account_sid": account},
         f"API Key SID: {sid}\nSecret:      {created.secret}\n"
         "(the secret is stored hashed and cannot be shown again)",
+    )
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(help="The email the user signs in with.")],
+    account: Annotated[str, typer.Option(help="The Account SID (AC…) the user belongs to.")],
+    role: Annotated[str, typer.Option(help="admin or member.")] = "member",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Create a console user; the password is prompted for (never echoed) or read from stdin."""
+    from thumbs.kit.errors import ThumbsError
+    from thumbs.web import service
+
+    if role not in service.ROLES:
+        typer.echo("--role must be admin or member", err=True)
+        raise typer.Exit(2)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    store = _store()
+    try:
+        _ensure_schema(store)
+        with store.session() as session:
+            user = service.create_user(
+                session, account_sid=account, email=email, role=role, password=password
+            )
+            sid, stored_email = user.sid, user.email or ""
+    except ThumbsError as err:
+        typer.echo(err.message, err=True)
+        raise typer.Exit(1) from None
+    finally:
+        store.dispose()
+    _emit(
+        as_json,
+        {"user_sid": sid, "email": stored_email, "role": role, "account_sid": account},
+        f"User SID: {sid}\nEmail:    {stored_email}\nRole:     {role}",
     )
 
 

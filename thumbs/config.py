@@ -34,13 +34,24 @@ class Settings(BaseSettings):
     writer_mode: Literal["auto", "inline", "thread"] = "auto"
     # Secret for signing console sessions and CSRF tokens.  Required in production.
     secret_key: str | None = None
-    # Responder time limit (seconds) for OpenAI-compatible endpoints.
+    # Responder time limit (seconds) for OpenAI-compatible endpoints: the whole call, and
+    # the part of it spent connecting.
     responder_timeout: float = Field(default=30.0, gt=0)
+    responder_connect_timeout: float = Field(default=5.0, gt=0)
+    # Golden examples given to a model as few-shot examples.
+    responder_examples: int = Field(default=4, ge=0, le=50)
+    # Console password hashing: argon2id with RFC 9106's low-memory profile ("default"), or a
+    # cheap profile that only the test suite may use (refused in production).
+    hash_profile: Literal["default", "cheap-for-tests"] = "default"
+    # Console sign-in sessions last this many seconds (default 12 hours).
+    console_session_ttl: float = Field(default=12 * 3600.0, gt=0)
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         if self.env == "production" and not self.secret_key:
             raise ValueError("THUMBS_SECRET_KEY must be set when THUMBS_ENV=production")
+        if self.env == "production" and self.hash_profile != "default":
+            raise ValueError("THUMBS_HASH_PROFILE must be 'default' in production")
         return self
 
     @property

@@ -11,6 +11,7 @@ from thumbs.auth.service import CredentialCache
 from thumbs.config import Settings
 from thumbs.store.engine import Store
 from thumbs.store.writer import GroupCommitWriter
+from thumbs.web import security
 
 log = logging.getLogger("thumbs")
 
@@ -58,6 +59,7 @@ class Runtime:
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
         store = Store(settings.effective_database_url)
+        security.configure(settings.hash_profile)
         return cls(
             settings=settings,
             store=store,

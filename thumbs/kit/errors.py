@@ -173,6 +173,60 @@ UNSUPPORTED_MEDIA_TYPE = _code(
     "Send the body as application/json (application/x-www-form-urlencoded is also accepted).",
 )
 
+# The responder behind the Simulator (an OpenAI-compatible endpoint) failed.
+RESPONDER_NOT_CONFIGURED = _code(
+    61001,
+    502,
+    "Responder not configured",
+    "The assistant's responder cannot be used as configured: an OpenAI-compatible responder "
+    "needs a base URL and a model, and the environment variable named for its API key must "
+    "be set on the thumbs server.",
+)
+RESPONDER_UNREACHABLE = _code(
+    61002,
+    502,
+    "Responder unreachable",
+    "The responder's endpoint refused the connection or could not be reached "
+    "(wrong base URL, server down, DNS failure).",
+)
+RESPONDER_KEY_REJECTED = _code(
+    61003,
+    502,
+    "Responder rejected the API key",
+    "The responder's endpoint answered 401 or 403: the API key in the configured environment "
+    "variable is missing, wrong or lacks access to the model.",
+)
+RESPONDER_TIMEOUT = _code(
+    61004,
+    504,
+    "Responder timed out",
+    "The responder did not answer within the time limit (THUMBS_RESPONDER_TIMEOUT seconds in "
+    "all, THUMBS_RESPONDER_CONNECT_TIMEOUT to connect).",
+)
+RESPONDER_UPSTREAM_ERROR = _code(
+    61005,
+    502,
+    "Responder failed",
+    "The responder's endpoint answered with an error status (5xx, 429, or another 4xx such "
+    "as an unknown model); details.upstream_status holds it.",
+)
+RESPONDER_MALFORMED = _code(
+    61006,
+    502,
+    "Responder answered malformed data",
+    "The responder's endpoint answered something that is not an OpenAI chat-completions "
+    "response (not JSON, or without choices[0].message.content as a string).",
+)
+
+# The web console.
+CSRF_REJECTED = _code(
+    61101,
+    403,
+    "Form token missing or invalid",
+    "A console form was posted without the per-session CSRF token, or with a wrong one. "
+    "Reload the page and submit the form again.",
+)
+
 
 def catalogue() -> dict[int, ErrorCode]:
     return dict(_CATALOGUE)

@@ -305,3 +305,17 @@ class IdempotencyKey(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     response: Mapped[str] = mapped_column(Text)
     date_created: Mapped[datetime] = _created()
+
+
+class WebSession(Base):
+    """A signed-in console session. Only a SHA-256 digest of the cookie's token is stored,
+    so a copy of the database cannot be used to sign in; logout deletes the row."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (Index("ix_web_sessions_user_pk", "user_pk"),)
+    pk: Mapped[int] = _pk()
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    account_pk: Mapped[int] = _account_fk()
+    user_pk: Mapped[int] = mapped_column(PK, ForeignKey("users.pk", ondelete="CASCADE"))
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    date_created: Mapped[datetime] = _created()

@@ -8,6 +8,16 @@ from thumbs.store.models import Base
 config = context.config
 target_metadata = Base.metadata
 
+# Objects made by hand-written SQL in migrations (full-text search), unknown to the models:
+# autogenerate must not propose to drop them.
+_HAND_MADE_PREFIXES = ("golden_examples_fts", "ix_golden_examples_fts")
+
+
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    return not (reflected and name is not None and name.startswith(_HAND_MADE_PREFIXES))
+
 
 def run_migrations_offline() -> None:
     context.configure(
@@ -15,6 +25,7 @@ def run_migrations_offline() -> None:
         target_metadata=target_metadata,
         literal_binds=True,
         render_as_batch=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -26,7 +37,10 @@ def run_migrations_online() -> None:
     engine = make_engine(url, null_pool=True)
     with engine.connect() as connection:
         context.configure(
-            connection=connection, target_metadata=target_metadata, render_as_batch=True
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=True,
+            include_object=include_object,
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -1,0 +1,76 @@
+"""Choosing a responder for an assistant and the golden examples it is given."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from thumbs.config import Settings
+from thumbs.responders.base import AssistantConfig, Example, Responder, Turn
+from thumbs.responders.embedded import EmbeddedResponder
+from thumbs.responders.openai import OpenAICompatibleResponder
+from thumbs.responders.search import search_golden
+from thumbs.store.models import Assistant
+
+EMBEDDED = "embedded"
+OPENAI = "openai"
+
+
+def responder_for(config: AssistantConfig, settings: Settings) -> Responder:
+    """The responder the assistant is configured with (``Assistant.responder``)."""
+    if config.responder == OPENAI:
+        return OpenAICompatibleResponder(
+            timeout=settings.responder_timeout,
+            connect_timeout=settings.responder_connect_timeout,
+        )
+    return EmbeddedResponder()
+
+
+def example_limit(config: AssistantConfig, settings: Settings) -> int:
+    """How many golden examples to give: the embedded responder uses the best one only."""
+    return settings.responder_examples if config.responder == OPENAI else 1
+
+
+def examples_for(
+    session: Session, *, account_pk: int, assistant_pk: int, question: str, limit: int
+) -> list[Example]:
+    """The most relevant active golden examples for a question, detached from the session."""
+    rows = search_golden(
+        session, account_pk=account_pk, assistant_pk=assistant_pk, query=question, limit=limit
+    )
+    return [Example.of(r) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """Everything a reply needs, read inside the request's unit of work; the (slow) model call
+    then runs without a database session."""
+
+    config: AssistantConfig
+    examples: list[Example]
+
+
+def prepare(
+    session: Session, *, assistant: Assistant, question: str, settings: Settings
+) -> Prepared:
+    config = AssistantConfig.of(assistant)
+    examples = examples_for(
+        session,
+        account_pk=assistant.account_pk,
+        assistant_pk=assistant.pk,
+        question=question,
+        limit=example_limit(config, settings),
+    )
+    return Prepared(config=config, examples=examples)
+
+
+async def answer(
+    prepared: Prepared, *, history: Sequence[Turn], question: str, settings: Settings
+) -> str:
+    """The assistant's reply; raises ``ResponderError`` (502/504) when its responder fails."""
+    responder = responder_for(prepared.config, settings)
+    return await responder.reply(
+        assistant=prepared.config, history=history, question=question, examples=prepared.examples
+    )

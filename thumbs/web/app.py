@@ -1,0 +1,129 @@
+"""The console sub-application (mounted at ``/console``): its own routes, auth dependency,
+HTML error pages, security headers and static files."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from urllib.parse import urlencode
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.staticfiles import StaticFiles
+
+from thumbs.kit import errors as E
+from thumbs.kit import handlers
+from thumbs.kit.body import error_from_pydantic
+from thumbs.web.deps import LoginRequired, base_path
+from thumbs.web.pages import HERE, page
+from thumbs.web.router import router
+
+log = logging.getLogger("thumbs.web")
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
+        "object-src 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def wants_json(request: Request) -> bool:
+    """Scripts (the Simulator's chat, phase 2) ask for JSON and get the one JSON error body."""
+    return request.url.path.startswith(base_path(request) + "/api/") or request.headers.get(
+        "accept", ""
+    ).startswith("application/json")
+
+
+def _error_page(request: Request, err: E.ThumbsError) -> Response:
+    if wants_json(request):
+        return handlers.render(request, err)
+    entry = E.catalogue()[err.code]
+    return page(
+        request,
+        "error.html",
+        user=None,
+        status=err.status,
+        title=entry.title,
+        message=err.message,
+        code=err.code,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def _login_required(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LoginRequired)
+    if wants_json(request):
+        err = E.ThumbsError(E.AUTHENTICATION_FAILED, "Sign in to the console first")
+        return handlers.render(request, err)
+    query = urlencode({"next": exc.next_path})
+    return RedirectResponse(f"{base_path(request)}/login?{query}", status_code=303)
+
+
+async def _thumbs_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, E.ThumbsError)
+    return _error_page(request, exc)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    if errors and errors[0].get("loc", ("",))[0] == "path":
+        return _error_page(request, E.NotFound("page", request.url.path))
+    first = errors[0] if errors else {"type": "value_error", "loc": (), "msg": "invalid"}
+    where = first["loc"][0] if first.get("loc") else "body"
+    return _error_page(request, error_from_pydantic(first, query=where == "query"))  # type: ignore[arg-type]
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        err = E.ThumbsError(E.METHOD_NOT_ALLOWED, f"Method {request.method} is not allowed here")
+    else:
+        err = E.ThumbsError(E.NOT_FOUND, f"There is no page {request.url.path}")
+    return _error_page(request, err)
+
+
+async def _db_unavailable(request: Request, exc: Exception) -> Response:
+    log.warning("store unavailable: %s", exc)
+    return _error_page(
+        request, E.ThumbsError(E.SERVICE_UNAVAILABLE, "The store is busy; retry shortly")
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return _error_page(request, E.ThumbsError(E.INTERNAL_ERROR, "An unexpected error occurred"))
+
+
+async def _security_headers(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    response = await call_next(request)
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if not request.url.path.startswith(base_path(request) + "/static/"):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def create_console() -> FastAPI:
+    console = FastAPI(title="thumbs console", docs_url=None, redoc_url=None, openapi_url=None)
+    console.add_exception_handler(LoginRequired, _login_required)
+    console.add_exception_handler(E.ThumbsError, _thumbs_error)
+    console.add_exception_handler(RequestValidationError, _validation_error)
+    console.add_exception_handler(HTTPException, _http_error)
+    console.add_exception_handler(OperationalError, _db_unavailable)
+    console.add_exception_handler(Exception, _unexpected)
+    console.middleware("http")(_security_headers)
+    console.include_router(router)
+    console.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    return console

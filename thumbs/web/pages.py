@@ -1,0 +1,50 @@
+"""Rendering: one Jinja2 environment with autoescape on for every template."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from thumbs.kit.timefmt import iso
+from thumbs.web.deps import base_path
+from thumbs.web.service import ConsoleUser
+
+HERE = Path(__file__).parent
+
+env = Environment(
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=True,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+env.filters["iso"] = iso
+
+NAV = (
+    ("simulator", "Simulator"),
+    ("review", "Review queue"),
+    ("golden", "Golden examples"),
+    ("settings", "Settings"),
+    ("feedback", "Feedback explorer"),
+)
+
+
+def page(
+    request: Request,
+    template: str,
+    *,
+    user: ConsoleUser | None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    values: dict[str, Any] = {"active": "", "error": None, "notice": None}
+    values.update(context)
+    html = env.get_template(template).render(
+        request=request, base=base_path(request), user=user, nav=NAV, **values
+    )
+    return HTMLResponse(html, status_code=status, headers=headers)

@@ -1,0 +1,282 @@
+"""The console's pages: thin handlers, one service call each, then a template."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Query
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from thumbs.kit import errors as E
+from thumbs.kit.deps import DbSession, get_runtime
+from thumbs.kit.paging import Cursor, PageParams, encode_token, page_params
+from thumbs.web import security, service
+from thumbs.web.deps import (
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    CheckedAdmin,
+    CheckedUser,
+    CsrfRejected,
+    CurrentUser,
+    MaybeUser,
+    base_path,
+)
+from thumbs.web.pages import page
+
+router = APIRouter()
+
+Short = Annotated[str | None, Query(max_length=256)]
+
+
+def _redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def _safe_next(request: Request, target: str | None) -> str:
+    base = base_path(request)
+    if (
+        target
+        and target.startswith(base + "/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and not target.startswith(base + "/login")
+    ):
+        return target
+    return base + "/"
+
+
+def _cookie_args(request: Request) -> dict[str, object]:
+    return {
+        "httponly": True,
+        "samesite": "lax",
+        "secure": request.url.scheme == "https",
+        "path": base_path(request) or "/",
+    }
+
+
+# -- sign-in -------------------------------------------------------------------------------
+
+
+@router.get("/login")
+def login_form(request: Request, user: MaybeUser, next: Short = None) -> Response:
+    if user is not None:
+        return _redirect(_safe_next(request, next))
+    token = security.new_token()
+    response = page(request, "login.html", user=None, csrf_token=token, next=next or "", email="")
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, max_age=3600, **_cookie_args(request))  # type: ignore[arg-type]
+    return response
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    session: DbSession,
+    email: Annotated[str, Form(max_length=320)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+    next: Annotated[str, Form(max_length=2048)] = "",
+) -> Response:
+    if not security.same(csrf_token, request.cookies.get(LOGIN_CSRF_COOKIE)):
+        raise CsrfRejected()
+    ttl = get_runtime(request).settings.console_session_ttl
+    created = service.sign_in(session, email=email, password=password, ttl=ttl)
+    if created is None:
+        return page(
+            request,
+            "login.html",
+            user=None,
+            status=401,
+            csrf_token=csrf_token,
+            next=next,
+            email=email,
+            error="Email or password is wrong.",
+        )
+    response = _redirect(_safe_next(request, next))
+    args = _cookie_args(request)
+    response.set_cookie(SESSION_COOKIE, created.token, max_age=int(ttl), **args)  # type: ignore[arg-type]
+    response.delete_cookie(LOGIN_CSRF_COOKIE, **args)  # type: ignore[arg-type]
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, session: DbSession, user: CheckedUser) -> Response:
+    service.sign_out(session, token=request.cookies.get(SESSION_COOKIE, ""))
+    response = _redirect(base_path(request) + "/login")
+    response.delete_cookie(SESSION_COOKIE, **_cookie_args(request))  # type: ignore[arg-type]
+    return response
+
+
+@router.get("/")
+def home(request: Request, user: CurrentUser) -> Response:
+    return _redirect(base_path(request) + "/simulator")
+
+
+# -- screens wired in phase 2 (conversations, review and golden services) -------------------
+
+
+@router.get("/simulator")
+def simulator(request: Request, session: DbSession, user: CurrentUser) -> Response:
+    assistants = service.assistants(session, account_pk=user.account_pk)
+    return page(request, "simulator.html", user=user, active="simulator", assistants=assistants)
+
+
+@router.get("/review")
+def review(request: Request, user: CurrentUser) -> Response:
+    return page(request, "review.html", user=user, active="review")
+
+
+@router.get("/golden")
+def golden(request: Request, user: CurrentUser) -> Response:
+    return page(request, "golden.html", user=user, active="golden")
+
+
+# -- feedback explorer ---------------------------------------------------------------------
+
+
+@router.get("/feedback")
+def feedback_explorer(
+    request: Request,
+    session: DbSession,
+    user: CurrentUser,
+    params: Annotated[PageParams, Depends(page_params)],
+    assistant: Short = None,
+    status: Short = None,
+    type: Short = None,
+    channel: Short = None,
+    session_id: Short = None,
+    date_from: Short = None,
+    date_to: Short = None,
+) -> Response:
+    filters = service.explorer_filters(
+        session,
+        account_pk=user.account_pk,
+        assistant_id=assistant,
+        status=status,
+        feedback_type=type,
+        channel=channel,
+        session_id=session_id,
+        date_from=date_from,
+        date_to=date_to,
+    )
+    result = service.feedback_page(
+        session, account_pk=user.account_pk, filters=filters, params=params
+    )
+    names = service.assistant_names(
+        session, account_pk=user.account_pk, pks={f.assistant_pk for f in result.items}
+    )
+    kept = [
+        (k, v)
+        for k, v in request.query_params.multi_items()
+        if k not in ("PageToken", "Page") and v
+    ]
+    older = newer = None
+    if result.has_next and result.last_key is not None:
+        older = [*kept, ("PageToken", encode_token(Cursor(result.last_key, forward=True)))]
+    if result.has_prev and result.first_key is not None:
+        newer = [*kept, ("PageToken", encode_token(Cursor(result.first_key, forward=False)))]
+    return page(
+        request,
+        "feedback.html",
+        user=user,
+        active="feedback",
+        items=result.items,
+        names=names,
+        assistants=service.assistants(session, account_pk=user.account_pk),
+        form={
+            "assistant": assistant or "",
+            "status": status or "",
+            "type": type or "",
+            "channel": channel or "",
+            "session_id": session_id or "",
+            "date_from": date_from or "",
+            "date_to": date_to or "",
+        },
+        statuses=service.STATUSES,
+        types=service.TYPES,
+        channels=service.CHANNELS,
+        older=older,
+        newer=newer,
+    )
+
+
+@router.get("/sessions/{session_id:path}")
+def session_detail(
+    request: Request,
+    session: DbSession,
+    user: CurrentUser,
+    session_id: str,
+    assistant: Short = None,
+) -> Response:
+    if len(session_id) > 256:
+        raise E.NotFound("Session", session_id[:64] + "…")
+    view = service.session_view(
+        session, account_pk=user.account_pk, session_id=session_id, assistant_id=assistant
+    )
+    return page(request, "session.html", user=user, active="feedback", view=view)
+
+
+# -- settings ------------------------------------------------------------------------------
+
+
+def _settings_page(
+    request: Request,
+    session: DbSession,
+    user: service.ConsoleUser,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    error_for: str | None = None,
+    notice: str | None = None,
+) -> Response:
+    assistants = service.assistants(session, account_pk=user.account_pk)
+    return page(
+        request,
+        "settings.html",
+        user=user,
+        active="settings",
+        status=status,
+        assistants=assistants,
+        key_set={a.pk: service.responder_key_is_set(a) for a in assistants},
+        error=error,
+        error_for=error_for,
+        notice=notice,
+    )
+
+
+@router.get("/settings")
+def settings(
+    request: Request, session: DbSession, user: CurrentUser, saved: Short = None
+) -> Response:
+    return _settings_page(request, session, user, notice="Responder saved." if saved else None)
+
+
+@router.post("/settings/assistants/{assistant_id}/responder")
+def save_responder(
+    request: Request,
+    session: DbSession,
+    user: CheckedAdmin,
+    assistant_id: str,
+    responder: Annotated[str, Form(max_length=16)] = "embedded",
+    responder_base_url: Annotated[str, Form(max_length=2048)] = "",
+    responder_model: Annotated[str, Form(max_length=512)] = "",
+    responder_api_key_env: Annotated[str, Form(max_length=512)] = "",
+) -> Response:
+    try:
+        service.update_responder(
+            session,
+            account_pk=user.account_pk,
+            assistant_id=assistant_id,
+            fields={
+                "responder": responder,
+                "responder_base_url": responder_base_url,
+                "responder_model": responder_model,
+                "responder_api_key_env": responder_api_key_env,
+            },
+        )
+    except E.InvalidField as err:
+        session.rollback()
+        return _settings_page(
+            request, session, user, status=400, error=err.message, error_for=assistant_id
+        )
+    return _redirect(f"{base_path(request)}/settings?saved={assistant_id}")
