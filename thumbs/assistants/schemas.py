@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, field_validator
+from pydantic_core import PydanticCustomError
 
-from thumbs.kit.schemas import InputModel, OutputModel, PageMeta
+from thumbs.kit.schemas import InputModel, OutputModel, PageMeta, RequiredId
 
-Name = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+Name = RequiredId
 Short = Annotated[str, StringConstraints(max_length=256)]
 Prompt = Annotated[str, StringConstraints(max_length=20_000)]
 Url = Annotated[str, StringConstraints(max_length=1024, pattern=r"^https?://\S+$")]
@@ -56,13 +57,15 @@ class AssistantCreate(_AssistantFields):
 
 
 class AssistantUpdate(_AssistantFields):
-    name: Name | None = None
+    name: Name | None = Field(default=None, description="Leave out to keep the name.")
 
-    @model_validator(mode="after")
-    def _no_null_name(self) -> AssistantUpdate:
-        if "name" in self.model_fields_set and self.name is None:
-            raise ValueError("name must not be null")
-        return self
+    @field_validator("name")
+    @classmethod
+    def _no_null_name(cls, value: str | None) -> str | None:
+        # given as null: refused like any other wrong type (an assistant always has a name)
+        if value is None:
+            raise PydanticCustomError("string_type", "Input should be a valid string")
+        return value
 
 
 class CustomerAiOut(OutputModel):

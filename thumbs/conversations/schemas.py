@@ -4,12 +4,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
-from thumbs.kit.schemas import InputModel, OutputModel, PageMeta
+from thumbs.kit.schemas import InputModel, OutputModel, PageMeta, RequiredId
 
 CONTENT_MAX = 32_000
 
-Identity = Annotated[str, StringConstraints(min_length=1, max_length=256)]
-SessionId = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+Identity = RequiredId
+SessionId = RequiredId
 Content = Annotated[str, StringConstraints(max_length=CONTENT_MAX)]
 
 

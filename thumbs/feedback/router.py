@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -18,7 +17,7 @@ from thumbs.kit.openapi import json_body
 from thumbs.kit.paging import PageParams, envelope, page_params
 from thumbs.kit.responses import JSON, no_content
 from thumbs.kit.schemas import READ_ERRORS, WRITE_ERRORS, error_responses
-from thumbs.kit.timefmt import as_naive_utc
+from thumbs.kit.timefmt import UtcDateTime
 
 FEEDBACKS_PATH = "/v1/Assistants/{id}/Feedbacks"
 router = APIRouter(prefix=FEEDBACKS_PATH, tags=["Feedback"])
@@ -89,19 +88,19 @@ async def list_filters(
     session_id: Annotated[str | None, Query(alias="SessionId", max_length=256)] = None,
     message_id: Annotated[str | None, Query(alias="MessageId", max_length=256)] = None,
     created_after: Annotated[
-        datetime | None,
+        UtcDateTime | None,
         Query(alias="DateCreatedAfter", description="ISO 8601; inclusive."),
     ] = None,
     created_before: Annotated[
-        datetime | None,
+        UtcDateTime | None,
         Query(alias="DateCreatedBefore", description="ISO 8601; exclusive."),
     ] = None,
 ) -> service.ListFilters:
     return service.ListFilters(
         session_id=session_id,
         message_id=message_id,
-        created_after=as_naive_utc(created_after) if created_after else None,
-        created_before=as_naive_utc(created_before) if created_before else None,
+        created_after=created_after,
+        created_before=created_before,
     )
 
 

@@ -4,12 +4,11 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from thumbs.kit.schemas import InputModel, OutputModel, PageMeta
+from thumbs.kit.schemas import ID_MAX, InputModel, OutputModel, PageMeta, RequiredId
 
 TEXT_MAX = 4000
-ID_MAX = 256
 
-SessionId = Annotated[str, StringConstraints(min_length=1, max_length=ID_MAX)]
+SessionId = RequiredId
 MessageId = Annotated[str, StringConstraints(max_length=ID_MAX, pattern=r"^aia_msg_.+$")]
 FeedbackText = Annotated[str, StringConstraints(max_length=TEXT_MAX)]
 
@@ -57,7 +56,7 @@ class FeedbackList(OutputModel):
 # -- thumbs submission ------------------------------------------------------------------------
 
 FeedbackType = Literal["positive", "negative"]
-Identity = Annotated[str, StringConstraints(min_length=1, max_length=ID_MAX)]
+Identity = RequiredId
 
 
 class ThumbsCreate(InputModel):

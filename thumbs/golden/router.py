@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -17,7 +16,7 @@ from thumbs.kit.openapi import json_body
 from thumbs.kit.paging import PageParams, envelope, page_params
 from thumbs.kit.responses import JSON, no_content
 from thumbs.kit.schemas import READ_ERRORS, WRITE_ERRORS, error_responses
-from thumbs.kit.timefmt import as_naive_utc
+from thumbs.kit.timefmt import UtcDateTime
 
 router = APIRouter(tags=["Golden examples"])
 
@@ -41,8 +40,8 @@ def list_golden(
     assistant_id: Annotated[str | None, Query(alias="AssistantId", max_length=64)] = None,
     status: Annotated[Status | None, Query(alias="Status")] = None,
     source: Annotated[Literal["original", "corrected"] | None, Query(alias="Source")] = None,
-    created_after: Annotated[datetime | None, Query(alias="DateCreatedAfter")] = None,
-    created_before: Annotated[datetime | None, Query(alias="DateCreatedBefore")] = None,
+    created_after: Annotated[UtcDateTime | None, Query(alias="DateCreatedAfter")] = None,
+    created_before: Annotated[UtcDateTime | None, Query(alias="DateCreatedBefore")] = None,
 ) -> Response:
     assistant_pk = None
     if assistant_id is not None:
@@ -53,8 +52,8 @@ def list_golden(
         assistant_pk=assistant_pk,
         status=status,
         source=source,
-        created_after=as_naive_utc(created_after) if created_after else None,
-        created_before=as_naive_utc(created_before) if created_before else None,
+        created_after=created_after,
+        created_before=created_before,
     )
     page = service.list_page(session, account_pk=actor.account_pk, filters=filters, params=params)
     names = service.names_for(session, page.items)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 from starlette.requests import Request
 
+from thumbs.kit import chars
 from thumbs.kit import errors as E
 
 MAX_BODY_BYTES = 64 * 1024
@@ -53,13 +54,16 @@ def error_from_pydantic(err: ErrorDetails, *, query: bool = False) -> E.ThumbsEr
     kind = err["type"]
     field = _field_name(err["loc"]) or "body"
     ctx: dict[str, Any] = dict(err.get("ctx") or {})
+    msg = str(err["msg"]).removeprefix("Value error, ")
     if query:
-        return E.InvalidField(E.INVALID_QUERY, field, f"Query parameter {field}: {err['msg']}")
+        return E.InvalidField(E.INVALID_QUERY, field, f"Query parameter {field}: {msg}")
     if kind == "missing":
         return E.InvalidField(E.MISSING_FIELD, field, f"Missing required field '{field}'")
     if kind == "extra_forbidden":
         return E.InvalidField(E.UNKNOWN_FIELD, field, f"Unknown field '{field}'")
     if kind in _TYPE_ERRORS:
+        if err.get("input", "") is None:
+            return E.InvalidField(E.WRONG_TYPE, field, f"Field '{field}' must not be null")
         return E.InvalidField(
             E.WRONG_TYPE, field, f"Field '{field}' has the wrong type: {err['msg']}"
         )
@@ -74,7 +78,7 @@ def error_from_pydantic(err: ErrorDetails, *, query: bool = False) -> E.ThumbsEr
             f"Field '{field}' is longer than {limit} characters",
             max_length=limit,
         )
-    if kind == "string_too_short":
+    if kind in {"string_too_short", "string_blank"}:
         return E.InvalidField(E.EMPTY_VALUE, field, f"Field '{field}' must not be empty")
     if kind == "string_pattern_mismatch":
         return E.InvalidField(
@@ -87,7 +91,6 @@ def error_from_pydantic(err: ErrorDetails, *, query: bool = False) -> E.ThumbsEr
         return E.InvalidField(E.INVALID_VALUE, field, f"Field '{field}': {err['msg']}")
     if kind in {"json_invalid", "json_type"}:
         return E.ThumbsError(E.MALFORMED_BODY, "The request body is not valid JSON", field="body")
-    msg = str(err["msg"]).removeprefix("Value error, ")
     return E.InvalidField(E.INVALID_VALUE, field, f"Field '{field}': {msg}")
 
 
@@ -122,10 +125,12 @@ async def read_raw(request: Request) -> bytes:
 
 def _form_to_dict(raw: bytes) -> dict[str, Any]:
     try:
-        pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=True)
+        pairs = parse_qsl(
+            raw.decode("utf-8"), keep_blank_values=True, strict_parsing=True, errors="strict"
+        )
     except (UnicodeDecodeError, ValueError):
         raise E.ThumbsError(
-            E.MALFORMED_BODY, "The request body is neither JSON nor form data"
+            E.MALFORMED_BODY, "The request body is neither JSON nor form data", field="body"
         ) from None
     return dict(pairs)
 
@@ -149,9 +154,22 @@ def _coerce_form(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]
     return out
 
 
+# A NUL can only be in a body's strings if the raw bytes hold one of these (JSON escapes it,
+# forms percent-encode it), so the walk over the parsed values runs only then.
+_NUL_MARKERS = (b"\\u0000", b"%00", b"\x00")
+
+
 def parse_body(model: type[M], raw: bytes, media_type: str, *, required: bool = True) -> M:
-    """Validate ``raw`` into ``model``. JSON first; form data when the content type says so
-    or when a body labelled JSON is really form-encoded (the async Twilio client does that)."""
+    """Validate ``raw`` into ``model`` and refuse NUL characters in its strings."""
+    parsed = _parse_body(model, raw, media_type, required=required)
+    if any(marker in raw for marker in _NUL_MARKERS):
+        chars.check_model(parsed)
+    return parsed
+
+
+def _parse_body(model: type[M], raw: bytes, media_type: str, *, required: bool) -> M:
+    """JSON first; form data when the content type says so or when a body labelled JSON is
+    really form-encoded (the async Twilio client does that)."""
     if not raw.strip():
         if not required:
             return model.model_validate({})

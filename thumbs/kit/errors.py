@@ -143,6 +143,13 @@ SESSION_ASSISTANT_MISMATCH = _code(
     "A session holds the conversation with one assistant; log the messages of another "
     "assistant in another session.",
 )
+INVALID_CHARACTER = _code(
+    60016,
+    400,
+    "Invalid character",
+    "A value holds a NUL character (U+0000), in the body, the path or a query parameter. "
+    "Text is stored as it is given, and no store keeps NUL in text: remove it.",
+)
 INVALID_TRANSITION = _code(
     60410,
     409,

@@ -7,11 +7,15 @@ import logging
 import orjson
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from thumbs.kit import chars
 from thumbs.kit import errors as E
 from thumbs.kit.body import error_from_pydantic
 from thumbs.kit.urls import base_url
@@ -48,6 +52,16 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     return render(request, error_from_pydantic(first, query=where == "query"))  # type: ignore[arg-type]
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method some route of this path accepts (Starlette names only the first)."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods |= route.methods or set()
+    return ", ".join(sorted(methods))
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
@@ -61,8 +75,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     else:
         err = E.ThumbsError(E.INTERNAL_ERROR, str(exc.detail))
         err.status = exc.status_code
-    if exc.status_code == 405 and exc.headers:
-        err.headers = {**(err.headers or {}), **exc.headers}
+    if exc.status_code == 405:
+        err.headers = {**(err.headers or {}), "Allow": _allowed_methods(request)}
     return render(request, err)
 
 
@@ -83,9 +97,27 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return render(request, E.ThumbsError(E.INTERNAL_ERROR, "An unexpected error occurred"))
 
 
+class RefuseNulInUrl:
+    """A NUL character in the path or a query parameter is a 400 (code 60016) for every
+    route, before routing: no handler ever passes one to a query."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            try:
+                chars.check_url(scope["path"], scope["query_string"])
+            except E.ThumbsError as err:
+                await render(Request(scope), err)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(E.ThumbsError, _thumbs_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(OperationalError, _db_unavailable)
     app.add_exception_handler(Exception, _unexpected)
+    app.add_middleware(RefuseNulInUrl)

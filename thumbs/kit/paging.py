@@ -27,6 +27,8 @@ from thumbs.kit import errors as E
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
+MAX_PAGE = 2**31 - 1  # Page is client state, but it is echoed and incremented in meta
+MAX_KEY = 2**63 - 1  # keys are BIGINT primary keys
 _PAGING_KEYS = {"PageSize", "Page", "PageToken"}
 
 T = TypeVar("T")
@@ -62,7 +64,7 @@ def decode_token(token: str) -> Cursor:
     if not isinstance(data, dict):
         raise bad
     key, direction = data.get("k"), data.get("d")
-    if type(key) is not int or direction not in ("n", "p"):
+    if type(key) is not int or not 0 <= key <= MAX_KEY or direction not in ("n", "p"):
         raise bad
     return Cursor(key=key, forward=direction == "n")
 
@@ -77,11 +79,13 @@ async def page_params(
         ),
     ] = None,
     page: Annotated[
-        int | None, Query(alias="Page", ge=0, description="Page index, for client state.")
+        int | None,
+        Query(alias="Page", ge=0, le=MAX_PAGE, description="Page index, for client state."),
     ] = None,
     page_token: Annotated[
         str | None,
-        Query(alias="PageToken", max_length=200, description="Opaque cursor from meta URLs."),
+        # its length is checked with its content, so that every bad token is a 60009
+        Query(alias="PageToken", description="Opaque cursor from meta URLs (≤ 200 chars)."),
     ] = None,
 ) -> PageParams:
     size = DEFAULT_PAGE_SIZE if page_size is None else min(page_size, MAX_PAGE_SIZE)

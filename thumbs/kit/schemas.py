@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
+
+ID_MAX = 256
 
 
 class InputModel(BaseModel):
     """Request bodies: unknown fields are rejected, types are strict (no "0.5" for 0.5)."""
 
     model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=False)
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise PydanticCustomError("string_blank", "String should not be blank")
+    return value
+
+
+NotBlank = AfterValidator(_not_blank)
+# A required free-form identifier or name: 1 to 256 characters, not only whitespace.
+RequiredId = Annotated[str, StringConstraints(min_length=1, max_length=ID_MAX), NotBlank]
 
 
 class OutputModel(BaseModel):

@@ -6,6 +6,9 @@ Twilio's helper libraries parse dates only in that exact form (no fractions, no 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 
 def utcnow() -> datetime:
@@ -24,3 +27,14 @@ def as_naive_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value
     return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def _to_naive_utc(value: datetime) -> datetime:
+    try:
+        return as_naive_utc(value)
+    except OverflowError:
+        raise ValueError("the date is out of range once converted to UTC") from None
+
+
+# A date query parameter (DateCreatedAfter, …): ISO 8601, converted to naive UTC on input.
+UtcDateTime = Annotated[datetime, AfterValidator(_to_naive_utc)]

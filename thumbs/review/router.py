@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -21,7 +20,7 @@ from thumbs.kit.openapi import json_body
 from thumbs.kit.paging import PageParams, envelope, page_params
 from thumbs.kit.responses import JSON
 from thumbs.kit.schemas import READ_ERRORS, WRITE_ERRORS, error_responses
-from thumbs.kit.timefmt import as_naive_utc
+from thumbs.kit.timefmt import UtcDateTime
 from thumbs.review import service
 from thumbs.review.schemas import (
     Approve,
@@ -54,18 +53,18 @@ def queue_filters(
     has_reason: Annotated[bool | None, Query(alias="HasReason")] = None,
     channel: Annotated[Literal["thumbs", "api"] | None, Query(alias="Channel")] = None,
     created_after: Annotated[
-        datetime | None, Query(alias="DateCreatedAfter", description="ISO 8601; inclusive.")
+        UtcDateTime | None, Query(alias="DateCreatedAfter", description="ISO 8601; inclusive.")
     ] = None,
     created_before: Annotated[
-        datetime | None, Query(alias="DateCreatedBefore", description="ISO 8601; exclusive.")
+        UtcDateTime | None, Query(alias="DateCreatedBefore", description="ISO 8601; exclusive.")
     ] = None,
 ) -> service.QueueFilters:
     return service.QueueFilters(
         feedback_type=feedback_type,
         has_reason=has_reason,
         channel=channel,
-        created_after=as_naive_utc(created_after) if created_after else None,
-        created_before=as_naive_utc(created_before) if created_before else None,
+        created_after=created_after,
+        created_before=created_before,
     )
 
 

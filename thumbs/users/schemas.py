@@ -4,9 +4,9 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from thumbs.kit.schemas import InputModel, OutputModel, PageMeta
+from thumbs.kit.schemas import InputModel, OutputModel, PageMeta, RequiredId
 
-Identity = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+Identity = RequiredId
 Role = Literal["end_user", "member", "admin"]
 
 
