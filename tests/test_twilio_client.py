@@ -4,7 +4,6 @@ error class surfacing as ``TwilioRestException`` with Twilio's status and code."
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -19,6 +18,7 @@ from twilio.rest.assistants.v1.assistant import AssistantList
 from twilio.rest.assistants.v1.assistant.feedback import FeedbackList
 
 from tests.conftest import Account, LiveServer
+from tests.responders import run
 from tests.support import make_api_key, seed_feedbacks, twilio_client
 from thumbs.store.models import Feedback
 
@@ -124,7 +124,7 @@ def test_the_async_client_sends_form_data_and_is_understood(
         finally:
             await http.close()
 
-    fb = asyncio.run(create())
+    fb = run(create())  # in a thread of its own: a browser test may hold this thread's loop
     assert (fb.session_id, fb.message_id, fb.score, fb.text) == ("async", "aia_msg_9", 0.75, None)
     assert stored(server, fb.id).score == 0.75
 
