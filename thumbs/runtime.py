@@ -13,6 +13,7 @@ from thumbs.config import Settings
 from thumbs.store.engine import Store
 from thumbs.store.writer import GroupCommitWriter
 from thumbs.web import security
+from thumbs.web.throttle import SignInThrottle
 
 log = logging.getLogger("thumbs")
 
@@ -56,6 +57,7 @@ class Runtime:
     writer: GroupCommitWriter
     credentials: CredentialCache
     assistants: TTLCache = field(default_factory=lambda: TTLCache(30.0))
+    signin: SignInThrottle = field(default_factory=SignInThrottle)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -72,6 +74,11 @@ class Runtime:
             ),
             credentials=CredentialCache(settings.auth_cache_ttl),
             assistants=TTLCache(settings.auth_cache_ttl),
+            signin=SignInThrottle(
+                per_email=settings.signin_max_failures,
+                per_address=4 * settings.signin_max_failures,
+                window=settings.signin_window,
+            ),
         )
 
     def start(self) -> None:
