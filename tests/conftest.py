@@ -107,6 +107,7 @@ def _clean(request: pytest.FixtureRequest) -> Iterator[None]:
             conn.execute(table.delete())
     live.runtime.credentials.clear()
     live.runtime.assistants.clear()
+    live.runtime.signin.clear()
     yield
 
 

@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     # Console password hashing: argon2id with RFC 9106's low-memory profile ("default"), or a
     # cheap profile that only the test suite may use (refused in production).
     hash_profile: Literal["default", "cheap-for-tests"] = "default"
+    # Failed console sign-ins allowed per email (and 4x that per client address) within
+    # signin_window seconds, per server process; then sign-in is refused until the window
+    # moves on.
+    signin_max_failures: int = Field(default=5, ge=1, le=1000)
+    signin_window: float = Field(default=900.0, gt=0)
     # Console sign-in sessions last this many seconds (default 12 hours).
     console_session_ttl: float = Field(default=12 * 3600.0, gt=0)
 

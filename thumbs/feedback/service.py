@@ -237,6 +237,17 @@ class _RawInsert:
         conn.exec_driver_sql(sql, params)
 
 
+def _messages_by_id(conn: Connection, message_ids: set[str]) -> list[Any]:
+    """``(pk, id, account_pk)`` of the logged messages with these ids, as one driver-level
+    statement: building the equivalent ``select(...).in_(...)`` per batch cost more on the
+    hot path than running it."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    table = Message.__tablename__
+    marks = ", ".join([mark] * len(message_ids))
+    sql = f'SELECT pk, id, account_pk FROM "{table}" WHERE id IN ({marks})'  # noqa: S608
+    return list(conn.exec_driver_sql(sql, tuple(message_ids)).all())
+
+
 def _sqlite_datetime(value: datetime) -> str:
     # SQLAlchemy's storage format for DateTime on SQLite
     return value.isoformat(sep=" ", timespec="microseconds")
@@ -301,12 +312,7 @@ class CreateFeedbackKind:
         message_ids = {j.row["message_id"] for j in jobs if j.row["message_id"] is not None}
         if message_ids:
             found = {
-                (r.account_pk, r.id): r.pk
-                for r in conn.execute(
-                    select(Message.pk, Message.id, Message.account_pk).where(
-                        Message.id.in_(message_ids)
-                    )
-                )
+                (account_pk, mid): pk for pk, mid, account_pk in _messages_by_id(conn, message_ids)
             }
             for j in jobs:
                 if j.row["message_id"] is not None:

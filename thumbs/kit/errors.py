@@ -48,9 +48,6 @@ NOT_FOUND = _code(
     "Resource not found",
     "The requested resource does not exist, or it belongs to another account.",
 )
-TOO_MANY_REQUESTS = _code(
-    20429, 429, "Too many requests", "The server is shedding load; retry after the given delay."
-)
 INTERNAL_ERROR = _code(
     20500,
     500,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Query
@@ -79,9 +80,28 @@ def login(
 ) -> Response:
     if not security.same(csrf_token, request.cookies.get(LOGIN_CSRF_COOKIE)):
         raise CsrfRejected()
-    ttl = get_runtime(request).settings.console_session_ttl
-    created = service.sign_in(session, email=email, password=password, ttl=ttl)
+    runtime = get_runtime(request)
+    keys = runtime.signin.keys(email, request.client.host if request.client else None)
+    wait = runtime.signin.retry_after(keys)
+    if wait is not None:
+        minutes = max(1, math.ceil(wait / 60))
+        return page(
+            request,
+            "login.html",
+            user=None,
+            status=429,
+            headers={"Retry-After": str(math.ceil(wait))},
+            csrf_token=csrf_token,
+            next=next,
+            email=email,
+            error=f"Too many failed sign-ins. Try again in {minutes} minute"
+            + ("s." if minutes > 1 else "."),
+        )
+    created = service.sign_in(
+        session, email=email, password=password, ttl=runtime.settings.console_session_ttl
+    )
     if created is None:
+        runtime.signin.failed(keys)
         return page(
             request,
             "login.html",
@@ -92,9 +112,11 @@ def login(
             email=email,
             error="Email or password is wrong.",
         )
+    runtime.signin.succeeded(email)
     response = _redirect(_safe_next(request, next))
     args = _cookie_args(request)
-    response.set_cookie(SESSION_COOKIE, created.token, max_age=int(ttl), **args)  # type: ignore[arg-type]
+    max_age = int(runtime.settings.console_session_ttl)
+    response.set_cookie(SESSION_COOKIE, created.token, max_age=max_age, **args)  # type: ignore[arg-type]
     response.delete_cookie(LOGIN_CSRF_COOKIE, **args)  # type: ignore[arg-type]
     return response
 
