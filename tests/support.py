@@ -4,9 +4,12 @@ pointed at the live server."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import orjson
@@ -18,6 +21,8 @@ from tests.conftest import Account, LiveServer
 from thumbs.auth import service as auth_service
 from thumbs.feedback import service as feedback_service
 from thumbs.feedback.schemas import FeedbackCreate
+
+T = TypeVar("T")
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -143,3 +148,10 @@ def twilio_client(
     client = Client(username, password, account_sid, http_client=http)
     client.assistants.base_url = server.url
     return client, http
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion in a thread of its own: the Playwright sync API keeps an
+    event loop running in the test thread while the session's browser fixture is alive."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()

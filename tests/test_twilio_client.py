@@ -18,8 +18,7 @@ from twilio.rest.assistants.v1.assistant import AssistantList
 from twilio.rest.assistants.v1.assistant.feedback import FeedbackList
 
 from tests.conftest import Account, LiveServer
-from tests.responders import run
-from tests.support import make_api_key, seed_feedbacks, twilio_client
+from tests.support import make_api_key, run, seed_feedbacks, twilio_client
 from thumbs.store.models import Feedback
 
 Create = FeedbackList.AssistantsV1ServiceCreateFeedbackRequest

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import delete, select, update
 
 from tests.conftest import Account, LiveServer
-from tests.responders import run
+from tests.support import run
 from thumbs.kit import errors as E
 from thumbs.kit import ids
 from thumbs.responders import AssistantConfig, ResponderError, answer, examples_for, prepare

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, Engine, text
 
+from tests.support import run
 from thumbs.store.engine import make_engine
 from thumbs.store.writer import GroupCommitWriter
 
@@ -54,7 +55,7 @@ def test_concurrent_jobs_share_transactions_and_all_are_stored(
         return await asyncio.gather(*(writer.submit(ROWS, f"n{i:03}") for i in range(200)))
 
     try:
-        results = asyncio.run(main())
+        results = run(main())
     finally:
         writer.stop()
     assert results == [f"N{i:03}" for i in range(200)]
@@ -73,7 +74,7 @@ def test_a_bad_job_fails_alone_and_its_neighbours_are_stored(engine: Engine, inl
         return await asyncio.gather(*(writer.submit(ROWS, j) for j in jobs), return_exceptions=True)
 
     try:
-        a, b, taken, c = asyncio.run(main())
+        a, b, taken, c = run(main())
     finally:
         writer.stop()
     assert (a, b, c) == ("A", "B", "C")
@@ -93,7 +94,7 @@ def test_the_writer_keeps_working_after_a_failed_batch(engine: Engine, inline: b
         return first, await writer.submit(ROWS, "y")
 
     try:
-        first, after = asyncio.run(main())
+        first, after = run(main())
     finally:
         writer.stop()
     assert [r for r in first if r == "X"] == ["X"]
