@@ -7,8 +7,13 @@ import sys
 from typing import Annotated
 
 import typer
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
+from thumbs.auth.schemas import AccountCreate, ApiKeyCreate
 from thumbs.config import get_settings
+from thumbs.kit.body import validate_fields
+from thumbs.kit.errors import ThumbsError
 from thumbs.store import migrate
 from thumbs.store.engine import Store
 
@@ -103,11 +108,12 @@ def accounts_create(
     """Create an account; prints its Account SID and Auth Token (shown only once)."""
     from thumbs.auth import service
 
+    data = validate_fields(AccountCreate, {"name": name})
     store = _store()
     try:
         _ensure_schema(store)
         with store.session() as session:
-            created = service.create_account(session, name=name)
+            created = service.create_account(session, name=data.name)
             sid = created.account.sid
     finally:
         store.dispose()
@@ -128,6 +134,7 @@ def keys_create(
     """Create an API key (SK…); prints its SID and secret (shown only once)."""
     from thumbs.auth import service
 
+    data = validate_fields(ApiKeyCreate, {"name": name})
     store = _store()
     try:
         _ensure_schema(store)
@@ -136,7 +143,7 @@ def keys_create(
             if acc is None:
                 typer.echo(f"No account {account}", err=True)
                 raise typer.Exit(1)
-            created = service.create_api_key(session, account=acc, name=name)
+            created = service.create_api_key(session, account=acc, name=data.name)
             sid = created.key.sid
     finally:
         store.dispose()
@@ -159,7 +166,6 @@ def users_create(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Create a console user; the password is prompted for (never echoed) or read from stdin."""
-    from thumbs.kit.errors import ThumbsError
     from thumbs.web import service
 
     if role not in service.ROLES:
@@ -189,5 +195,30 @@ def users_create(
     )
 
 
+def _database_shown() -> str:
+    url = get_settings().effective_database_url
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return repr(url)
+
+
+def main() -> None:
+    """The ``thumbs`` command: the Typer app, with the failures a user can cause (bad input,
+    an unusable database) told in one line and exit status 1 rather than a traceback."""
+    try:
+        app()
+    except ThumbsError as err:
+        typer.echo(err.message, err=True)
+        raise SystemExit(1) from None
+    except ArgumentError as err:
+        typer.echo(f"THUMBS_DATABASE_URL is not a database URL thumbs can use: {err}", err=True)
+        raise SystemExit(1) from None
+    except DBAPIError as err:
+        reason = str(err.orig).strip().splitlines()[0] if err.orig else type(err).__name__
+        typer.echo(f"Cannot use the database at {_database_shown()}: {reason}", err=True)
+        raise SystemExit(1) from None
+
+
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    main()

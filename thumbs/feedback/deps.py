@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated
 
-from fastapi import Depends, Header
+from fastapi import Depends
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
@@ -38,44 +38,18 @@ async def cached_assistant(
 CachedAssistant = Annotated[AssistantRef, Depends(cached_assistant)]
 
 
+IDEMPOTENCY_HEADERS = ("I-Twilio-Idempotency-Token", "Idempotency-Key")
+
+
 def idempotency_key_of(headers: Mapping[str, str]) -> str | None:
-    key = headers.get("i-twilio-idempotency-token")
-    if key is None:
-        key = headers.get("idempotency-key")
-    if key is None:
-        return None
-    if not key or len(key) > 256:
-        raise E.InvalidField(
-            E.TOO_LONG if key else E.EMPTY_VALUE,
-            "I-Twilio-Idempotency-Token",
-            "The idempotency token must be 1 to 256 characters",
-        )
-    return key
-
-
-async def idempotency_key(
-    twilio_token: Annotated[
-        str | None,
-        Header(
-            alias="I-Twilio-Idempotency-Token",
-            description="Retry-safe creates: a retry with the same token returns the "
-            "first result and creates nothing.",
-        ),
-    ] = None,
-    idempotency_key: Annotated[
-        str | None, Header(alias="Idempotency-Key", description="Alias of the Twilio header.")
-    ] = None,
-) -> str | None:
-    key = twilio_token if twilio_token is not None else idempotency_key
-    if key is None:
-        return None
-    if not key or len(key) > 256:
-        raise E.InvalidField(
-            E.TOO_LONG if key else E.EMPTY_VALUE,
-            "I-Twilio-Idempotency-Token",
-            "The idempotency token must be 1 to 256 characters",
-        )
-    return key
-
-
-IdempotencyKeyHeader = Annotated[str | None, Depends(idempotency_key)]
+    """The create's idempotency key: Twilio's header, or the common alias."""
+    for name in IDEMPOTENCY_HEADERS:
+        key = headers.get(name)
+        if key is None:
+            continue
+        if not key.strip():
+            raise E.InvalidField(E.EMPTY_VALUE, name, f"{name} must not be empty")
+        if len(key) > 256:
+            raise E.InvalidField(E.TOO_LONG, name, f"{name} is longer than 256 characters")
+        return key
+    return None

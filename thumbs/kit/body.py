@@ -94,6 +94,17 @@ def error_from_pydantic(err: ErrorDetails, *, query: bool = False) -> E.ThumbsEr
     return E.InvalidField(E.INVALID_VALUE, field, f"Field '{field}': {msg}")
 
 
+def validate_fields(model: type[M], data: dict[str, Any]) -> M:
+    """Validate values that do not come from a request body (CLI options) with the same
+    rules and errors as a body."""
+    try:
+        parsed = model.model_validate(data)
+    except ValidationError as exc:
+        raise raise_validation(exc) from None
+    chars.check_model(parsed)
+    return parsed
+
+
 def raise_validation(exc: ValidationError, *, query: bool = False) -> E.ThumbsError:
     first = exc.errors(include_url=False)[0]
     return error_from_pydantic(first, query=query)
