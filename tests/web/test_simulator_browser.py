@@ -59,7 +59,8 @@ def test_chat_rate_flip_and_rate_the_session(
     expect(reply.locator(".verdict")).to_have_text("Your verdict: positive (pending)")
     message_id = reply.get_attribute("data-message-id")
     session_id = page.locator("#sim-session").text_content()
-    assert session_id is not None and session_id.startswith("aia_sess_")
+    assert session_id is not None
+    assert session_id.startswith("aia_sess_")
     listed = api.get(
         f"/v1/Assistants/{assistant_id}/Feedbacks", params={"MessageId": message_id}
     ).json()["feedbacks"]
