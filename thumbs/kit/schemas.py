@@ -68,7 +68,9 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         413: "Body over 64 KiB",
         415: "Unsupported content type",
         422: "Idempotency key reused with a different request",
+        502: "The assistant's responder failed (see code: 61001-61006)",
         503: "Store unavailable",
+        504: "The assistant's responder timed out (61004)",
     }
     return {s: {"model": ErrorBody, "description": descriptions[s]} for s in statuses}
 

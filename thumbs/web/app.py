@@ -18,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 from thumbs.kit import errors as E
 from thumbs.kit import handlers
 from thumbs.kit.body import error_from_pydantic
+from thumbs.web.api import router as api_router
 from thumbs.web.deps import LoginRequired, base_path
 from thumbs.web.pages import HERE, page
 from thumbs.web.router import router
@@ -125,5 +126,6 @@ def create_console() -> FastAPI:
     console.add_exception_handler(Exception, _unexpected)
     console.middleware("http")(_security_headers)
     console.include_router(router)
+    console.include_router(api_router)
     console.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return console

@@ -140,7 +140,18 @@ def home(request: Request, user: CurrentUser) -> Response:
 @router.get("/simulator")
 def simulator(request: Request, session: DbSession, user: CurrentUser) -> Response:
     assistants = service.assistants(session, account_pk=user.account_pk)
-    return page(request, "simulator.html", user=user, active="simulator", assistants=assistants)
+    reasons = {
+        a.pk: service.reason_required(session, account_pk=user.account_pk, assistant=a)
+        for a in assistants
+    }
+    return page(
+        request,
+        "simulator.html",
+        user=user,
+        active="simulator",
+        assistants=assistants,
+        reasons=reasons,
+    )
 
 
 @router.get("/review")

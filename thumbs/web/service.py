@@ -21,6 +21,7 @@ from thumbs.kit import ids
 from thumbs.kit.body import error_from_pydantic
 from thumbs.kit.paging import Page, PageParams, keyset_page
 from thumbs.kit.timefmt import utcnow
+from thumbs.review import service as review
 from thumbs.store.models import (
     Account,
     Assistant,
@@ -188,6 +189,14 @@ def assistants(session: Session, *, account_pk: int) -> list[Assistant]:
             select(Assistant).where(Assistant.account_pk == account_pk).order_by(Assistant.name)
         ).all()
     )
+
+
+def reason_required(session: Session, *, account_pk: int, assistant: Assistant) -> dict[str, bool]:
+    """Per feedback type: does this assistant's feedback need a reason?"""
+    return {
+        s.feedback_type: s.require_reason
+        for s in review.effective_settings(session, account_pk=account_pk, assistant=assistant)
+    }
 
 
 def assistant(session: Session, *, account_pk: int, assistant_id: str) -> Assistant:

@@ -1,0 +1,106 @@
+"""The Simulator in a real browser: chat with the embedded responder, rate replies with
+thumbs (reason rules from the settings), change the verdict, rate the session."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from playwright.sync_api import Dialog, Page, expect
+
+from tests.conftest import LiveServer
+from tests.lifecycle_helpers import set_setting
+from tests.web.conftest import ConsoleUser
+
+pytestmark = pytest.mark.browser
+
+
+def open_simulator(page: Page, server: LiveServer, user: ConsoleUser) -> None:
+    page.goto("/console/login?next=/console/simulator")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(user.password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{server.url}/console/simulator")
+
+
+def say(page: Page, text: str) -> None:
+    page.get_by_placeholder("Ask the assistant…").fill(text)
+    page.get_by_role("button", name="Send").click()
+
+
+def test_chat_rate_flip_and_rate_the_session(
+    page: Page, server: LiveServer, admin: ConsoleUser, api: httpx.Client, assistant_id: str
+) -> None:
+    set_setting(api, "negative", require_reason=True)
+    dialogs: list[Dialog] = []
+    page.on("dialog", lambda d: (dialogs.append(d), d.dismiss()))
+    open_simulator(page, server, admin)
+
+    say(page, "<script>alert(1)</script> how do I reset my password?")
+    reply = page.locator("#sim-chat li.turn.assistant").last
+    expect(reply.locator(".content")).to_contain_text("no answer")
+    user_turn = page.locator("#sim-chat li.turn.user").last
+    expect(user_turn.locator(".content")).to_have_text(
+        "<script>alert(1)</script> how do I reset my password?"
+    )
+    assert page.locator("#sim-chat script").count() == 0
+
+    # thumbs down needs a reason here: the Simulator says so and sends nothing
+    reply.get_by_role("button", name="Thumbs down").click()
+    expect(reply.locator(".rate .error")).to_contain_text("A reason is required")
+    reply.get_by_label("Reason").fill("It did not answer")
+    reply.get_by_role("button", name="Thumbs down").click()
+    expect(reply.locator(".verdict")).to_have_text("Your verdict: negative (pending)")
+    expect(reply.get_by_role("button", name="Thumbs down")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+
+    # the verdict can be changed; the store keeps one record for this user and message
+    reply.get_by_role("button", name="Thumbs up").click()
+    expect(reply.locator(".verdict")).to_have_text("Your verdict: positive (pending)")
+    message_id = reply.get_attribute("data-message-id")
+    session_id = page.locator("#sim-session").text_content()
+    assert session_id is not None
+    assert session_id.startswith("aia_sess_")
+    listed = api.get(
+        f"/v1/Assistants/{assistant_id}/Feedbacks", params={"MessageId": message_id}
+    ).json()["feedbacks"]
+    assert [(f["score"], f["session_id"]) for f in listed] == [(1.0, session_id)]
+
+    # the session as a whole
+    page.locator("#sim-session-score").select_option("0")
+    page.locator("#sim-session-text").fill("too slow overall")
+    page.get_by_role("button", name="Rate session").click()
+    expect(page.locator("#sim-session-verdict")).to_have_text("Session rated: score 0")
+    texts = [
+        f["text"]
+        for f in api.get(
+            f"/v1/Assistants/{assistant_id}/Feedbacks", params={"SessionId": session_id}
+        ).json()["feedbacks"]
+    ]
+    assert "too slow overall" in texts
+
+    # a new session starts empty
+    page.get_by_role("button", name="New session").click()
+    expect(page.locator("#sim-chat li")).to_have_count(0)
+    expect(page.locator("#sim-session")).to_have_text("new")
+    assert dialogs == []
+
+
+def test_a_responder_failure_is_shown_in_the_chat(
+    page: Page, server: LiveServer, admin: ConsoleUser, api: httpx.Client, assistant_id: str
+) -> None:
+    res = api.put(
+        f"/v1/Assistants/{assistant_id}",
+        json={
+            "responder": "openai",
+            "responder_base_url": "http://127.0.0.1:9/v1",
+            "responder_model": "m",
+        },
+    )
+    assert res.status_code == 200, res.text
+    open_simulator(page, server, admin)
+    say(page, "Hello?")
+    expect(page.locator("#sim-error")).to_be_visible()
+    expect(page.locator("#sim-error")).to_contain_text("127.0.0.1:9")
+    expect(page.locator("#sim-chat li.turn.assistant")).to_have_count(0)
+    expect(page.get_by_placeholder("Ask the assistant…")).to_be_enabled()

@@ -1,0 +1,1 @@
+"""Talking to an assistant: ``POST /v1/Assistants/{id}/Messages`` and the Simulator."""

@@ -1,0 +1,141 @@
+// The Simulator: chat with an assistant, rate each reply, rate the session.
+// User text is only ever set with textContent.
+(function () {
+  "use strict";
+  var root = document.getElementById("simulator");
+  if (!root) { return; }
+  var api = root.getAttribute("data-api");
+  var pick = document.getElementById("sim-assistant");
+  var chat = document.getElementById("sim-chat");
+  var ask = document.getElementById("sim-ask");
+  var input = document.getElementById("sim-body");
+  var shown = document.getElementById("sim-session");
+  var failure = document.getElementById("sim-error");
+  var sessionForm = document.getElementById("sim-session-feedback");
+  var replyTemplate = document.getElementById("sim-reply");
+  var sessionId = null;
+
+  function message(err) {
+    if (err && err.message) { return err.message; }
+    return "The request failed; check the server and try again.";
+  }
+
+  function showError(text) {
+    failure.textContent = text;
+    failure.hidden = !text;
+  }
+
+  function option() { return pick.options[pick.selectedIndex]; }
+
+  function reasonRequired(type) {
+    var opt = option();
+    return !!opt && opt.getAttribute("data-reason-" + type) === "yes";
+  }
+
+  function newSession() {
+    sessionId = null;
+    shown.textContent = "new";
+    chat.textContent = "";
+    sessionForm.hidden = true;
+    document.getElementById("sim-session-verdict").textContent = "";
+    showError("");
+  }
+
+  function addUserTurn(text) {
+    var li = document.createElement("li");
+    li.className = "turn user";
+    var role = document.createElement("span");
+    role.className = "role";
+    role.textContent = "you";
+    var content = document.createElement("div");
+    content.className = "content";
+    content.textContent = text;
+    li.appendChild(role);
+    li.appendChild(content);
+    chat.appendChild(li);
+  }
+
+  function showVerdict(li, fb) {
+    var verdict = li.querySelector(".verdict");
+    verdict.textContent = "Your verdict: " + fb.feedback_type + " (" + fb.status + ")";
+    li.setAttribute("data-verdict", fb.feedback_type);
+    li.querySelectorAll(".thumb").forEach(function (b) {
+      b.setAttribute("aria-pressed", String(b.getAttribute("data-type") === fb.feedback_type));
+    });
+  }
+
+  function rate(li, type) {
+    var reasonBox = li.querySelector(".reason");
+    var reason = reasonBox.value.trim();
+    var error = li.querySelector(".rate .error");
+    error.textContent = "";
+    if (!reason && reasonRequired(type)) {
+      error.textContent = "A reason is required for " + type + " feedback on this assistant.";
+      reasonBox.focus();
+      return;
+    }
+    var payload = { feedback_type: type };
+    if (reason) { payload.reason = reason; }
+    var id = li.getAttribute("data-message-id");
+    window.thumbs.postJSON(api + "/messages/" + encodeURIComponent(id) + "/thumbs", payload)
+      .then(function (fb) { showVerdict(li, fb); })
+      .catch(function (err) { error.textContent = message(err); });
+  }
+
+  function addReply(out) {
+    var li = replyTemplate.content.firstElementChild.cloneNode(true);
+    li.setAttribute("data-message-id", out.message_id);
+    li.querySelector(".content").textContent = out.body;
+    li.querySelectorAll(".thumb").forEach(function (b) {
+      b.addEventListener("click", function () { rate(li, b.getAttribute("data-type")); });
+    });
+    chat.appendChild(li);
+  }
+
+  ask.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = input.value.trim();
+    var opt = option();
+    if (!text || !opt) { return; }
+    showError("");
+    addUserTurn(text);
+    input.value = "";
+    var button = ask.querySelector("button");
+    button.disabled = true;
+    input.disabled = true;
+    var payload = { body: text };
+    if (sessionId) { payload.session_id = sessionId; }
+    window.thumbs.postJSON(api + "/assistants/" + encodeURIComponent(opt.value) + "/messages", payload)
+      .then(function (out) {
+        sessionId = out.session_id;
+        shown.textContent = sessionId;
+        sessionForm.hidden = false;
+        addReply(out);
+      })
+      .catch(function (err) { showError(message(err)); })
+      .then(function () {
+        button.disabled = false;
+        input.disabled = false;
+        input.focus();
+      });
+  });
+
+  sessionForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var opt = option();
+    if (!sessionId || !opt) { return; }
+    var verdict = document.getElementById("sim-session-verdict");
+    var payload = {
+      session_id: sessionId,
+      score: Number(document.getElementById("sim-session-score").value)
+    };
+    var note = document.getElementById("sim-session-text").value.trim();
+    if (note) { payload.text = note; }
+    window.thumbs.postJSON(api + "/assistants/" + encodeURIComponent(opt.value) + "/session-feedback", payload)
+      .then(function (fb) { verdict.textContent = "Session rated: score " + fb.score; })
+      .catch(function (err) { verdict.textContent = message(err); });
+  });
+
+  pick.addEventListener("change", newSession);
+  document.getElementById("sim-new").addEventListener("click", newSession);
+})();
