@@ -143,6 +143,20 @@ def test_an_invalid_token_is_400(
     assert stored(server) == []
 
 
+def test_both_headers_must_agree(api: httpx.Client, server: LiveServer, assistant_id: str) -> None:
+    path = feedbacks_path(assistant_id)
+    body = {"session_id": "s"}
+    differ = api.post(path, json=body, headers={TOKEN: "a", "Idempotency-Key": "b"})
+    assert_error(differ, 400, 60010, field="Idempotency-Key")
+    too_long = api.post(path, json=body, headers={TOKEN: "a", "Idempotency-Key": "b" * 257})
+    assert_error(too_long, 400, 60005, field="Idempotency-Key")
+    assert stored(server) == []
+    same = api.post(path, json=body, headers={TOKEN: "a", "Idempotency-Key": "a"})
+    assert same.status_code == 201
+    again = api.post(path, json=body, headers={TOKEN: "a"})
+    assert again.json()["id"] == same.json()["id"]
+
+
 def test_a_token_of_256_characters_is_kept(
     api: httpx.Client, server: LiveServer, assistant_id: str
 ) -> None:

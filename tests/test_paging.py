@@ -376,6 +376,9 @@ def test_date_filters_after_is_inclusive_before_is_exclusive(
         "9999-12-31T23:59:59-14:00",  # past year 9999 in UTC
         "0001-01-01T00:00:00+14:00",  # before year 1 in UTC
         "1e20",
+        "0.5",  # numbers are not read as Unix timestamps
+        "1767225600",
+        "-1",
         "",
     ],
 )

@@ -412,6 +412,7 @@ def test_assistant_create_accepts_form_data(api: httpx.Client) -> None:
 
 
 ASSISTANT_UPDATE_REFUSALS = [
+    pytest.param(b" ", MALFORMED, "body", id="blank body"),
     pytest.param(b"{", MALFORMED, "body", id="malformed"),
     pytest.param(b"[1]", MALFORMED, "body", id="array"),
     pytest.param(b'{"name": null}', WRONG_TYPE, "name", id="null name"),

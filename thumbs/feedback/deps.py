@@ -42,7 +42,9 @@ IDEMPOTENCY_HEADERS = ("I-Twilio-Idempotency-Token", "Idempotency-Key")
 
 
 def idempotency_key_of(headers: Mapping[str, str]) -> str | None:
-    """The create's idempotency key: Twilio's header, or the common alias."""
+    """The create's idempotency key: Twilio's header, or the common alias (both may be
+    given only with the same value)."""
+    given: dict[str, str] = {}
     for name in IDEMPOTENCY_HEADERS:
         key = headers.get(name)
         if key is None:
@@ -51,5 +53,11 @@ def idempotency_key_of(headers: Mapping[str, str]) -> str | None:
             raise E.InvalidField(E.EMPTY_VALUE, name, f"{name} must not be empty")
         if len(key) > 256:
             raise E.InvalidField(E.TOO_LONG, name, f"{name} is longer than 256 characters")
-        return key
-    return None
+        given[name] = key
+    if len(set(given.values())) > 1:
+        raise E.InvalidField(
+            E.INVALID_VALUE,
+            IDEMPOTENCY_HEADERS[1],
+            f"{IDEMPOTENCY_HEADERS[0]} and {IDEMPOTENCY_HEADERS[1]} differ; send one of them",
+        )
+    return next(iter(given.values()), None)

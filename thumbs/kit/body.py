@@ -181,9 +181,9 @@ def parse_body(model: type[M], raw: bytes, media_type: str, *, required: bool = 
 def _parse_body(model: type[M], raw: bytes, media_type: str, *, required: bool) -> M:
     """JSON first; form data when the content type says so or when a body labelled JSON is
     really form-encoded (the async Twilio client does that)."""
+    if not raw and not required:  # an optional body left out (blanks are not a body)
+        return model.model_validate({})
     if not raw.strip():
-        if not required:
-            return model.model_validate({})
         raise E.ThumbsError(
             E.MALFORMED_BODY, "The request body is empty; a JSON object is required", field="body"
         )

@@ -11,21 +11,27 @@ from pydantic import BaseModel
 _EXTRA_SCHEMAS: dict[str, Any] = {}
 
 
+_SCALAR_TYPES = {"string", "number", "integer", "boolean", "null"}
+
+
+def _is_scalar(prop: dict[str, Any]) -> bool:
+    if "anyOf" in prop:
+        return all(_is_scalar(branch) for branch in prop["anyOf"])
+    return "$ref" not in prop and prop.get("type", "string") in _SCALAR_TYPES
+
+
 def json_body(model: type[BaseModel], *, required: bool = True) -> dict[str, Any]:
+    """The request body of an operation: JSON, and form data too when every field is a
+    scalar (a form cannot carry an object or a list)."""
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
     for name, definition in schema.pop("$defs", {}).items():
         _EXTRA_SCHEMAS[name] = definition
     _EXTRA_SCHEMAS[model.__name__] = schema
     ref = {"$ref": f"#/components/schemas/{model.__name__}"}
-    return {
-        "requestBody": {
-            "required": required,
-            "content": {
-                "application/json": {"schema": ref},
-                "application/x-www-form-urlencoded": {"schema": ref},
-            },
-        }
-    }
+    content = {"application/json": {"schema": ref}}
+    if all(_is_scalar(prop) for prop in schema.get("properties", {}).values()):
+        content["application/x-www-form-urlencoded"] = {"schema": ref}
+    return {"requestBody": {"required": required, "content": content}}
 
 
 def install(app: FastAPI) -> None:

@@ -5,10 +5,11 @@ Twilio's helper libraries parse dates only in that exact form (no fractions, no 
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 
 
 def utcnow() -> datetime:
@@ -29,6 +30,16 @@ def as_naive_utc(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None)
 
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}([T ].*)?")
+
+
+def _iso_only(value: Any) -> Any:
+    # pydantic would also read numbers as Unix timestamps ("0.5" is 1970); the API says ISO
+    if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
+        raise ValueError("give an ISO 8601 date, like 2026-01-31 or 2026-01-31T12:00:00Z")
+    return value
+
+
 def _to_naive_utc(value: datetime) -> datetime:
     try:
         return as_naive_utc(value)
@@ -37,4 +48,4 @@ def _to_naive_utc(value: datetime) -> datetime:
 
 
 # A date query parameter (DateCreatedAfter, …): ISO 8601, converted to naive UTC on input.
-UtcDateTime = Annotated[datetime, AfterValidator(_to_naive_utc)]
+UtcDateTime = Annotated[datetime, BeforeValidator(_iso_only), AfterValidator(_to_naive_utc)]
