@@ -187,3 +187,62 @@ def test_members_cannot_edit_golden_examples(
         )
         assert res.status_code == 403
     assert api.get(f"/v1/GoldenExamples/{example['id']}").json()["output"] == "Kept."
+
+
+def save_lifecycle(client: httpx.Client, scope: str, *flags: str) -> httpx.Response:
+    token = csrf_of(client.get("/console/settings").text)
+    form = {"csrf_token": token, "scope": scope, **dict.fromkeys(flags, "on")}
+    return client.post("/console/settings/lifecycle", data=form)
+
+
+def effective(api: httpx.Client, assistant_id: str | None = None) -> dict[str, tuple[bool, bool]]:
+    params = {"AssistantId": assistant_id} if assistant_id else {}
+    out = api.get("/v1/Settings/Feedback", params=params).json()
+    return {s["feedback_type"]: (s["auto_approve"], s["require_reason"]) for s in out["settings"]}
+
+
+def test_admins_set_the_account_default_and_an_assistants_own_settings(
+    console: httpx.Client, api: httpx.Client, assistant_id: str
+) -> None:
+    res = save_lifecycle(console, "", "positive_auto_approve", "negative_require_reason")
+    assert res.status_code == 303
+    assert res.headers["location"] == "/console/settings?saved=lifecycle#lifecycle-account"
+    assert effective(api) == {"positive": (True, False), "negative": (False, True)}
+    assert effective(api, assistant_id) == {"positive": (True, False), "negative": (False, True)}
+    assert save_lifecycle(console, assistant_id, "negative_auto_approve").status_code == 303
+    assert effective(api, assistant_id) == {"positive": (False, False), "negative": (True, False)}
+    assert effective(api) == {"positive": (True, False), "negative": (False, True)}
+    page = console.get("/console/settings?saved=lifecycle").text
+    assert "Feedback settings saved." in page
+    assert f'id="lifecycle-{assistant_id}"' in page
+
+
+def test_members_read_the_lifecycle_settings_but_cannot_save_them(
+    server: LiveServer, account: Account, api: httpx.Client
+) -> None:
+    member = make_user(server, account, "member@example.com", "member")
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        assert sign_in(client, member).status_code == 303
+        page = client.get("/console/settings").text
+        assert 'id="lifecycle-account"' in page
+        assert "/settings/lifecycle" not in page
+        assert save_lifecycle(client, "", "positive_auto_approve").status_code == 403
+    assert effective(api) == {"positive": (False, False), "negative": (False, False)}
+
+
+def test_lifecycle_settings_need_the_token_and_stay_in_the_account(
+    server: LiveServer,
+    other_account: Account,
+    console: httpx.Client,
+    api: httpx.Client,
+    assistant_id: str,
+) -> None:
+    res = console.post(
+        "/console/settings/lifecycle", data={"scope": "", "positive_auto_approve": "on"}
+    )
+    assert res.status_code == 403
+    outsider = make_user(server, other_account, "outsider@example.com", "admin")
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        assert sign_in(client, outsider).status_code == 303
+        assert save_lifecycle(client, assistant_id, "positive_auto_approve").status_code == 404
+    assert effective(api, assistant_id) == {"positive": (False, False), "negative": (False, False)}

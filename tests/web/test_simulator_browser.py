@@ -8,7 +8,6 @@ import pytest
 from playwright.sync_api import Dialog, Page, expect
 
 from tests.conftest import LiveServer
-from tests.lifecycle_helpers import set_setting
 from tests.web.conftest import ConsoleUser, open_console, say
 
 pytestmark = pytest.mark.browser
@@ -17,10 +16,15 @@ pytestmark = pytest.mark.browser
 def test_chat_rate_flip_and_rate_the_session(
     page: Page, server: LiveServer, admin: ConsoleUser, api: httpx.Client, assistant_id: str
 ) -> None:
-    set_setting(api, "negative", require_reason=True)
     dialogs: list[Dialog] = []
     page.on("dialog", lambda d: (dialogs.append(d), d.dismiss()))
-    open_console(page, server, admin, "simulator")
+    # the settings screen: this assistant wants a reason with every thumbs down
+    open_console(page, server, admin, "settings")
+    page.get_by_label("Support bot: negative require reason").check()
+    page.get_by_role("button", name="Save Support bot").click()
+    expect(page.get_by_role("status")).to_have_text("Feedback settings saved.")
+    expect(page.get_by_label("Support bot: negative require reason")).to_be_checked()
+    page.get_by_role("link", name="Simulator").click()
 
     say(page, "<script>alert(1)</script> how do I reset my password?")
     reply = page.locator("#sim-chat li.turn.assistant").last

@@ -297,3 +297,41 @@ def withdraw_golden(
         session, golden=_golden(session, user, golden_id), reason=f"withdrawn by {user.email}"
     )
     return _back(request, "golden", back, done="withdrawn")
+
+
+# -- lifecycle settings (shown on the settings page) ---------------------------------------------
+
+Flag = Annotated[str, Form(max_length=8)]
+
+
+@router.post("/settings/lifecycle")
+def save_lifecycle(
+    request: Request,
+    session: DbSession,
+    user: CheckedAdmin,
+    scope: Annotated[str, Form(max_length=64)] = "",
+    positive_auto_approve: Flag = "",
+    positive_require_reason: Flag = "",
+    negative_auto_approve: Flag = "",
+    negative_require_reason: Flag = "",
+) -> Response:
+    """Checkboxes: present (any value) means on."""
+    service.save_lifecycle(
+        session,
+        account_pk=user.account_pk,
+        scope=scope,
+        values={
+            "positive": {
+                "auto_approve": bool(positive_auto_approve),
+                "require_reason": bool(positive_require_reason),
+            },
+            "negative": {
+                "auto_approve": bool(negative_auto_approve),
+                "require_reason": bool(negative_require_reason),
+            },
+        },
+    )
+    anchor = f"#lifecycle-{scope}" if scope else "#lifecycle-account"
+    return RedirectResponse(
+        f"{base_path(request)}/settings?saved=lifecycle{anchor}", status_code=303
+    )

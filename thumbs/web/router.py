@@ -252,6 +252,9 @@ def _settings_page(
         status=status,
         assistants=assistants,
         key_set={a.pk: service.responder_key_is_set(a) for a in assistants},
+        lifecycle=service.lifecycle_rows(
+            session, account_pk=user.account_pk, assistants=assistants
+        ),
         error=error,
         error_for=error_for,
         notice=notice,
@@ -262,7 +265,9 @@ def _settings_page(
 def settings(
     request: Request, session: DbSession, user: CurrentUser, saved: Short = None
 ) -> Response:
-    return _settings_page(request, session, user, notice="Responder saved." if saved else None)
+    notices = {"lifecycle": "Feedback settings saved."}
+    notice = notices.get(saved or "", "Responder saved.") if saved else None
+    return _settings_page(request, session, user, notice=notice)
 
 
 @router.post("/settings/assistants/{assistant_id}/responder")

@@ -204,6 +204,42 @@ def principal_of(user: ConsoleUser, *, identity: str | None = None) -> Principal
     )
 
 
+@dataclass(frozen=True, slots=True)
+class LifecycleRow:
+    """One scope of the lifecycle settings: the account default or one assistant."""
+
+    scope: str  # "" for the account default, else the assistant's id
+    label: str
+    by_type: dict[str, review.EffectiveSetting]
+
+
+def lifecycle_rows(
+    session: Session, *, account_pk: int, assistants: list[Assistant]
+) -> list[LifecycleRow]:
+    def row(scope: str, label: str, assistant: Assistant | None) -> LifecycleRow:
+        found = review.effective_settings(session, account_pk=account_pk, assistant=assistant)
+        return LifecycleRow(scope, label, {s.feedback_type: s for s in found})
+
+    return [row("", "Account default", None)] + [row(a.id, a.name, a) for a in assistants]
+
+
+def save_lifecycle(
+    session: Session, *, account_pk: int, scope: str, values: dict[str, dict[str, bool]]
+) -> None:
+    """Set both types' auto_approve and require_reason for the account default (``scope``
+    empty) or one assistant."""
+    target = assistant(session, account_pk=account_pk, assistant_id=scope) if scope else None
+    for feedback_type, flags in values.items():
+        review.put_setting(
+            session,
+            account_pk=account_pk,
+            assistant=target,
+            feedback_type=feedback_type,
+            auto_approve=flags["auto_approve"],
+            require_reason=flags["require_reason"],
+        )
+
+
 def reason_required(session: Session, *, account_pk: int, assistant: Assistant) -> dict[str, bool]:
     """Per feedback type: does this assistant's feedback need a reason?"""
     return {
