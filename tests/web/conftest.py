@@ -104,3 +104,18 @@ def page(browser: Browser, server: LiveServer) -> Iterator[Page]:
     pg = context.new_page()
     yield pg
     context.close()
+
+
+def open_console(page: Page, server: LiveServer, user: ConsoleUser, screen: str) -> None:
+    """Sign in through the form and land on ``/console/<screen>``."""
+    page.goto(f"/console/login?next=/console/{screen}")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(user.password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{server.url}/console/{screen}")
+
+
+def say(page: Page, text: str) -> None:
+    """Ask the assistant in the Simulator."""
+    page.get_by_placeholder("Ask the assistant…").fill(text)
+    page.get_by_role("button", name="Send").click()

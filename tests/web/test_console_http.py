@@ -477,10 +477,3 @@ def test_another_accounts_assistant_cannot_be_configured(
     )
     assert res.status_code == 404
     assert _assistant(server, theirs).responder == "embedded"
-
-
-def test_placeholder_screens_render_for_a_signed_in_user(console: httpx.Client) -> None:
-    for path in ("/console/review", "/console/golden"):
-        res = console.get(path)
-        assert res.status_code == 200
-        assert 'data-phase="2"' in res.text

@@ -9,22 +9,9 @@ from playwright.sync_api import Dialog, Page, expect
 
 from tests.conftest import LiveServer
 from tests.lifecycle_helpers import set_setting
-from tests.web.conftest import ConsoleUser
+from tests.web.conftest import ConsoleUser, open_console, say
 
 pytestmark = pytest.mark.browser
-
-
-def open_simulator(page: Page, server: LiveServer, user: ConsoleUser) -> None:
-    page.goto("/console/login?next=/console/simulator")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(user.password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{server.url}/console/simulator")
-
-
-def say(page: Page, text: str) -> None:
-    page.get_by_placeholder("Ask the assistant…").fill(text)
-    page.get_by_role("button", name="Send").click()
 
 
 def test_chat_rate_flip_and_rate_the_session(
@@ -33,7 +20,7 @@ def test_chat_rate_flip_and_rate_the_session(
     set_setting(api, "negative", require_reason=True)
     dialogs: list[Dialog] = []
     page.on("dialog", lambda d: (dialogs.append(d), d.dismiss()))
-    open_simulator(page, server, admin)
+    open_console(page, server, admin, "simulator")
 
     say(page, "<script>alert(1)</script> how do I reset my password?")
     reply = page.locator("#sim-chat li.turn.assistant").last
@@ -98,7 +85,7 @@ def test_a_responder_failure_is_shown_in_the_chat(
         },
     )
     assert res.status_code == 200, res.text
-    open_simulator(page, server, admin)
+    open_console(page, server, admin, "simulator")
     say(page, "Hello?")
     expect(page.locator("#sim-error")).to_be_visible()
     expect(page.locator("#sim-error")).to_contain_text("127.0.0.1:9")

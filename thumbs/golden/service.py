@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from thumbs.conversations import service as conversations
@@ -120,6 +120,7 @@ class Filters:
     source: str | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
+    search: str | None = None  # words in the prompt or the output
 
 
 def list_page(
@@ -137,6 +138,16 @@ def list_page(
         stmt = stmt.where(GoldenExample.date_created >= filters.created_after)
     if filters.created_before is not None:
         stmt = stmt.where(GoldenExample.date_created < filters.created_before)
+    if filters.search:
+        pattern = (
+            "%" + filters.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        )
+        stmt = stmt.where(
+            or_(
+                GoldenExample.prompt.ilike(pattern, escape="\\"),
+                GoldenExample.output.ilike(pattern, escape="\\"),
+            )
+        )
     return keyset_page(session, stmt, GoldenExample.pk, params)
 
 
@@ -169,6 +180,18 @@ def edit(
         golden.output = output
     golden.date_updated = utcnow()
     session.flush()
+    return golden
+
+
+def withdraw(session: Session, *, golden: GoldenExample, reason: str) -> GoldenExample:
+    """Stop using one example (kept, marked withdrawn, with why)."""
+    if golden.status != "withdrawn":
+        now = utcnow()
+        golden.status = "withdrawn"
+        golden.withdrawn_at = now
+        golden.withdrawn_reason = reason
+        golden.date_updated = now
+        session.flush()
     return golden
 
 

@@ -25,6 +25,7 @@ from thumbs.kit.deps import DbSession, get_runtime
 from thumbs.kit.responses import JSON
 from thumbs.kit.schemas import InputModel, RequiredId
 from thumbs.review import service as review
+from thumbs.web import service
 from thumbs.web.deps import CheckedUser
 from thumbs.web.service import ConsoleUser
 
@@ -39,15 +40,7 @@ def identity_of(user: ConsoleUser) -> str:
 
 
 def principal_of(user: ConsoleUser) -> Principal:
-    return Principal(
-        account_pk=user.account_pk,
-        account_sid=user.account_sid,
-        credential_sid=user.user_sid,
-        role=user.role,
-        user_pk=user.user_pk,
-        user_sid=user.user_sid,
-        identity=identity_of(user),
-    )
+    return service.principal_of(user, identity=identity_of(user))
 
 
 class Ask(InputModel):

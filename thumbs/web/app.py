@@ -18,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 from thumbs.kit import chars, handlers
 from thumbs.kit import errors as E
 from thumbs.kit.body import error_from_pydantic
+from thumbs.web.admin_pages import router as admin_router
 from thumbs.web.api import router as api_router
 from thumbs.web.deps import LoginRequired, base_path
 from thumbs.web.pages import HERE, page
@@ -133,5 +134,6 @@ def create_console() -> FastAPI:
     console.middleware("http")(_security_headers)
     console.include_router(router)
     console.include_router(api_router)
+    console.include_router(admin_router)
     console.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return console

@@ -9,6 +9,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from thumbs.kit.paging import Cursor, Page, encode_token
 from thumbs.kit.timefmt import iso
 from thumbs.web.deps import base_path
 from thumbs.web.service import ConsoleUser
@@ -48,3 +49,22 @@ def page(
         request=request, base=base_path(request), user=user, nav=NAV, **values
     )
     return HTMLResponse(html, status_code=status, headers=headers)
+
+
+Link = list[tuple[str, str]]
+
+
+def keyset_links(request: Request, result: Page[Any]) -> tuple[Link | None, Link | None]:
+    """The query strings of the next and previous pages: the current filters and a
+    ``PageToken`` (keyset paging: stable while rows are added)."""
+    kept = [
+        (k, v)
+        for k, v in request.query_params.multi_items()
+        if k not in ("PageToken", "Page") and v
+    ]
+    forward = backward = None
+    if result.has_next and result.last_key is not None:
+        forward = [*kept, ("PageToken", encode_token(Cursor(result.last_key, forward=True)))]
+    if result.has_prev and result.first_key is not None:
+        backward = [*kept, ("PageToken", encode_token(Cursor(result.first_key, forward=False)))]
+    return forward, backward

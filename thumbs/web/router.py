@@ -11,7 +11,7 @@ from starlette.responses import RedirectResponse, Response
 
 from thumbs.kit import errors as E
 from thumbs.kit.deps import DbSession, get_runtime
-from thumbs.kit.paging import Cursor, PageParams, encode_token, page_params
+from thumbs.kit.paging import PageParams, page_params
 from thumbs.web import security, service
 from thumbs.web.deps import (
     LOGIN_CSRF_COOKIE,
@@ -23,7 +23,7 @@ from thumbs.web.deps import (
     MaybeUser,
     base_path,
 )
-from thumbs.web.pages import page
+from thumbs.web.pages import keyset_links, page
 
 router = APIRouter()
 
@@ -154,16 +154,6 @@ def simulator(request: Request, session: DbSession, user: CurrentUser) -> Respon
     )
 
 
-@router.get("/review")
-def review(request: Request, user: CurrentUser) -> Response:
-    return page(request, "review.html", user=user, active="review")
-
-
-@router.get("/golden")
-def golden(request: Request, user: CurrentUser) -> Response:
-    return page(request, "golden.html", user=user, active="golden")
-
-
 # -- feedback explorer ---------------------------------------------------------------------
 
 
@@ -198,16 +188,7 @@ def feedback_explorer(
     names = service.assistant_names(
         session, account_pk=user.account_pk, pks={f.assistant_pk for f in result.items}
     )
-    kept = [
-        (k, v)
-        for k, v in request.query_params.multi_items()
-        if k not in ("PageToken", "Page") and v
-    ]
-    older = newer = None
-    if result.has_next and result.last_key is not None:
-        older = [*kept, ("PageToken", encode_token(Cursor(result.last_key, forward=True)))]
-    if result.has_prev and result.first_key is not None:
-        newer = [*kept, ("PageToken", encode_token(Cursor(result.first_key, forward=False)))]
+    older, newer = keyset_links(request, result)
     return page(
         request,
         "feedback.html",

@@ -191,6 +191,19 @@ def assistants(session: Session, *, account_pk: int) -> list[Assistant]:
     )
 
 
+def principal_of(user: ConsoleUser, *, identity: str | None = None) -> Principal:
+    """The console user as the services' caller (their user record, their role)."""
+    return Principal(
+        account_pk=user.account_pk,
+        account_sid=user.account_sid,
+        credential_sid=user.user_sid,
+        role=user.role,
+        user_pk=user.user_pk,
+        user_sid=user.user_sid,
+        identity=identity,
+    )
+
+
 def reason_required(session: Session, *, account_pk: int, assistant: Assistant) -> dict[str, bool]:
     """Per feedback type: does this assistant's feedback need a reason?"""
     return {
