@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from pydantic import BaseModel
+from starlette.requests import Request
 
 from thumbs.kit import errors as E
 
@@ -64,3 +65,19 @@ def check_url(path: str, query_string: bytes) -> None:
         for key, value in pairs:
             if NUL in key or NUL in value:
                 raise invalid(key.replace(NUL, ""))
+
+
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def refuse_nul_in_form(request: Request) -> None:
+    """A dependency for HTML form posts (the console): no field of the form holds NUL. The
+    parsed form is kept on the request, so the handler's own Form fields reuse it."""
+    if not request.headers.get("content-type", "").startswith(_FORM_TYPES):
+        return
+    form = await request.form()
+    for key, value in form.multi_items():
+        if NUL in key:
+            raise invalid(key.replace(NUL, ""))
+        if isinstance(value, str):
+            check_text(value, key)

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlencode
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
@@ -15,8 +15,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
+from thumbs.kit import chars, handlers
 from thumbs.kit import errors as E
-from thumbs.kit import handlers
 from thumbs.kit.body import error_from_pydantic
 from thumbs.web.admin_pages import router as admin_router
 from thumbs.web.api import router as api_router
@@ -118,7 +118,13 @@ async def _security_headers(
 
 
 def create_console() -> FastAPI:
-    console = FastAPI(title="thumbs console", docs_url=None, redoc_url=None, openapi_url=None)
+    console = FastAPI(
+        title="thumbs console",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        dependencies=[Depends(chars.refuse_nul_in_form)],
+    )
     console.add_exception_handler(LoginRequired, _login_required)
     console.add_exception_handler(E.ThumbsError, _thumbs_error)
     console.add_exception_handler(RequestValidationError, _validation_error)
