@@ -156,7 +156,7 @@ def test_secrets_are_stored_hashed(server: LiveServer, account: Account) -> None
     # no table holds either secret in any column
     with server.runtime.store.session() as session:
         for table in Base.metadata.sorted_tables:
-            for values in session.execute(select(table)).tuples():
+            for values in session.execute(select(table)):
                 text = " ".join(str(v) for v in values)
                 assert account.token not in text, table.name
                 assert key.secret not in text, table.name
