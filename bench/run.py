@@ -329,7 +329,7 @@ print(json.dumps([sid, tok, aid, keys[-1]]))
 
 
 def bench_list(args: argparse.Namespace, env: dict[str, str], rows: list[str]) -> None:
-    from thumbs.kit.paging import Cursor, encode_token
+    from thumbs.kit.paging import Cursor, encode_token, scope_for
 
     t0 = time.monotonic()
     sid, tok, aid, last_key = fill(env, args.rows)
@@ -340,7 +340,7 @@ def bench_list(args: argparse.Namespace, env: dict[str, str], rows: list[str]) -
         url = f"http://127.0.0.1:{port}"
         wait_up(url + "/openapi.json")
         path = f"/v1/Assistants/{aid}/Feedbacks"
-        token = encode_token(Cursor(last_key, forward=True))
+        token = encode_token(Cursor(last_key, forward=True), scope_for(path, []))
         first = f"{url}{path}?PageSize=50"
         last = f"{url}{path}?PageSize=50&Page=19999&PageToken={token}"
         auth = (sid, tok)

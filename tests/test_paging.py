@@ -16,6 +16,7 @@ from sqlalchemy import update
 
 from tests.conftest import Account, LiveServer
 from tests.support import assert_error, create_feedback, feedbacks_path, page_token, seed_feedbacks
+from thumbs.kit.paging import scope_for
 from thumbs.store.models import Feedback
 
 META_KEYS = {
@@ -317,10 +318,38 @@ def test_a_well_formed_token_at_the_key_bounds_is_read(
 ) -> None:
     seeded = seed_feedbacks(server, account, assistant_id, 2)
     forward = api.get(
-        feedbacks_path(assistant_id), params={"PageToken": page_token({"k": key, "d": "n"})}
+        feedbacks_path(assistant_id),
+        params={"PageToken": page_token({"k": key, "d": "n", "l": scope_of(assistant_id)})},
     )
     assert forward.status_code == 200, forward.text
     assert ids(forward.json()) == (seeded[::-1] if key == 2**63 - 1 else [])
+
+
+def scope_of(assistant_id: str) -> str:
+    return scope_for(feedbacks_path(assistant_id), [])
+
+
+def test_a_token_belongs_to_its_list(
+    api: httpx.Client, server: LiveServer, account: Account, assistant_id: str
+) -> None:
+    seed_feedbacks(server, account, assistant_id, 3)
+    path = feedbacks_path(assistant_id)
+    token = (
+        api.get(path, params={"PageSize": 1}).json()["meta"]["next_page_url"].split("PageToken=")[1]
+    )
+    # the same list with another page size: fine
+    assert api.get(path, params={"PageSize": 2, "PageToken": token}).status_code == 200
+    # another filter, or another assistant: refused, never a page of something else
+    other = api.post("/v1/Assistants", json={"name": "Other"}).json()["id"]
+    for url, params in [
+        (path, {"SessionId": "elsewhere", "PageToken": token}),
+        (feedbacks_path(other), {"PageToken": token}),
+        ("/v1/Sessions", {"PageToken": token}),
+    ]:
+        assert_error(api.get(url, params=params), 400, 60009, field="PageToken")
+    # a forged token without its list is refused too
+    forged = page_token({"k": 2**40, "d": "n"})
+    assert_error(api.get(path, params={"PageToken": forged}), 400, 60009, field="PageToken")
 
 
 # -- filters -----------------------------------------------------------------------------------

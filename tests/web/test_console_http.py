@@ -342,13 +342,22 @@ def test_the_explorer_pages_with_keyset_links(
     assert seen == newest_first
     # and back: the "newer" link of the last page shows the page before it
     last = console.get(
-        "/console/feedback?PageSize=2&PageToken="
+        "/console/feedback?PageSize=2&type=positive&PageToken="
         + re.search(r"PageToken=([^&\"]+)", res.request.url.query.decode()).group(1)  # type: ignore[union-attr]
     )
     newer = re.search(r'<a rel="prev" href="([^"]+)"', last.text)
     assert newer is not None
     back = console.get(newer.group(1).replace("&amp;", "&"))
     assert _ids(back.text) == newest_first[2:4]
+    # a token belongs to its list: without the filter it is refused
+    assert (
+        console.get(
+            back.request.url.path
+            + "?"
+            + back.request.url.query.decode().replace("type=positive", "type=negative")
+        ).status_code
+        == 400
+    )
 
 
 def test_the_explorer_links_each_feedback_to_its_session(

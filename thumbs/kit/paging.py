@@ -2,7 +2,8 @@
 
 ``PageSize`` (default 50, values above 1000 are clamped to 1000, as Twilio clients send
 ``PageSize=limit``), ``Page`` (client state only, echoed in ``meta.page``), and
-``PageToken``: an opaque cursor ``PT<base64url>`` naming the edge row of the previous page.
+``PageToken``: an opaque cursor ``PT<base64url>`` naming the edge row of the previous page
+and the list it belongs to (the path and the filters: a token is refused by another list).
 Pages are fetched with ``WHERE key < cursor ORDER BY key DESC LIMIT n`` on an index, so a
 page deep in a million rows costs what the first page costs, and rows inserted while a
 client pages never make it skip or repeat a row.
@@ -12,7 +13,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 from urllib.parse import urlencode
@@ -47,12 +49,24 @@ class PageParams:
     cursor: Cursor | None
 
 
-def encode_token(cursor: Cursor) -> str:
-    raw = orjson.dumps({"k": cursor.key, "d": "n" if cursor.forward else "p"})
+def scope_for(path: str, query: Iterable[tuple[str, str]]) -> str:
+    """What a token is valid for: the list's path and its filters (not the paging
+    parameters, nor empty ones), in any order."""
+    filters = sorted((k, v) for k, v in query if k not in _PAGING_KEYS and v)
+    digest = hashlib.sha256(f"{path}?{urlencode(filters)}".encode())
+    return base64.urlsafe_b64encode(digest.digest()[:9]).decode()
+
+
+def list_scope(request: Request) -> str:
+    return scope_for(request.url.path, request.query_params.multi_items())
+
+
+def encode_token(cursor: Cursor, scope: str) -> str:
+    raw = orjson.dumps({"k": cursor.key, "d": "n" if cursor.forward else "p", "l": scope})
     return "PT" + base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_token(token: str) -> Cursor:
+def decode_token(token: str, scope: str) -> Cursor:
     bad = E.InvalidField(E.INVALID_PAGE_TOKEN, "PageToken", "PageToken is not valid for this list")
     if not token.startswith("PT") or len(token) > 200:
         raise bad
@@ -66,10 +80,13 @@ def decode_token(token: str) -> Cursor:
     key, direction = data.get("k"), data.get("d")
     if type(key) is not int or not 0 <= key <= MAX_KEY or direction not in ("n", "p"):
         raise bad
+    if data.get("l") != scope:
+        raise bad
     return Cursor(key=key, forward=direction == "n")
 
 
 async def page_params(
+    request: Request,
     page_size: Annotated[
         int | None,
         Query(
@@ -89,7 +106,7 @@ async def page_params(
     ] = None,
 ) -> PageParams:
     size = DEFAULT_PAGE_SIZE if page_size is None else min(page_size, MAX_PAGE_SIZE)
-    cursor = decode_token(page_token) if page_token else None
+    cursor = decode_token(page_token, list_scope(request)) if page_token else None
     return PageParams(page_size=size, page=page or 0, cursor=cursor)
 
 
@@ -148,17 +165,18 @@ def meta(request: Request, key: str, params: PageParams, page: Page[Any]) -> dic
     """The ``meta`` object of a list response, with absolute URLs built from the request."""
     filters = [(k, v) for k, v in request.query_params.multi_items() if k not in _PAGING_KEYS]
     size = params.page_size
+    scope = list_scope(request)
 
     def url(extra: list[tuple[str, Any]]) -> str:
         return _url(request, dict([*filters, ("PageSize", size), *extra]))
 
     next_url = None
     if page.has_next and page.last_key is not None:
-        token = encode_token(Cursor(page.last_key, forward=True))
+        token = encode_token(Cursor(page.last_key, forward=True), scope)
         next_url = url([("Page", params.page + 1), ("PageToken", token)])
     prev_url = None
     if page.has_prev and page.first_key is not None:
-        token = encode_token(Cursor(page.first_key, forward=False))
+        token = encode_token(Cursor(page.first_key, forward=False), scope)
         prev_url = url([("Page", max(params.page - 1, 0)), ("PageToken", token)])
     return {
         "first_page_url": url([("Page", 0)]),

@@ -9,7 +9,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from thumbs.kit.paging import Cursor, Page, encode_token
+from thumbs.kit.paging import Cursor, Page, encode_token, list_scope
 from thumbs.kit.timefmt import iso
 from thumbs.web.deps import base_path
 from thumbs.web.service import ConsoleUser
@@ -62,9 +62,12 @@ def keyset_links(request: Request, result: Page[Any]) -> tuple[Link | None, Link
         for k, v in request.query_params.multi_items()
         if k not in ("PageToken", "Page") and v
     ]
+    scope = list_scope(request)
     forward = backward = None
     if result.has_next and result.last_key is not None:
-        forward = [*kept, ("PageToken", encode_token(Cursor(result.last_key, forward=True)))]
+        token = encode_token(Cursor(result.last_key, forward=True), scope)
+        forward = [*kept, ("PageToken", token)]
     if result.has_prev and result.first_key is not None:
-        backward = [*kept, ("PageToken", encode_token(Cursor(result.first_key, forward=False)))]
+        token = encode_token(Cursor(result.first_key, forward=False), scope)
+        backward = [*kept, ("PageToken", token)]
     return forward, backward
