@@ -39,7 +39,7 @@ SECURITY_HEADERS = {
 
 
 def wants_json(request: Request) -> bool:
-    """Scripts (the Simulator's chat, phase 2) ask for JSON and get the one JSON error body."""
+    """Scripts (the Simulator's chat) ask for JSON and get the one JSON error body."""
     return request.url.path.startswith(base_path(request) + "/api/") or request.headers.get(
         "accept", ""
     ).startswith("application/json")

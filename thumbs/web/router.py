@@ -134,7 +134,7 @@ def home(request: Request, user: CurrentUser) -> Response:
     return _redirect(base_path(request) + "/simulator")
 
 
-# -- screens wired in phase 2 (conversations, review and golden services) -------------------
+# -- the Simulator ---------------------------------------------------------------------------
 
 
 @router.get("/simulator")
