@@ -45,6 +45,18 @@ def test_the_queue_shows_pending_feedback_oldest_first_with_its_conversation(
     assert 'class="correction">Answer 0.</textarea>' in page
 
 
+def test_the_queue_shows_what_came_after_the_rated_reply(
+    console: httpx.Client, api: httpx.Client, assistant_id: str
+) -> None:
+    reply = log_turn(api, assistant_id, session_id="s", body="First?", reply="Wrong.")
+    log_turn(api, assistant_id, session_id="s", body="That is wrong!", reply="Sorry.")
+    assert thumbs(api, reply, "negative", reason="wrong").status_code == 201
+    page = console.get("/console/review").text
+    after = page[page.index('class="chat after"') :]
+    assert after.index("That is wrong!") < after.index("Sorry.")
+    assert page.index("First?") < page.index("Wrong.") < page.index("That is wrong!")
+
+
 def test_the_queue_filters_by_type_and_reason(
     console: httpx.Client, api: httpx.Client, assistant_id: str
 ) -> None:

@@ -61,6 +61,7 @@ class QueueItem:
     assistant: str
     before: list[dict[str, str]]
     reply: Message | None
+    after: list[dict[str, str]]
 
 
 def _queue_items(
@@ -76,9 +77,21 @@ def _queue_items(
     for f in feedbacks:
         reply = messages.get(f.message_pk) if f.message_pk is not None else None
         before = conversations.conversation_before(session, message=reply) if reply else []
+        after = _turns_after(session, reply) if reply else []
         named = names.get(f.assistant_pk)
-        items.append(QueueItem(f, named.name if named else "?", before[-6:], reply))
+        items.append(QueueItem(f, named.name if named else "?", before[-6:], reply, after))
     return items
+
+
+def _turns_after(session: Session, reply: Message, limit: int = 2) -> list[dict[str, str]]:
+    """What the conversation went on with after the rated reply (the user's reaction)."""
+    rows = session.execute(
+        select(Message.role, Message.content)
+        .where(Message.session_pk == reply.session_pk, Message.pk > reply.pk)
+        .order_by(Message.pk.asc())
+        .limit(limit)
+    ).all()
+    return [{"role": r.role, "content": r.content} for r in rows]
 
 
 @router.get("/review")
