@@ -183,6 +183,16 @@ def test_an_openai_compatible_model_gets_the_prompt_history_and_examples(
     assert out["body"] == stored(api, "s")[-1][1]
 
 
+def test_questions_to_a_model_reuse_one_connection(
+    api: httpx.Client, assistant_id: str, fake: fake_openai.FakeOpenAI
+) -> None:
+    use_openai(api, assistant_id, fake.base_url("ok"))
+    fake.seen.clear()
+    for text in ("one", "two", "three"):
+        assert send(api, assistant_id, body=text).json()["body"] == f"echo: {text}"
+    assert len({seen.peer for seen in fake.seen}) == 1
+
+
 @pytest.mark.parametrize(
     ("mode", "status", "code"),
     [("unauthorized", 502, E.RESPONDER_KEY_REJECTED), ("broken", 502, E.RESPONDER_UPSTREAM_ERROR)],

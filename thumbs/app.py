@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -77,11 +78,16 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         rt = runtime or Runtime.build(settings)
         prepare_database(rt)
         rt.start()
+        # one HTTP client per process for OpenAI-compatible responders: connections (and
+        # TLS sessions) to a model endpoint are reused from one question to the next
+        rt.http = httpx.AsyncClient(trust_env=False, follow_redirects=False)
         app.state.runtime = rt
         console.state.runtime = rt
         try:
             yield
         finally:
+            await rt.http.aclose()
+            rt.http = None
             rt.stop()
 
     app = FastAPI(

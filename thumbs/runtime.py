@@ -8,6 +8,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+import httpx
+
 from thumbs.auth.service import CredentialCache
 from thumbs.config import Settings
 from thumbs.store.engine import Store
@@ -58,6 +60,8 @@ class Runtime:
     credentials: CredentialCache
     assistants: TTLCache = field(default_factory=lambda: TTLCache(30.0))
     signin: SignInThrottle = field(default_factory=SignInThrottle)
+    # the responders' HTTP client, opened and closed with the server (on its event loop)
+    http: httpx.AsyncClient | None = None
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:

@@ -19,6 +19,7 @@ class Seen:
     path: str
     headers: dict[str, str]
     body: dict[str, Any]
+    peer: tuple[str, int] = ("", 0)  # the client's address: one port per connection
 
 
 @dataclass
@@ -37,6 +38,8 @@ def start() -> FakeOpenAI:
     seen: list[Seen] = []
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as real endpoints do
+
         def log_message(self, format: str, *args: Any) -> None:
             return
 
@@ -56,6 +59,7 @@ def start() -> FakeOpenAI:
                     path=self.path,
                     headers={k.lower(): v for k, v in self.headers.items()},
                     body=json.loads(raw),
+                    peer=(str(self.client_address[0]), int(self.client_address[1])),
                 )
             )
             if not self.path.endswith("/v1/chat/completions"):

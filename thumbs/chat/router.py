@@ -44,6 +44,7 @@ async def send_message(
     answered = await service.ask(
         runtime.store,
         runtime.settings,
+        client=runtime.http,
         account_pk=actor.account_pk,
         assistant_id=assistant_id,
         identity=data.identity,

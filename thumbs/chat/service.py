@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -135,6 +136,7 @@ async def ask(
     store: Store,
     settings: Settings,
     *,
+    client: httpx.AsyncClient | None = None,
     account_pk: int,
     assistant_id: str,
     identity: str,
@@ -155,7 +157,11 @@ async def ask(
         ),
     )
     reply = await responders.answer(
-        question.prepared, history=question.history, question=body, settings=settings
+        question.prepared,
+        history=question.history,
+        question=body,
+        settings=settings,
+        client=client,
     )
     meta: dict[str, Any] = {
         "responder": question.prepared.config.responder,

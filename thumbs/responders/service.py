@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import httpx
 from sqlalchemy.orm import Session
 
 from thumbs.config import Settings
@@ -18,12 +19,16 @@ EMBEDDED = "embedded"
 OPENAI = "openai"
 
 
-def responder_for(config: AssistantConfig, settings: Settings) -> Responder:
-    """The responder the assistant is configured with (``Assistant.responder``)."""
+def responder_for(
+    config: AssistantConfig, settings: Settings, client: httpx.AsyncClient | None = None
+) -> Responder:
+    """The responder the assistant is configured with (``Assistant.responder``); ``client``
+    is the server's shared HTTP client (None: one per call)."""
     if config.responder == OPENAI:
         return OpenAICompatibleResponder(
             timeout=settings.responder_timeout,
             connect_timeout=settings.responder_connect_timeout,
+            client=client,
         )
     return EmbeddedResponder()
 
@@ -67,10 +72,15 @@ def prepare(
 
 
 async def answer(
-    prepared: Prepared, *, history: Sequence[Turn], question: str, settings: Settings
+    prepared: Prepared,
+    *,
+    history: Sequence[Turn],
+    question: str,
+    settings: Settings,
+    client: httpx.AsyncClient | None = None,
 ) -> str:
     """The assistant's reply; raises ``ResponderError`` (502/504) when its responder fails."""
-    responder = responder_for(prepared.config, settings)
+    responder = responder_for(prepared.config, settings, client)
     return await responder.reply(
         assistant=prepared.config, history=history, question=question, examples=prepared.examples
     )

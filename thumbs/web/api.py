@@ -70,6 +70,7 @@ async def ask(
     answered = await chat.ask(
         runtime.store,
         runtime.settings,
+        client=runtime.http,
         account_pk=user.account_pk,
         assistant_id=assistant_id,
         identity=identity_of(user),
