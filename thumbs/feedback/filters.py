@@ -1,0 +1,84 @@
+"""One feedback filter for every reader of feedback.
+
+The Twilio list, the review queue, the console's explorer, analytics and exports all select
+feedback the same way: a :class:`FeedbackFilter` (always scoped to one account) turned into
+SQL by :meth:`FeedbackFilter.conditions`. A new criterion is added here once and every
+reader has it.
+
+| field | matches |
+| --- | --- |
+| ``assistant_pk`` | one assistant |
+| ``session_id`` / ``message_id`` | the Twilio ids given with the feedback |
+| ``user_pk`` | one end user |
+| ``feedback_type`` | ``positive`` / ``negative``, or ``none`` for feedback with no verdict |
+| ``status`` | a lifecycle status (``pending``, ``auto_approved``, ``reviewed``, ``dismissed``) |
+| ``channel`` | where it came from (``api``, ``thumbs``, ``console``, …) |
+| ``has_reason`` | with (``True``) or without (``False``) a non-empty reason |
+| ``created_after`` / ``created_before`` | ``date_created``: inclusive / exclusive bounds |
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, or_, select
+
+from thumbs.store.models import Feedback
+
+NO_TYPE = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackFilter:
+    account_pk: int
+    assistant_pk: int | None = None
+    session_id: str | None = None
+    message_id: str | None = None
+    user_pk: int | None = None
+    feedback_type: str | None = None
+    status: str | None = None
+    channel: str | None = None
+    has_reason: bool | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        """The WHERE conditions of this filter (ANDed), the account scope first."""
+        c: list[ColumnElement[bool]] = [Feedback.account_pk == self.account_pk]
+        if self.assistant_pk is not None:
+            c.append(Feedback.assistant_pk == self.assistant_pk)
+        if self.session_id is not None:
+            c.append(Feedback.session_id == self.session_id)
+        if self.message_id is not None:
+            c.append(Feedback.message_id == self.message_id)
+        if self.user_pk is not None:
+            c.append(Feedback.user_pk == self.user_pk)
+        if self.feedback_type == NO_TYPE:
+            c.append(Feedback.feedback_type.is_(None))
+        elif self.feedback_type is not None:
+            c.append(Feedback.feedback_type == self.feedback_type)
+        if self.status is not None:
+            c.append(Feedback.status == self.status)
+        if self.channel is not None:
+            c.append(Feedback.channel == self.channel)
+        if self.has_reason is True:
+            c.append(Feedback.reason.is_not(None))
+            c.append(Feedback.reason != "")
+        elif self.has_reason is False:
+            c.append(or_(Feedback.reason.is_(None), Feedback.reason == ""))
+        if self.created_after is not None:
+            c.append(Feedback.date_created >= self.created_after)
+        if self.created_before is not None:
+            c.append(Feedback.date_created < self.created_before)
+        return c
+
+    def narrowed(self, **changes: Any) -> FeedbackFilter:
+        """The same filter with some fields replaced (e.g. ``status="pending"``)."""
+        return replace(self, **changes)
+
+
+def select_feedback(flt: FeedbackFilter, *entities: Any) -> Select[Any]:
+    """``SELECT <entities, default the Feedback row> FROM feedback WHERE <flt>``."""
+    return select(*(entities or (Feedback,))).where(*flt.conditions())
