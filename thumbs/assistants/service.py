@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from thumbs.analytics import rollups
 from thumbs.assistants.schemas import AssistantCreate, AssistantUpdate
 from thumbs.kit import errors as E
 from thumbs.kit import ids
@@ -97,6 +98,7 @@ def remove(session: Session, *, assistant: Assistant, cascade: bool) -> None:
             "Cascade=true to delete them too",
             feedback_count=count,
         )
+    rollups.deleting_assistant(session, assistant_pk=assistant.pk)
     session.execute(delete(Feedback).where(Feedback.assistant_pk == assistant.pk))
     session.delete(assistant)
     session.flush()

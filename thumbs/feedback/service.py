@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from thumbs.analytics import rollups
 from thumbs.feedback.schemas import FeedbackCreate, FeedbackUpdate
 from thumbs.golden import service as golden
 from thumbs.kit import errors as E
@@ -389,6 +390,7 @@ class CreateFeedbackKind:
             results.append(CreateResult(201, job.body, replayed=False))
         if rows:
             _INSERT_FEEDBACK.run(conn, rows)
+            rollups.created(conn, rows)
         if keys:
             _INSERT_KEYS.run(conn, keys)
         return results
@@ -460,6 +462,7 @@ def update(
     if "text" in fields:
         feedback.text = fields["text"]
     feedback.date_updated = utcnow()
+    rollups.changing(session, feedback)
     session.flush()
     if feedback.feedback_type != old_type:
         # a changed verdict withdraws what the old one produced and goes back to review
@@ -480,5 +483,6 @@ def update(
 
 def remove(session: Session, *, feedback: Feedback) -> None:
     golden.withdraw_for_feedback(session, feedback_pk=feedback.pk, reason="feedback deleted")
+    rollups.deleting(session, feedback_pks=[feedback.pk])
     session.execute(delete(Feedback).where(Feedback.pk == feedback.pk))
     session.flush()

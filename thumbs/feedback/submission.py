@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from thumbs.analytics import rollups
 from thumbs.auth.service import Principal
 from thumbs.conversations import service as conversations
 from thumbs.golden import service as golden
@@ -118,6 +119,7 @@ def submit(
         fb = _find(session, message_pk=message.pk, user_pk=user.pk)
         assert fb is not None
         if inserted:
+            rollups.inserted(session, feedback_pk=fb.pk)
             review.record(
                 session,
                 feedback=fb,
@@ -163,6 +165,7 @@ def _resubmit(
     )
     if not getattr(result, "rowcount", 0):
         raise E.Conflict("The feedback changed meanwhile; submit again", field="feedback_type")
+    rollups.updated(session, before=feedback, values=values)
     for key, value in values.items():
         set_committed_value(feedback, key, value)
     if old_type == feedback_type:

@@ -23,6 +23,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from thumbs.analytics import rollups
 from thumbs.auth.service import Principal
 from thumbs.golden import service as golden
 from thumbs.kit import errors as E
@@ -235,6 +236,7 @@ def move(
             field="status",
             details={"from": from_status, "to": to_status},
         )
+    rollups.updated(session, before=feedback, values=values)
     for key, value in values.items():
         set_committed_value(feedback, key, value)
     return record(
