@@ -1,0 +1,988 @@
+"""Analytics over feedback (no HTTP): summaries and series from the rollups, breakdowns,
+worst-rated replies, agreement with reviewers, reasons, and comparisons.
+
+Every reader takes a :class:`FeedbackFilter` (the one the lists use). Summaries and series
+split their date range into whole UTC days (``feedback_rollup_days``), whole UTC hours
+(``feedback_rollup_hours``) and the minutes left at the edges, read from the rows through
+the ``(account_pk, date_created)`` index; their cost grows with the number of buckets, not
+of feedback. A filter the rollups do not hold (session, message, end user, has-reason)
+reads the matching rows instead, through the shared filter: the session filter is served
+by the ``(assistant_pk, session_id)`` index when an assistant is given, the end-user filter
+by ``(user_pk, date_created)``. Breakdowns by session, end user and reviewer, the
+worst-rated replies and the reasons read rows too.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    and_,
+    case,
+    func,
+    literal_column,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.orm import Session
+
+from thumbs.analytics import reasons, rollups, stats, timeline
+from thumbs.assistants import service as assistants
+from thumbs.conversations import service as conversations
+from thumbs.feedback.filters import NO_TYPE, FeedbackFilter, select_feedback
+from thumbs.kit import errors as E
+from thumbs.kit.sql import epoch_seconds
+from thumbs.kit.timefmt import iso, utcnow
+from thumbs.review import service as review
+from thumbs.store.models import REVIEW_TIME_EDGES, Assistant, Feedback, Message, User
+from thumbs.users import service as users
+
+TYPES = ("positive", "negative", NO_TYPE)
+STATUSES = ("pending", "auto_approved", "reviewed", "dismissed")
+CHANNELS = ("api", "thumbs")
+DIMENSIONS = ("assistant_pk", "feedback_type", "status", "channel")
+
+BEGINNING = datetime(1970, 1, 1)  # the range of "no lower bound": whole UTC days
+END = datetime(9000, 1, 1)
+DAY_SECONDS = rollups.DAY
+HOUR_SECONDS = rollups.HOUR
+# a query's ranges of rollup buckets, listed one by one up to this many (else min..max)
+LISTED_RANGES = 64
+# UNION ALL members per statement (SQLite allows 500)
+UNION_CHUNK = 400
+# newest negative reasons read for the words and phrases
+REASONS_SCANNED = 10_000
+# worst-rated replies considered before ranking by their interval
+WORST_CANDIDATES = 500
+
+_M = {name: i for i, name in enumerate(rollups.MEASURES)}
+Values = list[Any]
+Cells = dict[tuple[Any, ...], Values]
+
+
+# -- the filter ------------------------------------------------------------------------------
+
+
+def filter_for(
+    session: Session,
+    *,
+    account_pk: int,
+    assistant_id: str | None = None,
+    session_id: str | None = None,
+    user_sid: str | None = None,
+    identity: str | None = None,
+    feedback_type: str | None = None,
+    status: str | None = None,
+    channel: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> FeedbackFilter:
+    """The shared feedback filter from public ids (an unknown assistant or user is a 404)."""
+    assistant_pk = None
+    if assistant_id:
+        assistant_pk = assistants.get(session, account_pk=account_pk, assistant_id=assistant_id).pk
+    user_pk = None
+    if user_sid:
+        user = session.scalars(
+            select(User).where(User.account_pk == account_pk, User.sid == user_sid[:34])
+        ).one_or_none()
+        if user is None:
+            raise E.NotFound("User", user_sid[:64], field="UserSid")
+        user_pk = user.pk
+    elif identity:
+        found = users.find_by_identity(session, account_pk=account_pk, identity=identity)
+        if found is None:
+            raise E.NotFound("User", identity[:64], field="Identity")
+        user_pk = found.pk
+    if since is not None and until is not None and since >= until:
+        raise E.InvalidField(
+            E.INVALID_QUERY,
+            "DateCreatedBefore",
+            "DateCreatedBefore must be later than DateCreatedAfter",
+        )
+    return FeedbackFilter(
+        account_pk=account_pk,
+        assistant_pk=assistant_pk,
+        session_id=session_id or None,
+        user_pk=user_pk,
+        feedback_type=feedback_type or None,
+        status=status or None,
+        channel=channel or None,
+        created_after=since,
+        created_before=until,
+    )
+
+
+def rows_only(flt: FeedbackFilter) -> bool:
+    """Whether the filter has a criterion the rollups do not hold."""
+    return any(v is not None for v in (flt.session_id, flt.message_id, flt.user_pk, flt.has_reason))
+
+
+# -- sums over time slots: rollups where they apply, rows elsewhere --------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Range:
+    low: Any
+    high: Any
+    slot: int
+
+
+def _floor(value: datetime, seconds: int) -> datetime:
+    return rollups.EPOCH + (value - rollups.EPOCH) // (rollups.SECOND * seconds) * (
+        rollups.SECOND * seconds
+    )
+
+
+def _ceil(value: datetime, seconds: int) -> datetime:
+    floor = _floor(value, seconds)
+    return floor if floor == value else floor + rollups.SECOND * seconds
+
+
+def _bucket(value: datetime, seconds: int) -> int:
+    return rollups.epoch(value) // seconds
+
+
+def split(
+    low: datetime, high: datetime
+) -> tuple[list[tuple[int, int]], list[tuple[int, int]], list[tuple[datetime, datetime]]]:
+    """``[low, high)`` as whole UTC days, whole UTC hours and the minutes left over."""
+    if low >= high:
+        return [], [], []
+    h_low, h_high = _ceil(low, HOUR_SECONDS), _floor(high, HOUR_SECONDS)
+    if h_low >= h_high:
+        return [], [], [(low, high)]
+    minutes = [r for r in ((low, h_low), (h_high, high)) if r[0] < r[1]]
+    d_low, d_high = _ceil(h_low, DAY_SECONDS), _floor(h_high, DAY_SECONDS)
+    if d_low >= d_high:
+        return [], [(_bucket(h_low, HOUR_SECONDS), _bucket(h_high, HOUR_SECONDS))], minutes
+    hours = [
+        (_bucket(a, HOUR_SECONDS), _bucket(b, HOUR_SECONDS))
+        for a, b in ((h_low, d_low), (d_high, h_high))
+        if a < b
+    ]
+    return [(_bucket(d_low, DAY_SECONDS), _bucket(d_high, DAY_SECONDS))], hours, minutes
+
+
+def _row_dimension(name: str) -> ColumnElement[Any]:
+    if name == "feedback_type":
+        return rollups.type_of_row()
+    column: ColumnElement[Any] = getattr(Feedback, name)
+    return column
+
+
+def _rollup_sums(
+    session: Session, table: Table, flt: FeedbackFilter, ranges: list[_Range], dims: Sequence[str]
+) -> Iterator[tuple[int, tuple[Any, ...], Values]]:
+    t = table.c
+    where: list[ColumnElement[bool]] = [t.account_pk == flt.account_pk]
+    for name, value in (
+        ("assistant_pk", flt.assistant_pk),
+        ("feedback_type", flt.feedback_type),
+        ("status", flt.status),
+        ("channel", flt.channel),
+    ):
+        if value is not None:
+            where.append(t[name] == value)
+    single = len(ranges) == 1
+    if single or len(ranges) <= LISTED_RANGES:
+        where.append(or_(*(and_(t.bucket >= r.low, t.bucket < r.high) for r in ranges)))
+    else:
+        where += [t.bucket >= ranges[0].low, t.bucket < ranges[-1].high]
+    keys: list[Any] = [t[d] for d in dims] if single else [t.bucket, *(t[d] for d in dims)]
+    sums = [func.sum(t[m]) for m in rollups.MEASURES]
+    starts = [r.low for r in ranges]
+    for row in session.execute(select(*keys, *sums).where(*where).group_by(*keys)):
+        if single:
+            yield ranges[0].slot, tuple(row[: len(dims)]), list(row[len(dims) :])
+            continue
+        i = bisect_right(starts, row[0]) - 1
+        if i >= 0 and row[0] < ranges[i].high:
+            yield ranges[i].slot, tuple(row[1 : 1 + len(dims)]), list(row[1 + len(dims) :])
+
+
+def _row_sums(
+    session: Session, flt: FeedbackFilter, ranges: list[_Range], dims: Sequence[str]
+) -> Iterator[tuple[int, tuple[Any, ...], Values]]:
+    keys = [_row_dimension(d).label(d) for d in dims]
+    for start in range(0, len(ranges), UNION_CHUNK):
+        parts = [
+            select_feedback(
+                flt, literal_column(str(r.slot)).label("slot"), *keys, *rollups.measure_columns()
+            )
+            .where(Feedback.date_created >= r.low, Feedback.date_created < r.high)
+            .group_by(*keys)
+            for r in ranges[start : start + UNION_CHUNK]
+        ]
+        stmt: Any = parts[0] if len(parts) == 1 else union_all(*parts)
+        for row in session.execute(stmt):
+            yield int(row[0]), tuple(row[1 : 1 + len(dims)]), list(row[1 + len(dims) :])
+
+
+def sums(
+    session: Session,
+    flt: FeedbackFilter,
+    slots: Sequence[tuple[datetime, datetime]],
+    dims: Sequence[str],
+) -> list[Cells]:
+    """Per slot ``[low, high)``: the ``rollups.MEASURES`` of the filtered feedback, summed per
+    value of ``dims`` (names of ``DIMENSIONS``). The filter's own dates are not used."""
+    base = flt.narrowed(created_after=None, created_before=None)
+    days: list[_Range] = []
+    hours: list[_Range] = []
+    minutes: list[_Range] = []
+    for slot, (low, high) in enumerate(slots):
+        if rows_only(base):
+            minutes.append(_Range(low, high, slot))
+            continue
+        whole_days, whole_hours, rest = split(low, high)
+        days += [_Range(a, b, slot) for a, b in whole_days]
+        hours += [_Range(a, b, slot) for a, b in whole_hours]
+        minutes += [_Range(a, b, slot) for a, b in rest]
+    out: list[Cells] = [{} for _ in slots]
+    parts: list[Iterable[tuple[int, tuple[Any, ...], Values]]] = []
+    if days:
+        parts.append(_rollup_sums(session, rollups.DAYS, base, days, dims))
+    if hours:
+        parts.append(_rollup_sums(session, rollups.HOURS, base, hours, dims))
+    if minutes:
+        parts.append(_row_sums(session, base, minutes, dims))
+    for part in parts:
+        for slot, key, values in part:
+            cell = out[slot].get(key)
+            if cell is None:
+                out[slot][key] = [
+                    _number(m, v) for m, v in zip(rollups.MEASURES, values, strict=True)
+                ]
+            else:
+                for i, (m, v) in enumerate(zip(rollups.MEASURES, values, strict=True)):
+                    cell[i] += _number(m, v)
+    return out
+
+
+def _number(measure: str, value: Any) -> Any:
+    if value is None:
+        return 0
+    return float(value) if measure == "score_sum" else int(value)
+
+
+def _range_of(flt: FeedbackFilter) -> tuple[datetime, datetime]:
+    return flt.created_after or BEGINNING, flt.created_before or END
+
+
+# -- summary ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """Positive and negative verdicts, the positive rate and its Wilson 95 % interval."""
+
+    positive: int
+    negative: int
+
+    @property
+    def rated(self) -> int:
+        return self.positive + self.negative
+
+    @property
+    def value(self) -> float | None:
+        return stats.rate(self.positive, self.rated)
+
+    @property
+    def interval(self) -> stats.Interval | None:
+        return stats.wilson(self.positive, self.rated)
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """Sums of the ``rollups.MEASURES`` with what they say."""
+
+    values: Values
+
+    @classmethod
+    def of(cls, cells: Iterable[Values]) -> Totals:
+        total: Values = [0.0 if m == "score_sum" else 0 for m in rollups.MEASURES]
+        for values in cells:
+            for i, v in enumerate(values):
+                total[i] += v
+        return cls(total)
+
+    @property
+    def count(self) -> int:
+        return int(self.values[_M["n"]])
+
+    @property
+    def mean_score(self) -> float | None:
+        scored = self.values[_M["scored"]]
+        return self.values[_M["score_sum"]] / scored if scored else None
+
+    def share(self, measure: str) -> float | None:
+        return self.values[_M[measure]] / self.count if self.count else None
+
+    @property
+    def median_time_to_review(self) -> stats.MedianEstimate | None:
+        counts = [self.values[_M[name]] for name in rollups.RT]
+        return stats.histogram_median(counts, REVIEW_TIME_EDGES)
+
+    @property
+    def mean_time_to_review(self) -> float | None:
+        reviewed = self.values[_M["reviewed"]]
+        return self.values[_M["review_seconds"]] / reviewed if reviewed else None
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    totals: Totals
+    rate: Rate
+    by_type: dict[str, int]
+    by_status: dict[str, int]
+    cells: Cells  # by (feedback_type, status)
+    source: str  # rollups | rows
+
+
+def _count_by(cells: Cells, index: int, names: Sequence[str]) -> dict[str, int]:
+    out = dict.fromkeys(names, 0)
+    for key, values in cells.items():
+        out[key[index]] = out.get(key[index], 0) + int(values[_M["n"]])
+    return out
+
+
+def summarize(cells: Cells, *, source: str) -> Summary:
+    """``cells`` keyed by ``(feedback_type, status)``."""
+    by_type = _count_by(cells, 0, TYPES)
+    return Summary(
+        totals=Totals.of(cells.values()),
+        rate=Rate(by_type["positive"], by_type["negative"]),
+        by_type=by_type,
+        by_status=_count_by(cells, 1, STATUSES),
+        cells=cells,
+        source=source,
+    )
+
+
+def summary(session: Session, *, flt: FeedbackFilter) -> Summary:
+    (cells,) = sums(session, flt, [_range_of(flt)], ("feedback_type", "status"))
+    return summarize(cells, source="rows" if rows_only(flt) else "rollups")
+
+
+# -- series ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    bucket: timeline.Bucket
+    totals: Totals
+    rate: Rate
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    interval: str
+    time_zone: str
+    since: datetime
+    until: datetime
+    points: list[Point]
+
+
+def series(session: Session, *, flt: FeedbackFilter, interval: str, time_zone: str) -> Series:
+    """Buckets of ``interval`` in ``time_zone`` over the filter's dates (by default the last
+    ``timeline.DEFAULT_BUCKETS`` buckets); every bucket is present, empty ones with zeros.
+    The first and last buckets count only what lies inside the range."""
+    tz = timeline.zone(time_zone)
+    since, until = timeline.default_range(
+        interval, tz, flt.created_after, flt.created_before, utcnow()
+    )
+    found = timeline.buckets(interval, tz, since, until)
+    slots = [(max(b.start_utc, since), min(b.end_utc, until)) for b in found]
+    cells = sums(session, flt, slots, ("feedback_type",))
+    points = []
+    for bucket, by_type in zip(found, cells, strict=True):
+        pos = by_type.get(("positive",), [0])[0]
+        neg = by_type.get(("negative",), [0])[0]
+        points.append(Point(bucket, Totals.of(by_type.values()), Rate(int(pos), int(neg))))
+    return Series(interval, time_zone, since, until, points)
+
+
+# -- breakdowns ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """One row of a breakdown."""
+
+    key: dict[str, Any]
+    count: int
+    rate: Rate
+    mean_score: float | None
+
+
+def by_assistant(session: Session, *, flt: FeedbackFilter) -> list[Group]:
+    (cells,) = sums(session, flt, [_range_of(flt)], ("assistant_pk", "feedback_type"))
+    per: dict[int, Cells] = {}
+    for (assistant_pk, kind), values in cells.items():
+        per.setdefault(assistant_pk, {})[(kind,)] = values
+    names = {
+        a.pk: a
+        for a in session.scalars(
+            select(Assistant).where(
+                Assistant.account_pk == flt.account_pk, Assistant.pk.in_(list(per))
+            )
+        )
+    }
+    out = []
+    for pk, by_type in per.items():
+        totals = Totals.of(by_type.values())
+        if not totals.count or pk not in names:
+            continue
+        rate = Rate(
+            int(by_type.get(("positive",), [0])[0]), int(by_type.get(("negative",), [0])[0])
+        )
+        a = names[pk]
+        out.append(
+            Group({"assistant_id": a.id, "name": a.name}, totals.count, rate, totals.mean_score)
+        )
+    out.sort(key=lambda g: (-g.count, g.key["name"]))
+    return out
+
+
+def _tally() -> list[ColumnElement[Any]]:
+    return [
+        func.count().label("count"),
+        func.coalesce(func.sum(case((Feedback.feedback_type == "positive", 1), else_=0)), 0).label(
+            "positive"
+        ),
+        func.coalesce(func.sum(case((Feedback.feedback_type == "negative", 1), else_=0)), 0).label(
+            "negative"
+        ),
+        func.avg(Feedback.score).label("mean_score"),
+    ]
+
+
+def _group(key: dict[str, Any], row: Any) -> Group:
+    mean = row.mean_score
+    return Group(
+        key,
+        int(row.count),
+        Rate(int(row.positive), int(row.negative)),
+        float(mean) if mean is not None else None,
+    )
+
+
+def _top(stmt: Select[Any], limit: int) -> Select[Any]:
+    return stmt.order_by(func.count().desc()).limit(limit)
+
+
+def by_session(session: Session, *, flt: FeedbackFilter, limit: int) -> list[Group]:
+    stmt = _top(
+        select_feedback(flt, Feedback.session_id, *_tally()).group_by(Feedback.session_id),
+        limit,
+    )
+    return [_group({"session_id": r.session_id}, r) for r in session.execute(stmt)]
+
+
+def by_end_user(session: Session, *, flt: FeedbackFilter, limit: int) -> list[Group]:
+    stmt = _top(
+        select_feedback(flt, Feedback.user_pk, *_tally())
+        .where(Feedback.user_pk.is_not(None))
+        .group_by(Feedback.user_pk),
+        limit,
+    )
+    rows = session.execute(stmt).all()
+    people = _users(session, flt.account_pk, {r.user_pk for r in rows})
+    return [
+        _group({"user_sid": u.sid, "identity": u.identity}, r)
+        for r in rows
+        if (u := people.get(r.user_pk)) is not None
+    ]
+
+
+def _users(session: Session, account_pk: int, pks: set[int]) -> dict[int, User]:
+    if not pks:
+        return {}
+    found = session.scalars(
+        select(User).where(User.account_pk == account_pk, User.pk.in_(list(pks)))
+    )
+    return {u.pk: u for u in found}
+
+
+@dataclass(frozen=True, slots=True)
+class Reviewer:
+    user_sid: str | None  # None: decided with the account's own credentials
+    email: str | None
+    decided: int
+    approved: int
+    dismissed: int
+    mean_time_to_review: float | None
+
+
+def by_reviewer(session: Session, *, flt: FeedbackFilter, limit: int) -> list[Reviewer]:
+    """Decisions standing now (reviewed or dismissed feedback) per reviewer."""
+    waited = epoch_seconds(Feedback.reviewed_at) - epoch_seconds(Feedback.date_created)
+    stmt = (
+        select_feedback(
+            flt,
+            Feedback.reviewed_by_pk,
+            func.count().label("decided"),
+            func.coalesce(func.sum(case((Feedback.status == "reviewed", 1), else_=0)), 0).label(
+                "approved"
+            ),
+            func.coalesce(func.sum(case((Feedback.status == "dismissed", 1), else_=0)), 0).label(
+                "dismissed"
+            ),
+            func.avg(case((waited > 0, waited), else_=0)).label("mean_wait"),
+        )
+        .where(Feedback.reviewed_at.is_not(None))
+        .group_by(Feedback.reviewed_by_pk)
+        .order_by(func.count().desc())
+        .limit(limit)
+    )
+    rows = session.execute(stmt).all()
+    people = _users(session, flt.account_pk, {r.reviewed_by_pk for r in rows if r.reviewed_by_pk})
+    out = []
+    for r in rows:
+        person = people.get(r.reviewed_by_pk) if r.reviewed_by_pk is not None else None
+        out.append(
+            Reviewer(
+                user_sid=person.sid if person else None,
+                email=person.email if person else None,
+                decided=int(r.decided),
+                approved=int(r.approved),
+                dismissed=int(r.dismissed),
+                mean_time_to_review=float(r.mean_wait) if r.mean_wait is not None else None,
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Agreement:
+    """End users' verdicts of one type against the reviewers' decisions on them: approved
+    (the reviewer agreed) or dismissed (overturned)."""
+
+    feedback_type: str
+    approved: int
+    dismissed: int
+
+    @property
+    def decided(self) -> int:
+        return self.approved + self.dismissed
+
+    @property
+    def overturned(self) -> float | None:
+        return stats.rate(self.dismissed, self.decided)
+
+    @property
+    def overturned_interval(self) -> stats.Interval | None:
+        return stats.wilson(self.dismissed, self.decided)
+
+
+def agreement(summary: Summary) -> list[Agreement]:
+    out = []
+    for kind in ("positive", "negative", "all"):
+        approved = dismissed = 0
+        for (t, status), values in summary.cells.items():
+            if t == NO_TYPE or kind not in ("all", t):
+                continue
+            if status == "reviewed":
+                approved += int(values[_M["n"]])
+            elif status == "dismissed":
+                dismissed += int(values[_M["n"]])
+        out.append(Agreement(kind, approved, dismissed))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class WorstReply:
+    message_id: str
+    assistant_id: str | None
+    session_id: str | None
+    question: str
+    reply: str
+    count: int
+    rate: Rate
+    mean_score: float | None
+
+    @property
+    def negative_interval(self) -> stats.Interval | None:
+        return stats.wilson(self.rate.negative, self.rate.rated)
+
+
+def worst_replies(session: Session, *, flt: FeedbackFilter, limit: int) -> list[WorstReply]:
+    """Logged replies with negative verdicts, the most surely bad first: ranked by the lower
+    end of the Wilson interval of their negative share (so 9 of 10 negative ranks above 1
+    of 1), then by the number of negative verdicts."""
+    stmt = (
+        select_feedback(flt, Feedback.message_pk, *_tally())
+        .where(Feedback.message_pk.is_not(None))
+        .group_by(Feedback.message_pk)
+        .having(func.sum(case((Feedback.feedback_type == "negative", 1), else_=0)) > 0)
+        .order_by(func.sum(case((Feedback.feedback_type == "negative", 1), else_=0)).desc())
+        .limit(WORST_CANDIDATES)
+    )
+    groups = [(r.message_pk, _group({}, r)) for r in session.execute(stmt)]
+
+    def surely_bad(item: tuple[int, Group]) -> tuple[float, int]:
+        ci = stats.wilson(item[1].rate.negative, item[1].rate.rated)
+        return (-(ci[0] if ci else 0.0), -item[1].rate.negative)
+
+    groups.sort(key=surely_bad)
+    chosen = groups[:limit]
+    messages = {
+        m.pk: m
+        for m in session.scalars(
+            select(Message).where(
+                Message.account_pk == flt.account_pk, Message.pk.in_([pk for pk, _ in chosen])
+            )
+        )
+    }
+    ids = conversations.assistant_ids(session, {m.assistant_pk for m in messages.values()})
+    out = []
+    for pk, g in chosen:
+        reply = messages.get(pk)
+        if reply is None:
+            continue
+        before = conversations.conversation_before(session, message=reply)
+        out.append(
+            WorstReply(
+                message_id=reply.id,
+                assistant_id=ids.get(reply.assistant_pk),
+                session_id=review.session_id_of(session, reply),
+                question=conversations.last_user_turn(before),
+                reply=reply.content,
+                count=g.count,
+                rate=g.rate,
+                mean_score=g.mean_score,
+            )
+        )
+    return out
+
+
+# -- reasons ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Reasons:
+    feedback_type: str
+    scanned: int
+    complete: bool  # every matching feedback was read (else the newest REASONS_SCANNED)
+    words: list[reasons.Term]
+    phrases: list[reasons.Term]
+
+
+def frequent_reasons(session: Session, *, flt: FeedbackFilter, limit: int) -> Reasons:
+    """Words and phrases of the reasons and texts of the filtered feedback (negative unless
+    the filter says otherwise), newest first."""
+    flt = flt if flt.feedback_type is not None else flt.narrowed(feedback_type="negative")
+    said = or_(
+        and_(Feedback.reason.is_not(None), Feedback.reason != ""),
+        and_(Feedback.text.is_not(None), Feedback.text != ""),
+    )
+    rows = session.execute(
+        select_feedback(flt, Feedback.id, Feedback.reason, Feedback.text)
+        .where(said)
+        .order_by(Feedback.pk.desc())
+        .limit(REASONS_SCANNED + 1)
+    ).all()
+    complete = len(rows) <= REASONS_SCANNED
+    rows = rows[:REASONS_SCANNED]
+
+    def texts() -> Iterator[tuple[str, str]]:
+        for r in rows:
+            parts = [p for p in (r.reason, r.text) if p]
+            if len(parts) == 2 and parts[0] == parts[1]:
+                parts = parts[:1]
+            yield r.id, "\n".join(parts)
+
+    words, phrases = reasons.frequent_terms(texts(), limit=limit)
+    return Reasons(flt.feedback_type or "negative", len(rows), complete, words, phrases)
+
+
+# -- compare ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    a: Rate
+    b: Rate
+    difference: float | None  # rate of B minus rate of A
+    interval: stats.Interval | None  # of the difference, 95 %
+    z: float | None
+    p_value: float | None
+    verdict: str  # a_better | b_better | not_distinguishable
+    message: str
+    detectable: float  # the difference the power calculation is made for
+    needed_per_group: int | None  # ratings each to tell it with 80 % power
+    more_per_group: int | None  # how many more each side needs for that
+
+
+def side_b(
+    session: Session,
+    *,
+    a: FeedbackFilter,
+    assistant_id: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> FeedbackFilter:
+    """Side B of a comparison: A's filter with another assistant and/or other dates."""
+    if assistant_id is None and since is None and until is None:
+        raise E.InvalidField(
+            E.MISSING_FIELD,
+            "AssistantIdB",
+            "Say what B is: AssistantIdB, or DateCreatedAfterB / DateCreatedBeforeB",
+        )
+    b = a
+    if assistant_id is not None:
+        b = b.narrowed(
+            assistant_pk=assistants.get(
+                session, account_pk=a.account_pk, assistant_id=assistant_id
+            ).pk
+        )
+    if since is not None or until is not None:
+        b = b.narrowed(created_after=since, created_before=until)
+        if since is not None and until is not None and since >= until:
+            raise E.InvalidField(
+                E.INVALID_QUERY,
+                "DateCreatedBeforeB",
+                "DateCreatedBeforeB must be later than DateCreatedAfterB",
+            )
+    return b
+
+
+def side_out(session: Session, flt: FeedbackFilter) -> dict[str, Any]:
+    assistant_id = None
+    if flt.assistant_pk is not None:
+        assistant_id = session.scalar(select(Assistant.id).where(Assistant.pk == flt.assistant_pk))
+    return {
+        "assistant_id": assistant_id,
+        "date_created_after": iso(flt.created_after),
+        "date_created_before": iso(flt.created_before),
+    }
+
+
+def rates(session: Session, *, flt: FeedbackFilter) -> Rate:
+    (cells,) = sums(session, flt, [_range_of(flt)], ("feedback_type",))
+    return Rate(int(cells.get(("positive",), [0])[0]), int(cells.get(("negative",), [0])[0]))
+
+
+def _about(n: float) -> int:
+    """``n`` rounded up to two significant digits (an honest "about")."""
+    whole = max(1, int(-(-n // 1)))
+    scale = 10 ** max(0, len(str(whole)) - 2)
+    return int(-(-whole // scale) * scale)
+
+
+def _p(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def compare(
+    session: Session,
+    *,
+    a: FeedbackFilter,
+    b: FeedbackFilter,
+    detectable: float = 0.05,
+    alpha: float = stats.ALPHA,
+) -> Comparison:
+    """The positive rates of A and B, their difference with Newcombe's interval, the
+    two-proportion z-test, and in words: which is better, or how many more ratings each
+    side needs to tell a difference of ``detectable`` (80 % power, two-sided ``alpha``)."""
+    ra, rb = rates(session, flt=a), rates(session, flt=b)
+    test = stats.two_proportion_z(ra.positive, ra.rated, rb.positive, rb.rated)
+    diff = rb.value - ra.value if ra.value is not None and rb.value is not None else None
+    interval = stats.newcombe_difference(ra.positive, ra.rated, rb.positive, rb.rated)
+    points = f"{detectable * 100:g}-point"
+    if test is not None and diff is not None and test[1] < alpha:
+        winner = "B" if diff > 0 else "A"
+        return Comparison(
+            a=ra,
+            b=rb,
+            difference=diff,
+            interval=interval,
+            z=test[0],
+            p_value=test[1],
+            verdict=f"{winner.lower()}_better",
+            message=f"{winner} is better: +{abs(diff) * 100:.1f} points, {_p(test[1])}",
+            detectable=detectable,
+            needed_per_group=None,
+            more_per_group=None,
+        )
+    rated = ra.rated + rb.rated
+    base = (ra.positive + rb.positive) / rated if rated else 0.5
+    other = base + detectable if base + detectable <= 1 else base - detectable
+    needed = _about(stats.sample_size(base, other, alpha=alpha))
+    more = max(0, needed - min(ra.rated, rb.rated))
+    if more:
+        message = (
+            f"not distinguishable yet: about {_about(more):,} more ratings each would tell "
+            f"a {points} difference"
+        )
+    else:
+        message = (
+            f"not distinguishable: with {min(ra.rated, rb.rated):,} ratings each a {points} "
+            "difference would most likely have shown, so any difference is probably smaller"
+        )
+    if test is not None:
+        message += f" ({_p(test[1])})"
+    return Comparison(
+        a=ra,
+        b=rb,
+        difference=diff,
+        interval=interval,
+        z=test[0] if test else None,
+        p_value=test[1] if test else None,
+        verdict="not_distinguishable",
+        message=message,
+        detectable=detectable,
+        needed_per_group=needed,
+        more_per_group=more,
+    )
+
+
+# -- the JSON shapes (API, CLI, console) -----------------------------------------------------
+
+
+def _pair(interval: stats.Interval | None) -> list[float] | None:
+    return [interval[0], interval[1]] if interval is not None else None
+
+
+def rate_out(rate: Rate) -> dict[str, Any]:
+    return {
+        "positive": rate.positive,
+        "negative": rate.negative,
+        "positive_rate": rate.value,
+        "positive_rate_ci": _pair(rate.interval),
+    }
+
+
+def summary_out(found: Summary) -> dict[str, Any]:
+    t = found.totals
+    median = t.median_time_to_review
+    return {
+        "source": found.source,
+        "count": t.count,
+        "mean_score": t.mean_score,
+        **rate_out(found.rate),
+        "by_type": found.by_type,
+        "by_status": found.by_status,
+        "with_text": int(t.values[_M["with_text"]]),
+        "with_text_share": t.share("with_text"),
+        "with_reason": int(t.values[_M["with_reason"]]),
+        "with_reason_share": t.share("with_reason"),
+        "reviewed": int(t.values[_M["reviewed"]]),
+        "reviewed_share": t.share("reviewed"),
+        "median_time_to_review": (
+            {"seconds": median.value, "low": median.low, "high": median.high}
+            if median is not None
+            else None
+        ),
+        "mean_time_to_review": t.mean_time_to_review,
+    }
+
+
+def series_out(found: Series) -> dict[str, Any]:
+    return {
+        "interval": found.interval,
+        "time_zone": found.time_zone,
+        "date_created_after": iso(found.since),
+        "date_created_before": iso(found.until),
+        "buckets": [
+            {
+                "start": p.bucket.start.isoformat(),
+                "start_utc": iso(p.bucket.start_utc),
+                "end_utc": iso(p.bucket.end_utc),
+                "count": p.totals.count,
+                "mean_score": p.totals.mean_score,
+                **rate_out(p.rate),
+            }
+            for p in found.points
+        ],
+    }
+
+
+def groups_out(groups: Sequence[Group]) -> list[dict[str, Any]]:
+    return [
+        {**g.key, "count": g.count, "mean_score": g.mean_score, **rate_out(g.rate)} for g in groups
+    ]
+
+
+def reviewers_out(found: Sequence[Reviewer]) -> list[dict[str, Any]]:
+    return [
+        {
+            "user_sid": r.user_sid,
+            "email": r.email,
+            "decided": r.decided,
+            "approved": r.approved,
+            "dismissed": r.dismissed,
+            "mean_time_to_review": r.mean_time_to_review,
+        }
+        for r in found
+    ]
+
+
+def agreement_out(found: Sequence[Agreement]) -> list[dict[str, Any]]:
+    return [
+        {
+            "feedback_type": a.feedback_type,
+            "approved": a.approved,
+            "dismissed": a.dismissed,
+            "decided": a.decided,
+            "overturned": a.overturned,
+            "overturned_ci": _pair(a.overturned_interval),
+        }
+        for a in found
+    ]
+
+
+def worst_out(found: Sequence[WorstReply]) -> list[dict[str, Any]]:
+    return [
+        {
+            "message_id": w.message_id,
+            "assistant_id": w.assistant_id,
+            "session_id": w.session_id,
+            "question": w.question,
+            "reply": w.reply,
+            "count": w.count,
+            "mean_score": w.mean_score,
+            **rate_out(w.rate),
+            "negative_rate_ci": _pair(w.negative_interval),
+        }
+        for w in found
+    ]
+
+
+def reasons_out(found: Reasons) -> dict[str, Any]:
+    def terms(items: Sequence[reasons.Term]) -> list[dict[str, Any]]:
+        return [{"term": t.text, "count": t.count, "feedback_ids": t.examples} for t in items]
+
+    return {
+        "feedback_type": found.feedback_type,
+        "scanned": found.scanned,
+        "complete": found.complete,
+        "words": terms(found.words),
+        "phrases": terms(found.phrases),
+    }
+
+
+def comparison_out(found: Comparison, *, a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """``a`` and ``b``: how each side was chosen (assistant, dates)."""
+    return {
+        "a": {**a, **rate_out(found.a), "rated": found.a.rated},
+        "b": {**b, **rate_out(found.b), "rated": found.b.rated},
+        "difference": found.difference,
+        "difference_ci": _pair(found.interval),
+        "z": found.z,
+        "p_value": found.p_value,
+        "verdict": found.verdict,
+        "message": found.message,
+        "detectable_difference": found.detectable,
+        "needed_per_group": found.needed_per_group,
+        "more_per_group": found.more_per_group,
+    }
