@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from thumbs.kit.schemas import OutputModel
+from thumbs.kit.timefmt import UtcDateTime
+
+
+class DateRange(BaseModel):
+    """``thumbs stats --since/--until``: ISO 8601 dates, read as the API reads them."""
+
+    model_config = ConfigDict(extra="forbid")
+    since: UtcDateTime | None = None
+    until: UtcDateTime | None = None
+
 
 Interval95 = Annotated[
     list[float] | None,

@@ -34,6 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from thumbs.analytics import formats as fmt
 from thumbs.analytics import reasons, rollups, stats, timeline
 from thumbs.assistants import service as assistants
 from thumbs.conversations import service as conversations
@@ -986,3 +987,29 @@ def comparison_out(found: Comparison, *, a: dict[str, Any], b: dict[str, Any]) -
         "needed_per_group": found.needed_per_group,
         "more_per_group": found.more_per_group,
     }
+
+
+def summary_table(out: dict[str, Any]) -> str:
+    """A summary (``summary_out`` with the scope) as a table for the terminal."""
+    median = out["median_time_to_review"]
+    scope = out.get("assistant_id") or "all assistants"
+    since = out.get("date_created_after") or "the start"
+    dates = f"{since} to {out.get('date_created_before') or 'now'}"
+    lines = [
+        ("account", f"{out.get('account_sid', '')} ({scope})"),
+        ("dates", dates),
+        ("count", fmt.count(out["count"])),
+        ("mean score", fmt.number(out["mean_score"])),
+        ("positive", fmt.count(out["positive"])),
+        ("negative", fmt.count(out["negative"])),
+        ("positive rate", fmt.percent(out["positive_rate"])),
+        ("95 % interval", fmt.interval(out["positive_rate_ci"])),
+        *((f"type {k}", fmt.count(v)) for k, v in out["by_type"].items()),
+        *((f"status {k}", fmt.count(v)) for k, v in out["by_status"].items()),
+        ("with text", fmt.percent(out["with_text_share"])),
+        ("with a reason", fmt.percent(out["with_reason_share"])),
+        ("reviewed", fmt.percent(out["reviewed_share"])),
+        ("median time to review", fmt.duration(median["seconds"] if median else None)),
+    ]
+    width = max(len(k) for k, _ in lines)
+    return "\n".join(f"{k.ljust(width)}  {v}" for k, v in lines)
