@@ -847,6 +847,49 @@ def compare(
     )
 
 
+# -- everything at once (the console's dashboard) --------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Dashboard:
+    summary: Summary
+    series: Series
+    agreement: list[Agreement]
+    assistants: list[Group]
+    sessions: list[Group]
+    end_users: list[Group]
+    reviewers: list[Reviewer]
+    worst: list[WorstReply]
+    reasons: Reasons
+    comparison: Comparison | None
+
+
+def dashboard(
+    session: Session,
+    *,
+    flt: FeedbackFilter,
+    interval: str,
+    time_zone: str,
+    b: FeedbackFilter | None,
+    limit: int = 10,
+) -> Dashboard:
+    """The summary, the series, every breakdown, the reasons and (given a side B) the
+    comparison of the same filtered feedback."""
+    found = summary(session, flt=flt)
+    return Dashboard(
+        summary=found,
+        series=series(session, flt=flt, interval=interval, time_zone=time_zone),
+        agreement=agreement(found),
+        assistants=by_assistant(session, flt=flt),
+        sessions=by_session(session, flt=flt, limit=limit),
+        end_users=by_end_user(session, flt=flt, limit=limit),
+        reviewers=by_reviewer(session, flt=flt, limit=limit),
+        worst=worst_replies(session, flt=flt, limit=limit),
+        reasons=frequent_reasons(session, flt=flt, limit=limit),
+        comparison=compare(session, a=flt, b=b) if b is not None else None,
+    )
+
+
 # -- the JSON shapes (API, CLI, console) -----------------------------------------------------
 
 

@@ -13,7 +13,7 @@ returned as naive UTC datetimes, the form in which the store keeps times.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -132,3 +132,8 @@ def default_range(
     for _ in range(DEFAULT_BUCKETS.get(interval, 30) - 1):
         start = boundaries(interval, tz, start - timedelta(microseconds=1), start)[0]
     return start, end
+
+
+def day_start(day: date, tz: ZoneInfo) -> datetime:
+    """The naive-UTC first instant of a local date."""
+    return _utc(datetime(day.year, day.month, day.day, tzinfo=tz))

@@ -31,6 +31,7 @@ NAV = (
     ("golden", "Golden examples"),
     ("settings", "Settings"),
     ("feedback", "Feedback explorer"),
+    ("analytics", "Analytics"),
 )
 
 
