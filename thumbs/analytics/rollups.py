@@ -348,32 +348,41 @@ def _count(condition: ColumnElement[bool]) -> ColumnElement[Any]:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
-def measure_columns() -> list[ColumnElement[Any]]:
-    """The ``MEASURES`` of the feedback rows of a ``GROUP BY``, computed by the database
+def measure_columns(names: Sequence[str] = MEASURES) -> list[ColumnElement[Any]]:
+    """These ``MEASURES`` of the feedback rows of a ``GROUP BY``, computed by the database
     the way :func:`measures` computes one row's in Python."""
+    if not _MEASURE_COLUMNS:
+        _MEASURE_COLUMNS.update(_measure_columns())
+    return [_MEASURE_COLUMNS[name] for name in names]
+
+
+# built once: making the expressions cost more than running the short queries they serve
+_MEASURE_COLUMNS: dict[str, ColumnElement[Any]] = {}
+
+
+def _measure_columns() -> dict[str, ColumnElement[Any]]:
     reviewed = Feedback.reviewed_at.is_not(None)
     raw = epoch_seconds(Feedback.reviewed_at) - epoch_seconds(Feedback.date_created)
     waited = case((raw > 0, raw), else_=0)
-    bins = [
-        _count(
-            and_(reviewed, waited >= lo, waited < hi)
-            if hi is not None
-            else and_(reviewed, waited >= lo)
-        ).label(name)
-        for name, lo, hi in zip(RT, REVIEW_TIME_EDGES, (*REVIEW_TIME_EDGES[1:], None), strict=True)
-    ]
-    return [
-        func.count().label("n"),
-        _count(Feedback.score.is_not(None)).label("scored"),
-        func.coalesce(func.sum(Feedback.score), 0.0).label("score_sum"),
-        _count(_non_empty(Feedback.text)).label("with_text"),
-        _count(_non_empty(Feedback.reason)).label("with_reason"),
-        _count(reviewed).label("reviewed"),
-        cast(func.coalesce(func.sum(case((reviewed, waited), else_=0)), 0), BigInteger).label(
-            "review_seconds"
+    columns: dict[str, ColumnElement[Any]] = {
+        "n": func.count(),
+        "scored": _count(Feedback.score.is_not(None)),
+        "score_sum": func.coalesce(func.sum(Feedback.score), 0.0),
+        "with_text": _count(_non_empty(Feedback.text)),
+        "with_reason": _count(_non_empty(Feedback.reason)),
+        "reviewed": _count(reviewed),
+        "review_seconds": cast(
+            func.coalesce(func.sum(case((reviewed, waited), else_=0)), 0), BigInteger
         ),
-        *bins,
-    ]
+    }
+    for name, lo, hi in zip(RT, REVIEW_TIME_EDGES, (*REVIEW_TIME_EDGES[1:], None), strict=True):
+        inside = (
+            and_(reviewed, waited >= lo)
+            if hi is None
+            else and_(reviewed, waited >= lo, waited < hi)
+        )
+        columns[name] = _count(inside)
+    return {name: column.label(name) for name, column in columns.items()}
 
 
 # Constants as SQL literals, not bound parameters: PostgreSQL matches a grouped expression

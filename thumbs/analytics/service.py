@@ -4,12 +4,12 @@ worst-rated replies, agreement with reviewers, reasons, and comparisons.
 Every reader takes a :class:`FeedbackFilter` (the one the lists use). Summaries and series
 split their date range into whole UTC days (``feedback_rollup_days``), whole UTC hours
 (``feedback_rollup_hours``) and the minutes left at the edges, read from the rows through
-the ``(account_pk, date_created)`` index; their cost grows with the number of buckets, not
-of feedback. A filter the rollups do not hold (session, message, end user, has-reason)
-reads the matching rows instead, through the shared filter: the session filter is served
-by the ``(assistant_pk, session_id)`` index when an assistant is given, the end-user filter
-by ``(user_pk, date_created)``. Breakdowns by session, end user and reviewer, the
-worst-rated replies and the reasons read rows too.
+the ``(assistant_pk, date_created)`` index (once per assistant of the account); their cost
+grows with the number of buckets, not of feedback. A filter the rollups do not hold
+(session, message, end user, has-reason) reads the matching rows instead, through the
+shared filter: the session filter is served by the ``(assistant_pk, session_id)`` index
+when an assistant is given, the end-user filter by ``(user_pk, date_created)``. Breakdowns
+by session, end user and reviewer, the worst-rated replies and the reasons read rows too.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
+    String,
     Table,
     and_,
     case,
@@ -51,7 +52,8 @@ STATUSES = ("pending", "auto_approved", "reviewed", "dismissed")
 CHANNELS = ("api", "thumbs")
 DIMENSIONS = ("assistant_pk", "feedback_type", "status", "channel")
 
-BEGINNING = datetime(1970, 1, 1)  # the range of "no lower bound": whole UTC days
+# the years analytics counts, and the range of "no bound": whole UTC days
+BEGINNING = datetime(1970, 1, 1)
 END = datetime(9000, 1, 1)
 DAY_SECONDS = rollups.DAY
 HOUR_SECONDS = rollups.HOUR
@@ -64,7 +66,6 @@ REASONS_SCANNED = 10_000
 # worst-rated replies considered before ranking by their interval
 WORST_CANDIDATES = 500
 
-_M = {name: i for i, name in enumerate(rollups.MEASURES)}
 Values = list[Any]
 Cells = dict[tuple[Any, ...], Values]
 
@@ -103,6 +104,7 @@ def filter_for(
         if found is None:
             raise E.NotFound("User", identity[:64], field="Identity")
         user_pk = found.pk
+    since, until = clamp(since), clamp(until)
     if since is not None and until is not None and since >= until:
         raise E.InvalidField(
             E.INVALID_QUERY,
@@ -120,6 +122,13 @@ def filter_for(
         created_after=since,
         created_before=until,
     )
+
+
+def clamp(value: datetime | None) -> datetime | None:
+    """A date inside the years analytics counts (``BEGINNING`` to ``END``)."""
+    if value is None:
+        return None
+    return min(max(value, BEGINNING), END)
 
 
 def rows_only(flt: FeedbackFilter) -> bool:
@@ -180,10 +189,21 @@ def _row_dimension(name: str) -> ColumnElement[Any]:
     return column
 
 
+@dataclass(frozen=True, slots=True)
+class _Query:
+    """What to sum: per value of ``dims``, these ``measures``, of the cells (or rows) that
+    have a review when ``reviewed_only``."""
+
+    flt: FeedbackFilter
+    dims: Sequence[str]
+    measures: Sequence[str]
+    reviewed_only: bool
+
+
 def _rollup_sums(
-    session: Session, table: Table, flt: FeedbackFilter, ranges: list[_Range], dims: Sequence[str]
+    session: Session, table: Table, q: _Query, ranges: list[_Range]
 ) -> Iterator[tuple[int, tuple[Any, ...], Values]]:
-    t = table.c
+    t, flt, dims = table.c, q.flt, q.dims
     where: list[ColumnElement[bool]] = [t.account_pk == flt.account_pk]
     for name, value in (
         ("assistant_pk", flt.assistant_pk),
@@ -193,39 +213,90 @@ def _rollup_sums(
     ):
         if value is not None:
             where.append(t[name] == value)
-    single = len(ranges) == 1
-    if single or len(ranges) <= LISTED_RANGES:
+    if q.reviewed_only:
+        where.append(t.reviewed > 0)
+    single = len({r.slot for r in ranges}) == 1  # then no need to tell the buckets apart
+    if len(ranges) <= LISTED_RANGES:
         where.append(or_(*(and_(t.bucket >= r.low, t.bucket < r.high) for r in ranges)))
     else:
         where += [t.bucket >= ranges[0].low, t.bucket < ranges[-1].high]
     keys: list[Any] = [t[d] for d in dims] if single else [t.bucket, *(t[d] for d in dims)]
-    sums = [func.sum(t[m]) for m in rollups.MEASURES]
+    sums = [_sum_of(table, m) for m in q.measures]
     starts = [r.low for r in ranges]
+    width = len(dims)
     for row in session.execute(select(*keys, *sums).where(*where).group_by(*keys)):
         if single:
-            yield ranges[0].slot, tuple(row[: len(dims)]), list(row[len(dims) :])
+            yield ranges[0].slot, tuple(row[:width]), list(row[width:])
             continue
         i = bisect_right(starts, row[0]) - 1
         if i >= 0 and row[0] < ranges[i].high:
-            yield ranges[i].slot, tuple(row[1 : 1 + len(dims)]), list(row[1 + len(dims) :])
+            yield ranges[i].slot, tuple(row[1 : 1 + width]), list(row[1 + width :])
+
+
+_SUMS: dict[tuple[str, str], ColumnElement[Any]] = {}
+
+
+def _sum_of(table: Table, measure: str) -> ColumnElement[Any]:
+    """``SUM(table.measure)`` (``positive``/``negative``: ``n`` of that type), built once."""
+    key = (table.name, measure)
+    found = _SUMS.get(key)
+    if found is None:
+        t = table.c
+        if measure in VERDICTS:
+            kind = literal_column(f"'{measure}'", String)
+            found = func.sum(case((t.feedback_type == kind, t.n), else_=0)).label(measure)
+        else:
+            found = func.sum(t[measure]).label(measure)
+        _SUMS[key] = found
+    return found
+
+
+def _row_measures(names: Sequence[str]) -> list[ColumnElement[Any]]:
+    out: list[ColumnElement[Any]] = []
+    for name in names:
+        if name in VERDICTS:
+            kind = literal_column(f"'{name}'", String)
+            out.append(func.sum(case((Feedback.feedback_type == kind, 1), else_=0)).label(name))
+        else:
+            out.extend(rollups.measure_columns([name]))
+    return out
+
+
+def _row_scope(flt: FeedbackFilter) -> list[ColumnElement[bool]]:
+    """Account-wide reads of rows by date go through ``(assistant_pk, date_created)`` once
+    per assistant of the account (unless the end user's own index serves them)."""
+    if flt.assistant_pk is not None or flt.user_pk is not None:
+        return []
+    mine = select(Assistant.pk).where(Assistant.account_pk == flt.account_pk)
+    return [Feedback.assistant_pk.in_(mine.scalar_subquery())]
 
 
 def _row_sums(
-    session: Session, flt: FeedbackFilter, ranges: list[_Range], dims: Sequence[str]
+    session: Session, q: _Query, ranges: list[_Range]
 ) -> Iterator[tuple[int, tuple[Any, ...], Values]]:
-    keys = [_row_dimension(d).label(d) for d in dims]
+    keys = [_row_dimension(d).label(d) for d in q.dims]
+    columns = _row_measures(q.measures)
+    scope = _row_scope(q.flt)
+    if q.reviewed_only:
+        scope.append(Feedback.reviewed_at.is_not(None))
+    width = len(q.dims)
     for start in range(0, len(ranges), UNION_CHUNK):
         parts = [
-            select_feedback(
-                flt, literal_column(str(r.slot)).label("slot"), *keys, *rollups.measure_columns()
-            )
-            .where(Feedback.date_created >= r.low, Feedback.date_created < r.high)
+            select_feedback(q.flt, literal_column(str(r.slot)).label("slot"), *keys, *columns)
+            .where(*scope, Feedback.date_created >= r.low, Feedback.date_created < r.high)
             .group_by(*keys)
             for r in ranges[start : start + UNION_CHUNK]
         ]
         stmt: Any = parts[0] if len(parts) == 1 else union_all(*parts)
         for row in session.execute(stmt):
-            yield int(row[0]), tuple(row[1 : 1 + len(dims)]), list(row[1 + len(dims) :])
+            yield int(row[0]), tuple(row[1 : 1 + width]), list(row[1 + width :])
+
+
+VOLUME = ("n", "scored", "score_sum")
+MAIN = (*VOLUME, "with_text", "with_reason", "reviewed", "review_seconds")
+# measures made of the type dimension: n of the positive (negative) feedback
+VERDICTS = ("positive", "negative")
+RATED = (*VOLUME, *VERDICTS)
 
 
 def sums(
@@ -233,15 +304,19 @@ def sums(
     flt: FeedbackFilter,
     slots: Sequence[tuple[datetime, datetime]],
     dims: Sequence[str],
+    measures: Sequence[str] = VOLUME,
+    *,
+    reviewed_only: bool = False,
 ) -> list[Cells]:
-    """Per slot ``[low, high)``: the ``rollups.MEASURES`` of the filtered feedback, summed per
-    value of ``dims`` (names of ``DIMENSIONS``). The filter's own dates are not used."""
-    base = flt.narrowed(created_after=None, created_before=None)
+    """Per slot ``[low, high)``: these ``measures`` (of ``rollups.MEASURES``, in this order)
+    of the filtered feedback, summed per value of ``dims`` (names of ``DIMENSIONS``). The
+    filter's own dates are not used."""
+    q = _Query(flt.narrowed(created_after=None, created_before=None), dims, measures, reviewed_only)
     days: list[_Range] = []
     hours: list[_Range] = []
     minutes: list[_Range] = []
     for slot, (low, high) in enumerate(slots):
-        if rows_only(base):
+        if rows_only(q.flt):
             minutes.append(_Range(low, high, slot))
             continue
         whole_days, whole_hours, rest = split(low, high)
@@ -251,28 +326,27 @@ def sums(
     out: list[Cells] = [{} for _ in slots]
     parts: list[Iterable[tuple[int, tuple[Any, ...], Values]]] = []
     if days:
-        parts.append(_rollup_sums(session, rollups.DAYS, base, days, dims))
+        parts.append(_rollup_sums(session, rollups.DAYS, q, days))
     if hours:
-        parts.append(_rollup_sums(session, rollups.HOURS, base, hours, dims))
+        parts.append(_rollup_sums(session, rollups.HOURS, q, hours))
     if minutes:
-        parts.append(_row_sums(session, base, minutes, dims))
+        parts.append(_row_sums(session, q, minutes))
     for part in parts:
         for slot, key, values in part:
             cell = out[slot].get(key)
             if cell is None:
-                out[slot][key] = [
-                    _number(m, v) for m, v in zip(rollups.MEASURES, values, strict=True)
-                ]
+                # an aggregate without GROUP BY over nothing is one row of NULLs
+                out[slot][key] = [0 if v is None else v for v in values]
             else:
-                for i, (m, v) in enumerate(zip(rollups.MEASURES, values, strict=True)):
-                    cell[i] += _number(m, v)
+                for i, v in enumerate(values):
+                    if v is not None:
+                        cell[i] += v
+    # PostgreSQL sums integers as numeric: plain numbers out
+    kinds = [float if m == "score_sum" else int for m in measures]
+    for cells in out:
+        for values in cells.values():
+            values[:] = [k(v) for k, v in zip(kinds, values, strict=True)]
     return out
-
-
-def _number(measure: str, value: Any) -> Any:
-    if value is None:
-        return 0
-    return float(value) if measure == "score_sum" else int(value)
 
 
 def _range_of(flt: FeedbackFilter) -> tuple[datetime, datetime]:
@@ -304,39 +378,39 @@ class Rate:
 
 @dataclass(frozen=True, slots=True)
 class Totals:
-    """Sums of the ``rollups.MEASURES`` with what they say."""
+    """Sums of ``rollups.MEASURES`` (those not read count 0), with what they say."""
 
-    values: Values
+    values: dict[str, Any]
 
     @classmethod
-    def of(cls, cells: Iterable[Values]) -> Totals:
-        total: Values = [0.0 if m == "score_sum" else 0 for m in rollups.MEASURES]
+    def of(cls, cells: Iterable[Values], measures: Sequence[str]) -> Totals:
+        total: dict[str, Any] = dict.fromkeys(measures, 0)
         for values in cells:
-            for i, v in enumerate(values):
-                total[i] += v
+            for name, v in zip(measures, values, strict=True):
+                total[name] += v
         return cls(total)
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values.get(name, 0)
 
     @property
     def count(self) -> int:
-        return int(self.values[_M["n"]])
+        return int(self["n"])
 
     @property
     def mean_score(self) -> float | None:
-        scored = self.values[_M["scored"]]
-        return self.values[_M["score_sum"]] / scored if scored else None
+        return self["score_sum"] / self["scored"] if self["scored"] else None
 
     def share(self, measure: str) -> float | None:
-        return self.values[_M[measure]] / self.count if self.count else None
+        return self[measure] / self.count if self.count else None
 
     @property
     def median_time_to_review(self) -> stats.MedianEstimate | None:
-        counts = [self.values[_M[name]] for name in rollups.RT]
-        return stats.histogram_median(counts, REVIEW_TIME_EDGES)
+        return stats.histogram_median([self[name] for name in rollups.RT], REVIEW_TIME_EDGES)
 
     @property
     def mean_time_to_review(self) -> float | None:
-        reviewed = self.values[_M["reviewed"]]
-        return self.values[_M["review_seconds"]] / reviewed if reviewed else None
+        return self["review_seconds"] / self["reviewed"] if self["reviewed"] else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,33 +419,36 @@ class Summary:
     rate: Rate
     by_type: dict[str, int]
     by_status: dict[str, int]
-    cells: Cells  # by (feedback_type, status)
+    cells: Cells  # MAIN by (feedback_type, status)
     source: str  # rollups | rows
 
 
 def _count_by(cells: Cells, index: int, names: Sequence[str]) -> dict[str, int]:
+    """Counts (the first measure, ``n``) per value of one of the cells' dimensions."""
     out = dict.fromkeys(names, 0)
     for key, values in cells.items():
-        out[key[index]] = out.get(key[index], 0) + int(values[_M["n"]])
+        out[key[index]] = out.get(key[index], 0) + values[0]
     return out
 
 
-def summarize(cells: Cells, *, source: str) -> Summary:
-    """``cells`` keyed by ``(feedback_type, status)``."""
+def summary(session: Session, *, flt: FeedbackFilter) -> Summary:
+    """Everything of ``MAIN`` per type and status; the time-to-review histogram from the
+    cells that have reviews only."""
+    span = [_range_of(flt)]
+    (cells,) = sums(session, flt, span, ("feedback_type", "status"), MAIN)
+    totals = Totals.of(cells.values(), MAIN)
+    if totals["reviewed"]:
+        (bins,) = sums(session, flt, span, (), rollups.RT, reviewed_only=True)
+        totals = Totals({**totals.values, **Totals.of(bins.values(), rollups.RT).values})
     by_type = _count_by(cells, 0, TYPES)
     return Summary(
-        totals=Totals.of(cells.values()),
+        totals=totals,
         rate=Rate(by_type["positive"], by_type["negative"]),
         by_type=by_type,
         by_status=_count_by(cells, 1, STATUSES),
         cells=cells,
-        source=source,
+        source="rows" if rows_only(flt) else "rollups",
     )
-
-
-def summary(session: Session, *, flt: FeedbackFilter) -> Summary:
-    (cells,) = sums(session, flt, [_range_of(flt)], ("feedback_type", "status"))
-    return summarize(cells, source="rows" if rows_only(flt) else "rollups")
 
 
 # -- series ----------------------------------------------------------------------------------
@@ -403,12 +480,11 @@ def series(session: Session, *, flt: FeedbackFilter, interval: str, time_zone: s
     )
     found = timeline.buckets(interval, tz, since, until)
     slots = [(max(b.start_utc, since), min(b.end_utc, until)) for b in found]
-    cells = sums(session, flt, slots, ("feedback_type",))
+    cells = sums(session, flt, slots, (), RATED)
     points = []
-    for bucket, by_type in zip(found, cells, strict=True):
-        pos = by_type.get(("positive",), [0])[0]
-        neg = by_type.get(("negative",), [0])[0]
-        points.append(Point(bucket, Totals.of(by_type.values()), Rate(int(pos), int(neg))))
+    for bucket, per in zip(found, cells, strict=True):
+        totals = Totals.of(per.values(), RATED)
+        points.append(Point(bucket, totals, Rate(totals["positive"], totals["negative"])))
     return Series(interval, time_zone, since, until, points)
 
 
@@ -426,7 +502,7 @@ class Group:
 
 
 def by_assistant(session: Session, *, flt: FeedbackFilter) -> list[Group]:
-    (cells,) = sums(session, flt, [_range_of(flt)], ("assistant_pk", "feedback_type"))
+    (cells,) = sums(session, flt, [_range_of(flt)], ("assistant_pk", "feedback_type"), VOLUME)
     per: dict[int, Cells] = {}
     for (assistant_pk, kind), values in cells.items():
         per.setdefault(assistant_pk, {})[(kind,)] = values
@@ -440,12 +516,10 @@ def by_assistant(session: Session, *, flt: FeedbackFilter) -> list[Group]:
     }
     out = []
     for pk, by_type in per.items():
-        totals = Totals.of(by_type.values())
+        totals = Totals.of(by_type.values(), VOLUME)
         if not totals.count or pk not in names:
             continue
-        rate = Rate(
-            int(by_type.get(("positive",), [0])[0]), int(by_type.get(("negative",), [0])[0])
-        )
+        rate = Rate(by_type.get(("positive",), [0])[0], by_type.get(("negative",), [0])[0])
         a = names[pk]
         out.append(
             Group({"assistant_id": a.id, "name": a.name}, totals.count, rate, totals.mean_score)
@@ -593,9 +667,9 @@ def agreement(summary: Summary) -> list[Agreement]:
             if t == NO_TYPE or kind not in ("all", t):
                 continue
             if status == "reviewed":
-                approved += int(values[_M["n"]])
+                approved += values[0]
             elif status == "dismissed":
-                dismissed += int(values[_M["n"]])
+                dismissed += values[0]
         out.append(Agreement(kind, approved, dismissed))
     return out
 
@@ -747,6 +821,7 @@ def side_b(
             ).pk
         )
     if since is not None or until is not None:
+        since, until = clamp(since), clamp(until)
         b = b.narrowed(created_after=since, created_before=until)
         if since is not None and until is not None and since >= until:
             raise E.InvalidField(
@@ -769,8 +844,8 @@ def side_out(session: Session, flt: FeedbackFilter) -> dict[str, Any]:
 
 
 def rates(session: Session, *, flt: FeedbackFilter) -> Rate:
-    (cells,) = sums(session, flt, [_range_of(flt)], ("feedback_type",))
-    return Rate(int(cells.get(("positive",), [0])[0]), int(cells.get(("negative",), [0])[0]))
+    (cells,) = sums(session, flt, [_range_of(flt)], ("feedback_type",), ("n",))
+    return Rate(cells.get(("positive",), [0])[0], cells.get(("negative",), [0])[0])
 
 
 def _about(n: float) -> int:
@@ -916,11 +991,11 @@ def summary_out(found: Summary) -> dict[str, Any]:
         **rate_out(found.rate),
         "by_type": found.by_type,
         "by_status": found.by_status,
-        "with_text": int(t.values[_M["with_text"]]),
+        "with_text": t["with_text"],
         "with_text_share": t.share("with_text"),
-        "with_reason": int(t.values[_M["with_reason"]]),
+        "with_reason": t["with_reason"],
         "with_reason_share": t.share("with_reason"),
-        "reviewed": int(t.values[_M["reviewed"]]),
+        "reviewed": t["reviewed"],
         "reviewed_share": t.share("reviewed"),
         "median_time_to_review": (
             {"seconds": median.value, "low": median.low, "high": median.high}

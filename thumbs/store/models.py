@@ -175,7 +175,7 @@ class Feedback(Base):
         Index("ix_feedbacks_assistant_pk_message_id_pk", "assistant_pk", "message_id", "pk"),
         Index("ix_feedbacks_account_pk_status_pk", "account_pk", "status", "pk"),
         # analytics: the minutes at the edges of a date range, and the end-user filter
-        Index("ix_feedbacks_account_pk_date_created", "account_pk", "date_created"),
+        Index("ix_feedbacks_assistant_pk_date_created", "assistant_pk", "date_created"),
         Index(
             "ix_feedbacks_user_pk_date_created",
             "user_pk",

@@ -5,7 +5,7 @@ per account x assistant x UTC hour (day) x type x status x channel (see
 thumbs.analytics.rollups), built here from the feedback that exists; from then on every
 write of feedback keeps them true in its own transaction. Two indexes on feedbacks serve the
 reads that rollups do not cover: the minutes at the edges of a date range
-(``account_pk, date_created``) and the end-user filter (``user_pk, date_created``, only for
+(``assistant_pk, date_created``) and the end-user filter (``user_pk, date_created``, only for
 feedback with a user).
 
 Revision ID: 0006
@@ -79,7 +79,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table("feedbacks", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_feedbacks_account_pk_date_created", ["account_pk", "date_created"], unique=False
+            "ix_feedbacks_assistant_pk_date_created", ["assistant_pk", "date_created"], unique=False
         )
         batch_op.create_index(
             "ix_feedbacks_user_pk_date_created",
@@ -96,7 +96,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("feedbacks", schema=None) as batch_op:
         batch_op.drop_index("ix_feedbacks_user_pk_date_created")
-        batch_op.drop_index("ix_feedbacks_account_pk_date_created")
+        batch_op.drop_index("ix_feedbacks_assistant_pk_date_created")
     for name in reversed(TABLES):
         with op.batch_alter_table(name, schema=None) as batch_op:
             batch_op.drop_index(f"ix_{name}_account_pk_bucket")
