@@ -427,3 +427,35 @@ def test_analytics_is_for_staff_and_stays_inside_the_account(
     with server.client(auth=(stranger.sid, stranger.token)) as other:
         assert other.get(SUMMARY).json()["count"] == 0
         assert_error(other.get(SUMMARY, params={"AssistantId": assistant_id}), 404, 20404)
+
+
+def test_a_series_with_a_session_filter_reads_rows_bucket_by_bucket(
+    server: LiveServer, account: Account, api: httpx.Client, assistant_id: str
+) -> None:
+    start = datetime(2026, 5, 1, 20, 0)
+    seed_at(
+        server,
+        account,
+        assistant_id,
+        [
+            Seed(start + timedelta(hours=3 * i), score=0.8, session_id="s1" if i % 3 else "s2")
+            for i in range(80)
+        ],
+    )
+    params = {
+        "SessionId": "s1",
+        "Interval": "day",
+        "TimeZone": "America/New_York",
+        "DateCreatedAfter": "2026-05-02T04:00:00Z",
+        "DateCreatedBefore": "2026-05-10T04:00:00Z",
+    }
+    body = api.get(SERIES, params=params).json()
+    days = {b["start"][:10]: b["count"] for b in body["buckets"]}
+    chosen = [
+        f.date_created
+        for f in rows(server, account)
+        if f.session_id == "s1"
+        and datetime(2026, 5, 2, 4) <= f.date_created < datetime(2026, 5, 10, 4)
+    ]
+    assert days == _local_day_counts(chosen, "America/New_York")
+    assert len(days) == 8

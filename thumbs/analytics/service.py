@@ -22,15 +22,20 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    DateTime,
+    Integer,
     Select,
     String,
     Table,
     and_,
+    bindparam,
     case,
     func,
     literal_column,
     or_,
     select,
+    text,
+    true,
     union_all,
 )
 from sqlalchemy.orm import Session
@@ -59,10 +64,10 @@ DAY_SECONDS = rollups.DAY
 HOUR_SECONDS = rollups.HOUR
 # a query's ranges of rollup buckets, listed one by one up to this many (else min..max)
 LISTED_RANGES = 64
-# UNION ALL members per statement (SQLite allows 500)
-UNION_CHUNK = 400
 # newest negative reasons read for the words and phrases
 REASONS_SCANNED = 10_000
+# ranges of rows per statement (SQLite allows 500 members in a UNION ALL)
+RANGES_PER_STATEMENT = 400
 # worst-rated replies considered before ranking by their interval
 WORST_CANDIDATES = 500
 
@@ -204,9 +209,15 @@ def _rollup_sums(
     session: Session, table: Table, q: _Query, ranges: list[_Range]
 ) -> Iterator[tuple[int, tuple[Any, ...], Values]]:
     t, flt, dims = table.c, q.flt, q.dims
-    where: list[ColumnElement[bool]] = [t.account_pk == flt.account_pk]
+    # An assistant is one of the account's (``filter_for`` found it there): its cells are
+    # read by the primary key alone, which PostgreSQL's planner would not always choose
+    # next to the account's index.
+    where: list[ColumnElement[bool]] = (
+        [t.assistant_pk == flt.assistant_pk]
+        if flt.assistant_pk is not None
+        else [t.account_pk == flt.account_pk]
+    )
     for name, value in (
-        ("assistant_pk", flt.assistant_pk),
         ("feedback_type", flt.feedback_type),
         ("status", flt.status),
         ("channel", flt.channel),
@@ -271,23 +282,70 @@ def _row_scope(flt: FeedbackFilter) -> list[ColumnElement[bool]]:
     return [Feedback.assistant_pk.in_(mine.scalar_subquery())]
 
 
+def _ranges_cte(ranges: Sequence[_Range]) -> Any:
+    """``WITH ranges (slot, low, high) AS (SELECT ?, ?, ? UNION ALL …)``: bound parameters,
+    so the statement is compiled once per number of ranges (compiling it costs more than
+    running it; a ``VALUES`` list would be compiled anew every time)."""
+    rows = [
+        select(
+            bindparam(f"slot_{i}", r.slot, Integer).label("slot"),
+            bindparam(f"low_{i}", r.low, DateTime).label("low"),
+            bindparam(f"high_{i}", r.high, DateTime).label("high"),
+        )
+        for i, r in enumerate(ranges)
+    ]
+    return (rows[0] if len(rows) == 1 else union_all(*rows)).cte("ranges")
+
+
 def _row_sums(
     session: Session, q: _Query, ranges: list[_Range]
 ) -> Iterator[tuple[int, tuple[Any, ...], Values]]:
+    """The rows' sums per range, one index range scan per range: a plain ``WHERE`` for one
+    range; for many, a list of them joined to the rows (SQLite loops over the list) or, on
+    PostgreSQL, a ``LATERAL`` subquery per range (its planner does not expect a join on two
+    inequalities to be selective and would scan the table)."""
     keys = [_row_dimension(d).label(d) for d in q.dims]
     columns = _row_measures(q.measures)
     scope = _row_scope(q.flt)
     if q.reviewed_only:
         scope.append(Feedback.reviewed_at.is_not(None))
-    width = len(q.dims)
-    for start in range(0, len(ranges), UNION_CHUNK):
-        parts = [
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    if postgresql and len(ranges) > 1:
+        # it would also expect thousands of rows per range and spend far longer compiling
+        # the plan to machine code (JIT) than running it
+        session.execute(text("SET LOCAL jit = off"))
+    statements: list[Select[Any]] = []
+    if len(ranges) == 1:
+        (r,) = ranges
+        statements.append(
             select_feedback(q.flt, literal_column(str(r.slot)).label("slot"), *keys, *columns)
             .where(*scope, Feedback.date_created >= r.low, Feedback.date_created < r.high)
             .group_by(*keys)
-            for r in ranges[start : start + UNION_CHUNK]
-        ]
-        stmt: Any = parts[0] if len(parts) == 1 else union_all(*parts)
+        )
+    for start in range(0, len(ranges) if len(ranges) > 1 else 0, RANGES_PER_STATEMENT):
+        listed = _ranges_cte(ranges[start : start + RANGES_PER_STATEMENT])
+        inside = and_(Feedback.date_created >= listed.c.low, Feedback.date_created < listed.c.high)
+        if postgresql:
+            cells = (
+                select_feedback(q.flt, *keys, *columns)
+                .where(*scope, inside)
+                .group_by(*keys)
+                .lateral("cells")
+            )
+            statements.append(
+                select(listed.c.slot, *(cells.c[name] for name in (*q.dims, *q.measures)))
+                .select_from(listed)
+                .join(cells, true())
+            )
+        else:
+            statements.append(
+                select_feedback(q.flt, listed.c.slot, *keys, *columns)
+                .join_from(Feedback, listed, inside)
+                .where(*scope)
+                .group_by(listed.c.slot, *keys)
+            )
+    width = len(q.dims)
+    for stmt in statements:
         for row in session.execute(stmt):
             yield int(row[0]), tuple(row[1 : 1 + width]), list(row[1 + width :])
 
