@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from thumbs.analytics import rollups
 from thumbs.assistants import service as assistants
@@ -288,3 +288,35 @@ def test_rollups_equal_recomputation_after_any_writes(
     with store.engine.connect() as conn:
         cells = rollups.stored(conn, account_pk=world.admin.account_pk)[rollups.HOURS.name]
     assert bool(cells) == bool(feedback_pks(world))
+
+
+def test_a_bulk_insert_of_rows_in_any_state_is_counted_by_created(store: Store) -> None:
+    """What an import does: insert rows (some already reviewed) and hand them to
+    ``rollups.created`` in the same transaction."""
+    world = new_world(store)
+    start = utcnow() - timedelta(days=3)
+    rows = []
+    for i in range(40):
+        created = start + timedelta(minutes=53 * i)
+        decided = i % 3 == 0
+        rows.append(
+            {
+                "id": f"aia_fdbk_import_{world.admin.account_pk}_{i}",
+                "account_pk": world.admin.account_pk,
+                "assistant_pk": world.assistant_pks[i % 2],
+                "session_id": "imported",
+                "score": None if i % 5 == 0 else 1.0,
+                "text": "from elsewhere" if i % 2 else None,
+                "reason": "slow" if i % 4 == 0 else None,
+                "channel": "api",
+                "feedback_type": None if i % 5 == 0 else "positive",
+                "status": "reviewed" if decided else "pending",
+                "reviewed_at": created + timedelta(hours=i) if decided else None,
+                "date_created": created,
+                "date_updated": created,
+            }
+        )
+    with store.engine.begin() as conn:
+        conn.execute(insert(Feedback), rows)
+        rollups.created(conn, rows)
+    assert_rollups_true(world)

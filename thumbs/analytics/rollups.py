@@ -245,11 +245,17 @@ _UPSERT_CREATED = {t.name: _Upsert(t.name, CREATE_MEASURES) for t in (HOURS, DAY
 
 
 def created(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-    """New feedback rows of one group-commit batch, just inserted on ``conn``: their
-    contributions summed in memory, then one upsert per grain for the whole batch."""
+    """New feedback rows (dicts of column values) just inserted on ``conn``, e.g. one
+    group-commit batch: their contributions summed in memory, then one upsert per grain for
+    the whole batch. Bulk writers (imports) call this too."""
     hours: Cells = {}
     hour_of: dict[datetime, int] = {}
+    reviewed = Deltas()  # rows that arrive reviewed already (an import): every measure
     for row in rows:
+        if row.get("reviewed_at") is not None:
+            given: list[Any] = [row.get(f) for f in STATE_FIELDS]
+            reviewed.add(RowState(*given))
+            continue
         created_at = row["date_created"]
         hour = hour_of.get(created_at)
         if hour is None:
@@ -277,6 +283,7 @@ def created(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     if hours:
         _UPSERT_CREATED[HOURS.name].run(conn, _rows(hours))
         _UPSERT_CREATED[DAYS.name].run(conn, _rows(to_days(hours)))
+    reviewed.apply(conn)
 
 
 def _states(conn: Connection, pks: Iterable[int], *, lock: bool) -> list[RowState]:
