@@ -23,6 +23,8 @@ from thumbs.web.pages import page
 
 router = APIRouter()
 
+DEFAULT_DAYS = 30
+
 Short = Annotated[str | None, Query(max_length=256)]
 FIELDS = (
     "assistant",
@@ -66,11 +68,16 @@ def _day(form: dict[str, str], field: str) -> date | None:
 
 
 def view_of(session: Session, *, account_pk: int, form: dict[str, str]) -> View:
-    """The dashboard's filters from its form (empty fields mean "any"); dates are local
-    days of the chosen time zone."""
+    """The dashboard's filters from its form (empty fields mean "any"; no dates at all, the
+    last ``DEFAULT_DAYS`` days); dates are local days of the chosen time zone."""
     time_zone = form["tz"] or "UTC"
     tz = timeline.zone(time_zone, field="tz")
     interval = _choice(form, "interval", timeline.INTERVALS) or "day"
+    if not form["date_from"] and not form["date_to"]:
+        # a dashboard opens on the last 30 days (the breakdowns read rows)
+        today = datetime.now(tz).date()
+        form["date_from"] = (today - timedelta(days=DEFAULT_DAYS - 1)).isoformat()
+        form["date_to"] = today.isoformat()
 
     def local(field: str, days: int = 0) -> datetime | None:
         day = _day(form, field)
