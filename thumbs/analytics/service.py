@@ -273,6 +273,12 @@ def _row_measures(names: Sequence[str]) -> list[ColumnElement[Any]]:
     return out
 
 
+def _rows(flt: FeedbackFilter, *entities: Any) -> Select[Any]:
+    """``select_feedback`` with the account's rows reached through its assistants' date
+    index (see ``_row_scope``)."""
+    return select_feedback(flt, *entities).where(*_row_scope(flt))
+
+
 def _row_scope(flt: FeedbackFilter) -> list[ColumnElement[bool]]:
     """Account-wide reads of rows by date go through ``(assistant_pk, date_created)`` once
     per assistant of the account (unless the end user's own index serves them)."""
@@ -615,7 +621,7 @@ def _top(stmt: Select[Any], limit: int) -> Select[Any]:
 
 def by_session(session: Session, *, flt: FeedbackFilter, limit: int) -> list[Group]:
     stmt = _top(
-        select_feedback(flt, Feedback.session_id, *_tally()).group_by(Feedback.session_id),
+        _rows(flt, Feedback.session_id, *_tally()).group_by(Feedback.session_id),
         limit,
     )
     return [_group({"session_id": r.session_id}, r) for r in session.execute(stmt)]
@@ -623,7 +629,7 @@ def by_session(session: Session, *, flt: FeedbackFilter, limit: int) -> list[Gro
 
 def by_end_user(session: Session, *, flt: FeedbackFilter, limit: int) -> list[Group]:
     stmt = _top(
-        select_feedback(flt, Feedback.user_pk, *_tally())
+        _rows(flt, Feedback.user_pk, *_tally())
         .where(Feedback.user_pk.is_not(None))
         .group_by(Feedback.user_pk),
         limit,
@@ -660,7 +666,7 @@ def by_reviewer(session: Session, *, flt: FeedbackFilter, limit: int) -> list[Re
     """Decisions standing now (reviewed or dismissed feedback) per reviewer."""
     waited = epoch_seconds(Feedback.reviewed_at) - epoch_seconds(Feedback.date_created)
     stmt = (
-        select_feedback(
+        _rows(
             flt,
             Feedback.reviewed_by_pk,
             func.count().label("decided"),
@@ -753,7 +759,7 @@ def worst_replies(session: Session, *, flt: FeedbackFilter, limit: int) -> list[
     end of the Wilson interval of their negative share (so 9 of 10 negative ranks above 1
     of 1), then by the number of negative verdicts."""
     stmt = (
-        select_feedback(flt, Feedback.message_pk, *_tally())
+        _rows(flt, Feedback.message_pk, *_tally())
         .where(Feedback.message_pk.is_not(None))
         .group_by(Feedback.message_pk)
         .having(func.sum(case((Feedback.feedback_type == "negative", 1), else_=0)) > 0)
@@ -819,7 +825,7 @@ def frequent_reasons(session: Session, *, flt: FeedbackFilter, limit: int) -> Re
         and_(Feedback.text.is_not(None), Feedback.text != ""),
     )
     rows = session.execute(
-        select_feedback(flt, Feedback.id, Feedback.reason, Feedback.text)
+        _rows(flt, Feedback.id, Feedback.reason, Feedback.text)
         .where(said)
         .order_by(Feedback.pk.desc())
         .limit(REASONS_SCANNED + 1)
