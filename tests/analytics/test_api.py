@@ -377,7 +377,7 @@ def test_compare_one_assistant_over_two_periods_asks_for_more_ratings(
             "DateCreatedBefore",
         ),
         (SUMMARY, {"AssistantId": "aia_asst_nope"}, 404, 20404, None),
-        (SUMMARY, {"UserSid": "USnope"}, 404, 20404, "UserSid"),
+        (SUMMARY, {"UserSid": "USnope"}, 404, 20404, None),
         (SERIES, {"TimeZone": "Mars/Olympus"}, 400, 60010, "TimeZone"),
         (SERIES, {"TimeZone": "../../etc/passwd"}, 400, 60010, "TimeZone"),
         (SERIES, {"Interval": "year"}, 400, 60008, "Interval"),

@@ -98,12 +98,7 @@ def filter_for(
         assistant_pk = assistants.get(session, account_pk=account_pk, assistant_id=assistant_id).pk
     user_pk = None
     if user_sid:
-        user = session.scalars(
-            select(User).where(User.account_pk == account_pk, User.sid == user_sid[:34])
-        ).one_or_none()
-        if user is None:
-            raise E.NotFound("User", user_sid[:64], field="UserSid")
-        user_pk = user.pk
+        user_pk = users.get(session, account_pk=account_pk, sid=user_sid).pk
     elif identity:
         found = users.find_by_identity(session, account_pk=account_pk, identity=identity)
         if found is None:
