@@ -198,7 +198,9 @@ def parse_body(model: type[M], raw: bytes, media_type: str, *, required: bool = 
 def _parse_body(model: type[M], raw: bytes, media_type: str, *, required: bool) -> M:
     """JSON first; form data when the content type says so or when a body labelled JSON is
     really form-encoded (the async Twilio client does that)."""
-    if not raw and not required:  # an optional body left out (blanks are not a body)
+    # an optional body left out (blanks are not a body), or sent as the empty JSON array
+    # that twilio-php's json_encode makes of an empty request
+    if not required and raw in (b"", b"[]"):
         return model.model_validate({})
     if not raw.strip():
         raise E.ThumbsError(
