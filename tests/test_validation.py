@@ -511,6 +511,24 @@ def test_a_message_in_camel_case_continues_the_named_session(
     assert {m["meta"].get("mode") for m in messages if m["role"] == "assistant"} == {"chat"}
 
 
+def test_the_openapi_description_names_each_camel_case_spelling(api: httpx.Client) -> None:
+    schemas = api.get("/openapi.json").json()["components"]["schemas"]
+    expected = {
+        "FeedbackCreate": {"session_id": "sessionId", "message_id": "messageId"},
+        "SendMessage": {"session_id": "sessionId"},
+        "AssistantCreate": {"personality_prompt": "personalityPrompt", "customer_ai": "customerAi"},
+        "CustomerAi": {"perception_engine_enabled": "perceptionEngineEnabled"},
+        "SegmentCredential": {"space_id": "spaceId", "write_key": "writeKey"},
+    }
+    for model, aliases in expected.items():
+        schema = schemas[model]
+        assert "camelCase" in schema["description"], model
+        for field, camel in aliases.items():
+            assert schema["properties"][field]["x-aliases"] == [camel], (model, field)
+            assert f"`{camel}`" in schema["properties"][field]["description"], (model, field)
+    assert "x-aliases" not in schemas["FeedbackCreate"]["properties"]["score"]
+
+
 TWICE_REFUSALS = [
     pytest.param(
         "feedback",

@@ -25,16 +25,22 @@ class InputModel(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=False)
 
 
-def _document_spellings(schema: dict[str, Any], model: type[BaseModel]) -> None:
-    """OpenAPI: name each field's camelCase spelling next to it (``x-aliases``)."""
+_BODY_RULES = (
+    "A field may also be given under its camelCase name (listed in `x-aliases`), once or "
+    "with the same value under both names; `null` on an optional field is the field left out."
+)
+
+
+def _document_body_rules(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """OpenAPI: each field's camelCase spelling next to it (``x-aliases``), and the rules."""
     spellings: dict[str, str] = getattr(model, "camel_spellings", {})
     properties = schema.get("properties", {})
     for camel, name in spellings.items():
-        prop = properties.get(name)
-        if prop is not None:
-            prop["x-aliases"] = [camel]
-            note = f"Also accepted as `{camel}`."
-            prop["description"] = f"{prop['description']} {note}" if "description" in prop else note
+        prop = properties[name]
+        prop["x-aliases"] = [camel]
+        note = f"Also accepted as `{camel}`."
+        prop["description"] = f"{prop['description']} {note}" if "description" in prop else note
+    schema["description"] = f"{schema.get('description', '')} {_BODY_RULES}".strip()
 
 
 def _same_json(a: Any, b: Any) -> bool:
@@ -61,7 +67,7 @@ class TwilioBody(InputModel):
       never mean "clear". On a required field null is a wrong type (60003).
     """
 
-    model_config = ConfigDict(json_schema_extra=_document_spellings)
+    model_config = ConfigDict(json_schema_extra=_document_body_rules)
 
     # camelCase spelling -> field name, and the optional fields, per model (set below)
     camel_spellings: ClassVar[dict[str, str]] = {}
