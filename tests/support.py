@@ -6,13 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -160,37 +155,3 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
     event loop running in the test thread while the session's browser fixture is alive."""
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, coro).result()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def serve_process(env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """``thumbs serve`` in a subprocess with this environment: its URL and process, once it
-    answers; terminated on leaving."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "thumbs.cli", "serve", "--port", str(port)],
-        env={"THUMBS_LOG_LEVEL": "warning", **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{url}/openapi.json", timeout=1)
-                break
-            except httpx.TransportError:
-                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-                assert time.monotonic() < deadline, "thumbs serve did not start"
-                time.sleep(0.1)
-        yield url, proc
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)

@@ -12,25 +12,54 @@ before the flood. Without the bound each sign-in held 64 MiB on the shared threa
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from tests.conftest import LiveServer
-from tests.support import serve_process
-from tests.test_cli import clean_env, thumbs
+from tests.test_cli import clean_env, served, thumbs
 from tests.web.conftest import ConsoleUser, csrf_of
+
+__all__ = ["served"]  # the ``thumbs serve`` fixture, started with this module's ``fresh``
 
 FLOOD = 100
 SLOTS = 2
 HASH_MIB = 64  # argon2-cffi's default memory cost
 SLACK_MIB = 192
+EMAIL = "ops@example.com"
 PASSWORD = "a long enough passphrase"
+
+
+@pytest.fixture
+def fresh(tmp_path: Path) -> dict[str, str]:
+    """A fresh install with the default hash profile. The throttle is set high so that every
+    sign-in of the flood reaches the password check: the hashing pool alone must bound the
+    memory."""
+    return clean_env(
+        THUMBS_DATA_DIR=str(tmp_path / "data"),
+        THUMBS_SIGNIN_MAX_FAILURES="1000",
+        THUMBS_SIGNIN_HASH_SLOTS=str(SLOTS),
+    )
+
+
+def server_pid(url: str) -> int:
+    """The process of ``thumbs serve --port <the URL's port>``."""
+    wanted = ["serve", "--port", str(urlsplit(url).port)]
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if "thumbs.cli" in args and args[-4:-1] == wanted:
+            return int(cmdline.parent.name)
+    raise AssertionError(f"no thumbs serve process for {url}")
 
 
 def memory_kib(pid: int, field: str) -> int:
@@ -46,28 +75,21 @@ class Flooded:
     url: str
     pid: int
     auth: tuple[str, str]
-    email: str
 
 
 @pytest.fixture
-def flooded_server(tmp_path: Path) -> Iterator[Flooded]:
-    """``thumbs serve`` with the default hash profile, one account and one console admin. The
-    throttle is set high so that every sign-in of the flood reaches the password check: the
-    hashing pool alone must bound the memory."""
-    env = clean_env(
-        THUMBS_DATA_DIR=str(tmp_path / "data"),
-        THUMBS_SIGNIN_MAX_FAILURES="1000",
-        THUMBS_SIGNIN_HASH_SLOTS=str(SLOTS),
+def flooded_server(served: str, fresh: dict[str, str]) -> Flooded:
+    """The served process with one account and its console admin (argon2 at its default)."""
+    created = json.loads(
+        thumbs("accounts", "create", "--name", "Flood", "--json", env=fresh).stdout
     )
-    created = json.loads(thumbs("accounts", "create", "--name", "Flood", "--json", env=env).stdout)
-    sid, token = created["account_sid"], created["auth_token"]
-    made = thumbs(
-        "users", "create", "--account", sid, "--email", "ops@example.com", "--role", "admin",
-        "--password-stdin", env=env, input=PASSWORD,
+    made = subprocess.run(
+        [sys.executable, "-m", "thumbs.cli", "users", "create", "--account",
+         created["account_sid"], "--email", EMAIL, "--role", "admin", "--password-stdin"],
+        env=fresh, input=PASSWORD, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert made.returncode == 0, made.stderr
-    with serve_process(env) as (url, proc):
-        yield Flooded(url=url, pid=proc.pid, auth=(sid, token), email="ops@example.com")
+    return Flooded(served, server_pid(served), (created["account_sid"], created["auth_token"]))
 
 
 def login_form(client: httpx.Client) -> tuple[str, dict[str, str]]:
@@ -87,7 +109,7 @@ def test_100_concurrent_bad_sign_ins_keep_memory_bounded_and_the_api_answering(
         token, cookie = login_form(client)
 
         def bad_sign_in(i: int) -> httpx.Response:
-            email = srv.email if i % 2 else f"nobody{i}@example.com"  # known and unknown
+            email = EMAIL if i % 2 else f"nobody{i}@example.com"  # known and unknown
             return client.post(
                 "/console/login",
                 data={"email": email, "password": f"wrong {i}", "csrf_token": token},
@@ -123,7 +145,7 @@ def test_100_concurrent_bad_sign_ins_keep_memory_bounded_and_the_api_answering(
         token, cookie = login_form(client)
         signed_in = client.post(
             "/console/login",
-            data={"email": srv.email, "password": PASSWORD, "csrf_token": token},
+            data={"email": EMAIL, "password": PASSWORD, "csrf_token": token},
             headers=cookie,
         )
 
