@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, ValidationInfo, field_validator
 
-from thumbs.kit.schemas import OutputModel, PageMeta, RequiredId, TwilioBody
+from thumbs.kit.schemas import InputModel, OutputModel, PageMeta, RequiredId, TwilioBody
 
 Name = RequiredId
 Short = Annotated[str, StringConstraints(max_length=256)]
@@ -24,6 +24,27 @@ class SegmentCredential(TwilioBody):
     write_key: Short | None = None
 
 
+Responder = Literal["embedded", "openai"]
+
+
+class ResponderSettings(InputModel):
+    """An assistant's responder, set as a whole (the console's settings form): a field left
+    out or blank is cleared, a blank responder is the embedded one. The rule that ties the
+    fields together is ``service.set_responder``."""
+
+    responder: Responder = "embedded"
+    responder_base_url: Url | None = None
+    responder_model: Short | None = None
+    responder_api_key_env: EnvName | None = None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return "embedded" if info.field_name == "responder" else None
+        return value.strip() if isinstance(value, str) else value
+
+
 class _AssistantFields(TwilioBody):
     owner: Short | None = Field(default=None, description="Free-form owner of the assistant.")
     personality_prompt: Prompt | None = Field(default=None, description="System prompt.")
@@ -39,13 +60,15 @@ class _AssistantFields(TwilioBody):
         le=1,
         description="thumbs: a Twilio score at or above this counts as positive (default 0.5).",
     )
-    responder: Literal["embedded", "openai"] | None = Field(
+    responder: Responder | None = Field(
         default=None, description="thumbs: what answers in the Simulator."
     )
     responder_base_url: Url | None = Field(
         default=None, description="thumbs: base URL of an OpenAI-compatible API (…/v1)."
     )
-    responder_model: Short | None = None
+    responder_model: Short | None = Field(
+        default=None, description="thumbs: the model to ask (required for openai)."
+    )
     responder_api_key_env: EnvName | None = Field(
         default=None, description="thumbs: the environment variable holding the API key."
     )
