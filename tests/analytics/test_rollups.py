@@ -175,9 +175,12 @@ def update(world: World, index: int, score: float | None, text: str | None, whic
     fb = pick(world, index)
     if fb is None:
         return
-    fields: dict[str, Any] = [{"score": score}, {"text": text}, {"score": score, "text": text}][
+    chosen: dict[str, Any] = [{"score": score}, {"text": text}, {"score": score, "text": text}][
         which % 3
     ]
+    fields = {k: v for k, v in chosen.items() if v is not None}  # null is "left out"
+    if not fields:
+        return
     with world.store.session() as s:
         row = s.get(Feedback, fb.pk)
         assert row is not None

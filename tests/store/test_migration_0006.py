@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import insert, inspect, make_url, select, text
 
 from thumbs.analytics import rollups, service
@@ -54,8 +55,16 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield _fresh_postgres(PG_URL)
 
 
+def _revision_before_0006(url: str) -> str:
+    down = ScriptDirectory.from_config(migrate.alembic_config(url)).get_revision("0006")
+    assert down is not None
+    assert isinstance(down.down_revision, str)
+    return down.down_revision
+
+
 def _old_feedback(store: Store) -> tuple[int, int]:
-    """Feedback as revision 0003 stored it; returns the account and assistant keys."""
+    """Feedback as the revisions before 0006 stored it; returns the account and assistant
+    keys."""
     start = datetime(2026, 6, 1, 9, 30)
     with store.engine.begin() as conn:
         account_pk = conn.execute(
@@ -109,7 +118,8 @@ def _old_feedback(store: Store) -> tuple[int, int]:
 def test_the_rollups_are_built_for_existing_feedback_and_downgrade_cleans_up(
     empty_url: str,
 ) -> None:
-    migrate.upgrade(empty_url, "0003")
+    before = _revision_before_0006(empty_url)
+    migrate.upgrade(empty_url, before)
     store = Store(empty_url)
     try:
         account_pk, assistant_pk = _old_feedback(store)
@@ -137,7 +147,7 @@ def test_the_rollups_are_built_for_existing_feedback_and_downgrade_cleans_up(
         assert found.totals["reviewed"] == 60
         assert found.totals["with_reason"] == 30
 
-        migrate.downgrade(empty_url, "0003")
+        migrate.downgrade(empty_url, before)
         names = set(inspect(store.engine).get_table_names())
         assert not {"feedback_rollup_hours", "feedback_rollup_days"} & names
         indexes = {i["name"] for i in inspect(store.engine).get_indexes("feedbacks")}

@@ -9,7 +9,7 @@ reads that rollups do not cover: the minutes at the edges of a date range
 feedback with a user).
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-30 09:00:00.000000
 """
 
@@ -21,7 +21,7 @@ from alembic import op
 from thumbs.analytics import rollups
 
 revision = "0006"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
