@@ -31,6 +31,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -275,6 +276,12 @@ def bench_queries(args: argparse.Namespace, env: dict[str, str], out: list[str])
 # -- create with and without rollups ---------------------------------------------------------
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def bench_create(args: argparse.Namespace, env: dict[str, str], out: list[str]) -> None:
     from sqlalchemy import create_engine, text
 
@@ -307,23 +314,29 @@ def bench_create(args: argparse.Namespace, env: dict[str, str], out: list[str]) 
             }
             wrk(url, "post_feedback.lua", wenv[key], seconds=2, connections=args.connections)
         rounds = []
+        cpu: dict[str, list[float]] = {"before": [], "after": []}
+        pids = {"before": before.p.pid, "after": after.p.pid}
         for i in range(args.rounds):
             # alternate which goes first, so neither always gets the quieter moment
             order = ("before", "after") if i % 2 == 0 else ("after", "before")
-            got = {
-                key: wrk(
+            got = {}
+            for key in order:
+                used = cpu_seconds(pids[key])
+                got[key] = wrk(
                     urls[key],
                     "post_feedback.lua",
                     wenv[key],
                     seconds=args.seconds,
                     connections=args.connections,
                 )
-                for key in order
-            }
+                # the server's own CPU per create: steady under load from other processes
+                cpu[key].append((cpu_seconds(pids[key]) - used) * 1e6 / got[key].requests)
             rounds.append(got)
             print(
-                f"round {i + 1}: before {fmt(got['before'])} | after {fmt(got['after'])} | "
-                f"after/before {got['after'].rps / got['before'].rps:.3f}"
+                f"round {i + 1}: before {fmt(got['before'])} {cpu['before'][-1]:.0f} us CPU/req"
+                f" | after {fmt(got['after'])} {cpu['after'][-1]:.0f} us CPU/req | after/before "
+                f"{got['after'].rps / got['before'].rps:.3f} (throughput), "
+                f"{cpu['after'][-1] / cpu['before'][-1]:.3f} (CPU per request)"
             )
         stats_after = httpx.get(urls["after"] + "/v1/Analytics/Summary", auth=creds["after"]).json()
     finally:
@@ -345,8 +358,15 @@ def bench_create(args: argparse.Namespace, env: dict[str, str], out: list[str]) 
         f"| create, with rollups (after) | {best_a.rps:,.0f} req/s | p99 {best_a.p99_ms:.1f} ms |"
     )
     out.append(
-        f"| create after/before, per round | {', '.join(f'{r:.3f}' for r in ratios)} | "
+        f"| create after/before throughput, per round | {', '.join(f'{r:.3f}' for r in ratios)} | "
         f"median {statistics.median(ratios):.3f} |"
+    )
+    per = [a / b for a, b in zip(cpu["after"], cpu["before"], strict=True)]
+    out.append(
+        f"| create server CPU per request, before / after | "
+        f"{statistics.median(cpu['before']):.0f} / {statistics.median(cpu['after']):.0f} us | "
+        f"after/before per round {', '.join(f'{r:.3f}' for r in per)}, "
+        f"median {statistics.median(per):.3f} |"
     )
     shutil.rmtree(before_env["THUMBS_DATA_DIR"], ignore_errors=True)
 

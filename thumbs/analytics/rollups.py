@@ -90,6 +90,7 @@ _RT0 = MEASURES.index(RT[0])
 
 EPOCH = datetime(1970, 1, 1)
 SECOND = timedelta(seconds=1)
+ONE_HOUR = timedelta(hours=1)
 HOUR = 3600
 DAY = 86400
 HOURS_PER_DAY = 24
@@ -233,8 +234,15 @@ class _Upsert:
         return found
 
     def run(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
-        if rows:
-            conn.exec_driver_sql(self.sql(conn.dialect.paramstyle), rows)
+        """On the driver's own cursor, in ``conn``'s transaction: on the create path the
+        engine's execution machinery cost more than the upsert itself."""
+        if not rows:
+            return
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(self.sql(conn.dialect.paramstyle), rows)
+        finally:
+            cursor.close()
 
 
 _UPSERT_ALL = {t.name: _Upsert(t.name, MEASURES) for t in (HOURS, DAYS)}
@@ -249,17 +257,13 @@ def created(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     group-commit batch: their contributions summed in memory, then one upsert per grain for
     the whole batch. Bulk writers (imports) call this too."""
     hours: Cells = {}
-    hour_of: dict[datetime, int] = {}
     reviewed = Deltas()  # rows that arrive reviewed already (an import): every measure
     for row in rows:
         if row.get("reviewed_at") is not None:
             given: list[Any] = [row.get(f) for f in STATE_FIELDS]
             reviewed.add(RowState(*given))
             continue
-        created_at = row["date_created"]
-        hour = hour_of.get(created_at)
-        if hour is None:
-            hour = hour_of[created_at] = epoch(created_at) // HOUR
+        hour = (row["date_created"] - EPOCH) // ONE_HOUR
         key = (
             row["account_pk"],
             row["assistant_pk"],
@@ -283,7 +287,8 @@ def created(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     if hours:
         _UPSERT_CREATED[HOURS.name].run(conn, _rows(hours))
         _UPSERT_CREATED[DAYS.name].run(conn, _rows(to_days(hours)))
-    reviewed.apply(conn)
+    if reviewed.cells:
+        reviewed.apply(conn)
 
 
 def _states(conn: Connection, pks: Iterable[int], *, lock: bool) -> list[RowState]:
