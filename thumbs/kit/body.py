@@ -178,6 +178,38 @@ def parse_body(model: type[M], raw: bytes, media_type: str, *, required: bool = 
     return parsed
 
 
+def parse_json(model: type[M], raw: bytes) -> M:
+    """Validate one JSON object (a line of a JSONL file) with the rules and errors of a
+    JSON body, without the form fallback."""
+    try:
+        parsed = model.model_validate_json(raw)
+    except ValidationError as exc:
+        raise _json_error(exc.errors(include_url=False)[0], what="The line") from None
+    if any(marker in raw for marker in _NUL_MARKERS):
+        chars.check_model(parsed)
+    return parsed
+
+
+def parse_fields(model: type[M], data: dict[str, Any]) -> M:
+    """Validate string values (a form body, a CSV record) into ``model``, with numbers where
+    the model wants numbers, and the rules and errors of a body."""
+    try:
+        parsed = model.model_validate(_coerce_form(model, data), strict=False)
+    except ValidationError as exc:
+        raise raise_validation(exc) from None
+    if any(isinstance(v, str) and chars.NUL in v for v in data.values()):
+        chars.check_model(parsed)
+    return parsed
+
+
+def _json_error(first: ErrorDetails, *, what: str = "The request body") -> E.ThumbsError:
+    if first["type"] == "json_invalid":
+        return E.ThumbsError(E.MALFORMED_BODY, f"{what} is not valid JSON", field="body")
+    if first["type"] == "model_type" and not first["loc"]:
+        return E.ThumbsError(E.MALFORMED_BODY, f"{what} must be a JSON object", field="body")
+    return error_from_pydantic(first)
+
+
 def _parse_body(model: type[M], raw: bytes, media_type: str, *, required: bool) -> M:
     """JSON first; form data when the content type says so or when a body labelled JSON is
     really form-encoded (the async Twilio client does that)."""
@@ -188,11 +220,7 @@ def _parse_body(model: type[M], raw: bytes, media_type: str, *, required: bool) 
             E.MALFORMED_BODY, "The request body is empty; a JSON object is required", field="body"
         )
     if media_type == "application/x-www-form-urlencoded" and not raw.lstrip().startswith(b"{"):
-        data = _coerce_form(model, _form_to_dict(raw))
-        try:
-            return model.model_validate(data, strict=False)
-        except ValidationError as exc:
-            raise raise_validation(exc) from None
+        return parse_fields(model, _form_to_dict(raw))
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
@@ -200,19 +228,8 @@ def _parse_body(model: type[M], raw: bytes, media_type: str, *, required: bool) 
         if first["type"] == "json_invalid":
             stripped = raw.lstrip()
             if stripped[:1] not in (b"{", b"[", b'"') and b"=" in raw:
-                data = _coerce_form(model, _form_to_dict(raw))
-                try:
-                    return model.model_validate(data, strict=False)
-                except ValidationError as exc2:
-                    raise raise_validation(exc2) from None
-            raise E.ThumbsError(
-                E.MALFORMED_BODY, "The request body is not valid JSON", field="body"
-            ) from None
-        if first["type"] == "model_type" and not first["loc"]:
-            raise E.ThumbsError(
-                E.MALFORMED_BODY, "The request body must be a JSON object", field="body"
-            ) from None
-        raise error_from_pydantic(first) from None
+                return parse_fields(model, _form_to_dict(raw))
+        raise _json_error(first) from None
 
 
 _ACCEPTED = {"application/json", "application/x-www-form-urlencoded", ""}
