@@ -146,7 +146,14 @@ def _csv_rows(stream: IO[bytes]) -> Iterator[Parsed]:
     """A header row naming the columns, then one record per feedback, validated as a form
     body is. A bad header (or bytes that are not UTF-8, or broken quoting) ends the
     reading with one rejection."""
-    reader = csv.reader(io.TextIOWrapper(stream, encoding="utf-8-sig", newline=""))
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+    try:
+        yield from _csv_records(csv.reader(text))
+    finally:
+        text.detach()  # the caller's stream stays open
+
+
+def _csv_records(reader: Any) -> Iterator[Parsed]:
     header: list[str] | None = None
     while True:
         try:
