@@ -85,16 +85,16 @@ BAD_JSONL_REPORT = [
 ]
 
 BAD_CSV = (
-    "id,session_id,score,text,date_created\n"
-    "a,s1,0.5,fine,2026-01-02T03:04:05Z\n"
-    "b,s2,1.5,,\n"
-    "c,,0.5,,\n"
-    "d,s4,half,,\n"
-    'e,s5,0.1,"a ""quoted""\nline",2026-01-02\n'
-    "f,s6,0.2,x,2026-01-02,extra\n"
-    "g,s7,0.3,x,not a date\n"
-    "h,s8,0.4,,\n"
-).encode()
+    b"id,session_id,score,text,date_created\n"
+    b"a,s1,0.5,fine,2026-01-02T03:04:05Z\n"
+    b"b,s2,1.5,,\n"
+    b"c,,0.5,,\n"
+    b"d,s4,half,,\n"
+    b'e,s5,0.1,"a ""quoted""\nline",2026-01-02\n'
+    b"f,s6,0.2,x,2026-01-02,extra\n"
+    b"g,s7,0.3,x,not a date\n"
+    b"h,s8,0.4,,\n"
+)
 BAD_CSV_REPORT = [
     (3, E.OUT_OF_RANGE, "score"),
     (4, E.MISSING_FIELD, "session_id"),
