@@ -106,7 +106,7 @@ FEEDBACK_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 FEEDBACK_NAMES = tuple(name for name, _ in FEEDBACK_COLUMNS)
 
-ROW_GROUP_ROWS = 50_000
+ROW_GROUP_ROWS = 10_000  # bounds the memory of a Parquet export (pyarrow buffers a group)
 
 
 class Encoder(Protocol):
@@ -128,7 +128,34 @@ class JsonlEncoder:
 
     def encode(self, rows: Sequence[Sequence[Any]]) -> bytes:
         record, dumps = self.record, orjson.dumps
+        # `dumps(…) + b"\n"` copies each line into a tight object: keeping orjson's own
+        # results alive until the join was three times slower (their allocations are large)
         return b"".join([dumps(record(row)) + b"\n" for row in rows])
+
+    def finish(self) -> bytes:
+        return b""
+
+
+class FlatJsonlEncoder:
+    """JSONL of flat records (values are strings, numbers or null, never objects) whose
+    first key is ``first``: one ``orjson.dumps`` of the whole chunk as a list, then the
+    separators between its objects become newlines. That is safe because ``},{"<first>":``
+    can only be a separator: within a string every ``"`` is escaped, and no value is an
+    object. A third of the cost of one ``dumps`` per record."""
+
+    def __init__(self, record: Callable[[Sequence[Any]], Any], first: str) -> None:
+        self.record = record
+        self.between = b'},{"' + first.encode() + b'":'
+        self.newline = b'}\n{"' + first.encode() + b'":'
+
+    def start(self) -> bytes:
+        return b""
+
+    def encode(self, rows: Sequence[Sequence[Any]]) -> bytes:
+        if not rows:
+            return b""
+        data = orjson.dumps([self.record(row) for row in rows])
+        return data[1:-1].replace(self.between, self.newline) + b"\n"
 
     def finish(self) -> bytes:
         return b""
@@ -255,7 +282,7 @@ def feedback_encoder(fmt: FeedbackFormat) -> Encoder:
         return CsvEncoder(FEEDBACK_NAMES)
     if fmt == "parquet":
         return ParquetEncoder(FEEDBACK_COLUMNS)
-    return JsonlEncoder(_feedback_record)
+    return FlatJsonlEncoder(_feedback_record, FEEDBACK_NAMES[0])
 
 
 # -- golden examples and preference pairs ----------------------------------------------------

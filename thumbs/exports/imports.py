@@ -3,7 +3,7 @@ HTTP here; ``thumbs import feedback`` runs it).
 
 * **Validated like the API.** Each row is a :class:`~thumbs.exports.schemas.FeedbackImport`:
   the create fields of the Feedbacks API (``session_id``, ``message_id``, ``score``,
-  ``text``) with the same rules and error codes (a JSONL line is validated as a JSON body,
+  ``text``) with the same rules and error codes (a JSONL line as a JSON body, strict types;
   a CSV record as a form body: its values are strings, numbers are read where numbers are
   wanted, an empty field is a value not given), plus ``id`` and the original
   ``date_created``/``date_updated``. The other columns of a thumbs export or a Twilio
@@ -43,7 +43,7 @@ from typing import IO, Any, Literal
 import orjson
 from sqlalchemy import Connection, Engine
 
-from thumbs.exports.schemas import FeedbackImport
+from thumbs.exports.schemas import IGNORED_COLUMNS, FeedbackImport
 from thumbs.feedback.service import (
     _INSERT_FEEDBACK,
     AssistantRef,
@@ -52,7 +52,7 @@ from thumbs.feedback.service import (
 )
 from thumbs.kit import errors as E
 from thumbs.kit import ids
-from thumbs.kit.body import parse_fields, parse_json
+from thumbs.kit.body import parse_fields, validate_fields
 from thumbs.kit.timefmt import from_iso, utcnow
 from thumbs.store.models import Feedback
 
@@ -116,14 +116,29 @@ Parsed = tuple[int, FeedbackImport | E.ThumbsError]
 
 
 def _jsonl_rows(stream: IO[bytes]) -> Iterator[Parsed]:
-    """Each non-blank line a JSON object, validated as a JSON body is."""
+    """Each non-blank line a JSON object, validated as a JSON body is (strict types)."""
     for number, raw in enumerate(stream, start=1):
         if not raw.strip():
             continue
         try:
-            yield number, parse_json(FeedbackImport, raw)
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            yield number, _malformed("The line is not valid JSON")
+            continue
+        if not isinstance(data, dict):
+            yield number, _malformed("The line must be a JSON object")
+            continue
+        try:
+            yield number, validate_fields(FeedbackImport, _taken(data), raw=raw)
         except E.ThumbsError as err:
             yield number, err
+
+
+def _taken(data: dict[str, Any]) -> dict[str, Any]:
+    """The row without the columns the import accepts and does not take."""
+    if IGNORED_COLUMNS.isdisjoint(data):
+        return data
+    return {k: v for k, v in data.items() if k not in IGNORED_COLUMNS}
 
 
 def _malformed(message: str) -> E.ThumbsError:
@@ -131,10 +146,9 @@ def _malformed(message: str) -> E.ThumbsError:
 
 
 def _header_error(header: list[str]) -> E.ThumbsError | None:
-    known = FeedbackImport.model_fields
     seen: set[str] = set()
     for name in header:
-        if name not in known:
+        if name not in FeedbackImport.model_fields and name not in IGNORED_COLUMNS:
             return E.InvalidField(E.UNKNOWN_FIELD, name, f"Unknown column '{name}'")
         if name in seen:
             return E.InvalidField(E.INVALID_VALUE, name, f"Column '{name}' appears twice")
@@ -181,7 +195,7 @@ def _csv_records(reader: Any) -> Iterator[Parsed]:
             continue
         data = {name: value for name, value in zip(header, values, strict=False) if value != ""}
         try:
-            yield line, parse_fields(FeedbackImport, data)
+            yield line, parse_fields(FeedbackImport, _taken(data))
         except E.ThumbsError as err:
             yield line, err
 

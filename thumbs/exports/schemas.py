@@ -1,17 +1,34 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import Field, SkipValidation, StringConstraints
+from pydantic import Field, StringConstraints
 
 from thumbs.feedback.schemas import FeedbackCreate
 from thumbs.kit.schemas import RequiredId
 from thumbs.kit.timefmt import ISO_DATE_PATTERN
 
-# A column that names something of the source (its account, assistant, users) or state the
-# import recomputes (the verdict, the lifecycle): accepted, so that a thumbs export or a
-# Twilio feedback listing imports as it is, and not imported.
-Ignored = Annotated[SkipValidation[Any], Field(default=None, exclude=True)]
+# Columns that name something of the source (its account, assistant, users) or state the
+# import computes again (the verdict, the lifecycle): accepted, so that a thumbs export or a
+# Twilio feedback listing imports as it is, and not imported (dropped before validation).
+IGNORED_COLUMNS = frozenset(
+    {
+        "account_sid",
+        "assistant_id",
+        "user_sid",
+        "user_identity",
+        "feedback_type",
+        "status",
+        "channel",
+        "reason",
+        "question",
+        "reply",
+        "reviewed_by",
+        "reviewed_at",
+        "review_note",
+        "url",
+    }
+)
 # An ISO 8601 date, read into a datetime by the importer (thumbs.kit.timefmt.from_iso)
 IsoDate = Annotated[str, StringConstraints(pattern=f"^{ISO_DATE_PATTERN}$", max_length=64)]
 
@@ -31,17 +48,3 @@ class FeedbackImport(FeedbackCreate):
     date_updated: IsoDate | None = Field(
         default=None, description="ISO 8601; default: date_created."
     )
-    account_sid: Ignored
-    assistant_id: Ignored
-    user_sid: Ignored
-    user_identity: Ignored
-    feedback_type: Ignored
-    status: Ignored
-    channel: Ignored
-    reason: Ignored
-    question: Ignored
-    reply: Ignored
-    reviewed_by: Ignored
-    reviewed_at: Ignored
-    review_note: Ignored
-    url: Ignored

@@ -3,9 +3,10 @@
 An export is an iterator of :class:`Chunk`: the rows are read ``CHUNK_ROWS`` at a time in
 primary-key order (:func:`thumbs.kit.paging.keyset_chunks`: one indexed
 ``WHERE pk > last ORDER BY pk LIMIT n`` per chunk, each in a short read transaction), and
-each chunk is encoded (:mod:`thumbs.exports.formats`) before the next is read. The server
-streams the chunks as the body of one response; the CLI writes them to a file. Memory
-holds one chunk (and, for Parquet, one row group) whatever the number of rows.
+each chunk is encoded (:mod:`thumbs.exports.formats`) while a reader thread reads the next
+(:func:`thumbs.kit.streams.read_ahead`: the database's work overlaps with encoding). The
+server streams the chunks as the body of one response; the CLI writes them to a file.
+Memory holds three chunks (and, for Parquet, one row group) whatever the number of rows.
 
 Feedback is selected with the one feedback filter (:mod:`thumbs.feedback.filters`), the
 same the lists use; every row carries what the API says of that feedback (see
@@ -25,6 +26,7 @@ from thumbs.exports import formats
 from thumbs.feedback.filters import FeedbackFilter, select_feedback
 from thumbs.kit.paging import keyset_chunks
 from thumbs.kit.sql import api_time
+from thumbs.kit.streams import read_ahead
 from thumbs.store.models import (
     Assistant,
     Feedback,
@@ -117,7 +119,7 @@ def _stream(
     head = encoder.start()
     if head:
         yield Chunk(0, head)
-    for rows in keyset_chunks(engine, stmt, key, size=CHUNK_ROWS):
+    for rows in read_ahead(keyset_chunks(engine, stmt, key, size=CHUNK_ROWS)):
         data = encoder.encode(rows)
         if data:
             yield Chunk(len(rows), data)

@@ -94,14 +94,16 @@ def error_from_pydantic(err: ErrorDetails, *, query: bool = False) -> E.ThumbsEr
     return E.InvalidField(E.INVALID_VALUE, field, f"Field '{field}': {msg}")
 
 
-def validate_fields(model: type[M], data: dict[str, Any]) -> M:
-    """Validate values that do not come from a request body (CLI options) with the same
-    rules and errors as a body."""
+def validate_fields(model: type[M], data: dict[str, Any], *, raw: bytes | None = None) -> M:
+    """Validate values that do not come from a request body (CLI options, a decoded line of
+    a file) with the same rules and errors as a body. Given the ``raw`` bytes the values
+    were decoded from, the NUL check walks the values only when those bytes can hold one."""
     try:
         parsed = model.model_validate(data)
     except ValidationError as exc:
         raise raise_validation(exc) from None
-    chars.check_model(parsed)
+    if raw is None or any(marker in raw for marker in _NUL_MARKERS):
+        chars.check_model(parsed)
     return parsed
 
 
@@ -178,18 +180,6 @@ def parse_body(model: type[M], raw: bytes, media_type: str, *, required: bool = 
     return parsed
 
 
-def parse_json(model: type[M], raw: bytes) -> M:
-    """Validate one JSON object (a line of a JSONL file) with the rules and errors of a
-    JSON body, without the form fallback."""
-    try:
-        parsed = model.model_validate_json(raw)
-    except ValidationError as exc:
-        raise _json_error(exc.errors(include_url=False)[0], what="The line") from None
-    if any(marker in raw for marker in _NUL_MARKERS):
-        chars.check_model(parsed)
-    return parsed
-
-
 def parse_fields(model: type[M], data: dict[str, Any]) -> M:
     """Validate string values (a form body, a CSV record) into ``model``, with numbers where
     the model wants numbers, and the rules and errors of a body."""
@@ -202,11 +192,13 @@ def parse_fields(model: type[M], data: dict[str, Any]) -> M:
     return parsed
 
 
-def _json_error(first: ErrorDetails, *, what: str = "The request body") -> E.ThumbsError:
+def _json_error(first: ErrorDetails) -> E.ThumbsError:
     if first["type"] == "json_invalid":
-        return E.ThumbsError(E.MALFORMED_BODY, f"{what} is not valid JSON", field="body")
+        return E.ThumbsError(E.MALFORMED_BODY, "The request body is not valid JSON", field="body")
     if first["type"] == "model_type" and not first["loc"]:
-        return E.ThumbsError(E.MALFORMED_BODY, f"{what} must be a JSON object", field="body")
+        return E.ThumbsError(
+            E.MALFORMED_BODY, "The request body must be a JSON object", field="body"
+        )
     return error_from_pydantic(first)
 
 
