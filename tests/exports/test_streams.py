@@ -35,11 +35,10 @@ def test_an_error_of_the_reader_is_raised_to_the_consumer_after_the_chunks_befor
         yield 2
         raise RuntimeError("the database went away")
 
-    got = []
+    stream = read_ahead(chunks())
+    assert [next(stream), next(stream)] == [1, 2]
     with pytest.raises(RuntimeError, match="went away"):
-        for item in read_ahead(chunks()):
-            got.append(item)
-    assert got == [1, 2]
+        next(stream)
 
 
 def test_a_consumer_that_stops_early_stops_the_reader() -> None:
