@@ -148,7 +148,8 @@ def _malformed(message: str) -> E.ThumbsError:
 def _header_error(header: list[str]) -> E.ThumbsError | None:
     seen: set[str] = set()
     for name in header:
-        if name not in FeedbackImport.model_fields and name not in IGNORED_COLUMNS:
+        known = FeedbackImport.model_fields.keys() | FeedbackImport.camel_spellings.keys()
+        if name not in known and name not in IGNORED_COLUMNS:
             return E.InvalidField(E.UNKNOWN_FIELD, name, f"Unknown column '{name}'")
         if name in seen:
             return E.InvalidField(E.INVALID_VALUE, name, f"Column '{name}' appears twice")

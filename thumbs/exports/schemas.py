@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from pydantic import Field, StringConstraints
+from pydantic.alias_generators import to_camel
 
 from thumbs.feedback.schemas import FeedbackCreate
 from thumbs.kit.schemas import RequiredId
@@ -11,7 +12,7 @@ from thumbs.kit.timefmt import ISO_DATE_PATTERN
 # Columns that name something of the source (its account, assistant, users) or state the
 # import computes again (the verdict, the lifecycle): accepted, so that a thumbs export or a
 # Twilio feedback listing imports as it is, and not imported (dropped before validation).
-IGNORED_COLUMNS = frozenset(
+_IGNORED = frozenset(
     {
         "account_sid",
         "assistant_id",
@@ -29,6 +30,8 @@ IGNORED_COLUMNS = frozenset(
         "url",
     }
 )
+# …under their camelCase spellings too, as the other fields are (TwilioBody)
+IGNORED_COLUMNS = _IGNORED | {to_camel(name) for name in _IGNORED}
 # An ISO 8601 date, read into a datetime by the importer (thumbs.kit.timefmt.from_iso)
 IsoDate = Annotated[str, StringConstraints(pattern=f"^{ISO_DATE_PATTERN}$", max_length=64)]
 
