@@ -216,12 +216,15 @@ def write_imported(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
 
 def _present(conn: Connection, *, assistant_pk: int, candidates: set[str]) -> set[str]:
     """Which of these feedback ids this assistant has already: one driver-level statement
-    (building the equivalent ``select … IN`` per batch cost more than running it)."""
+    on the unique index of ids (building the equivalent ``select … IN`` per batch cost more
+    than running it; and with ``assistant_pk`` in the WHERE clause PostgreSQL walked the
+    assistant's rows instead, slower with every batch imported)."""
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     marks = ", ".join([mark] * len(candidates))
     table = Feedback.__tablename__
-    sql = f'SELECT id FROM "{table}" WHERE assistant_pk = {mark} AND id IN ({marks})'  # noqa: S608
-    return {row[0] for row in conn.exec_driver_sql(sql, (assistant_pk, *candidates))}
+    sql = f'SELECT id, assistant_pk FROM "{table}" WHERE id IN ({marks})'  # noqa: S608
+    rows = conn.exec_driver_sql(sql, tuple(candidates))
+    return {fid for fid, owner in rows if owner == assistant_pk}
 
 
 def _date(value: str | None, name: str) -> datetime | None:
