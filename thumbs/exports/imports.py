@@ -262,7 +262,7 @@ class _Importer:
         self.assistant = assistant
         self.report = report
         self.now = utcnow()
-        # derived id -> content hash << 32 | line: the keys met in this file
+        # key -> content hash << 32 | line: the keys met in this file
         self.seen: dict[str, int] = {}
         self.batch: list[_Pending] = []
 
@@ -281,8 +281,7 @@ class _Importer:
             digest = hashlib.sha256(orjson.dumps(values, option=orjson.OPT_NAIVE_UTC)).digest()
             key = f"row:{digest.hex()}"
             content = 0  # the same key is the same content
-        fid = ids.derived_id(ids.FEEDBACK, self.account_sid, self.assistant.id, key, at=created)
-        earlier = self.seen.get(fid)
+        earlier = self.seen.get(key)
         if earlier is not None:
             if earlier >> 32 == content:
                 self.report.repeated += 1
@@ -292,7 +291,8 @@ class _Importer:
                 )
                 self.reject(line, E.InvalidField(E.INVALID_VALUE, "id", message))
             return
-        self.seen[fid] = content << 32 | line
+        self.seen[key] = content << 32 | line
+        fid = ids.derived_id(ids.FEEDBACK, self.account_sid, self.assistant.id, key, at=created)
         self.batch.append(_Pending(line, fid, row.id, row, created, updated))
         if len(self.batch) >= BATCH_ROWS:
             self.flush()
