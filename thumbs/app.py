@@ -22,11 +22,13 @@ from thumbs.feedback.router import router as feedback_router
 from thumbs.feedback.thumbs_router import router as thumbs_router
 from thumbs.golden.router import router as golden_router
 from thumbs.kit import handlers, openapi
+from thumbs.kit.body import MAX_BODY_BYTES
+from thumbs.kit.intake import WholeBody
 from thumbs.review.router import router as review_router
 from thumbs.runtime import Runtime
 from thumbs.store import migrate
 from thumbs.users.router import router as users_router
-from thumbs.web.app import create_console
+from thumbs.web.app import MAX_FORM_BYTES, create_console
 
 log = logging.getLogger("thumbs")
 
@@ -97,6 +99,13 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         lifespan=lifespan,
         docs_url="/docs",
         redoc_url=None,
+    )
+    # Every body is received in full before any handler runs (console forms may be larger).
+    app.add_middleware(
+        WholeBody,
+        timeout=settings.body_timeout,
+        limit=MAX_BODY_BYTES,
+        limits=[("/console/", MAX_FORM_BYTES)],
     )
     handlers.install(app)
     # The feedback create route is the hot path: it is served by a plain Starlette route

@@ -67,8 +67,8 @@ async def create_feedback(request: Request) -> Response:
     # The hot path: the same dependencies as every other route, called directly, because
     # FastAPI's per-request dependency resolution cost a third of this handler's CPU.
     principal = await authenticate(request)
+    data = await read_body(request, FeedbackCreate)  # validated before any store work
     assistant = await cached_assistant(request, principal, request.path_params["id"])
-    data = await read_body(request, FeedbackCreate)
     key = idempotency_key_of(request.headers)
     job = service.prepare_create(
         ref=assistant,

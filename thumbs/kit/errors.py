@@ -77,7 +77,8 @@ OUT_OF_RANGE = _code(
     60004,
     400,
     "Value out of range",
-    "A number is outside its allowed range (for example a score below 0 or above 1).",
+    "A number is outside its allowed range (for example a score below 0 or above 1), or is "
+    "not a finite number: NaN, Infinity and -Infinity are refused wherever a body holds them.",
 )
 TOO_LONG = _code(
     60005,
@@ -147,6 +148,13 @@ INVALID_CHARACTER = _code(
     "A value holds a NUL character (U+0000), in the body, the path or a query parameter. "
     "Text is stored as it is given, and no store keeps NUL in text: remove it.",
 )
+FIELD_REPEATED = _code(
+    60017,
+    400,
+    "Field given more than once",
+    "A JSON object holds the same key twice, or a form body the same field twice. thumbs "
+    "does not pick one of the values: send each field once.",
+)
 INVALID_TRANSITION = _code(
     60410,
     409,
@@ -167,14 +175,32 @@ IDEMPOTENCY_KEY_REUSED = _code(
 FORBIDDEN = _code(
     60403, 403, "Forbidden", "The authenticated user's role does not allow this operation."
 )
+REQUEST_TIMEOUT = _code(
+    60408,
+    408,
+    "Request timeout",
+    "The request did not arrive in time: its line and headers within THUMBS_HEADER_TIMEOUT "
+    "seconds, or its body within THUMBS_BODY_TIMEOUT seconds after the headers. The "
+    "connection is closed; send the request again.",
+)
 BODY_TOO_LARGE = _code(
-    60413, 413, "Request body too large", "Request bodies are limited to 64 KiB."
+    60413,
+    413,
+    "Request body too large",
+    "Request bodies are limited to 64 KiB (console forms: 1 MiB).",
 )
 UNSUPPORTED_MEDIA_TYPE = _code(
     60415,
     415,
     "Unsupported media type",
     "Send the body as application/json (application/x-www-form-urlencoded is also accepted).",
+)
+HEADERS_TOO_LARGE = _code(
+    60431,
+    431,
+    "Request headers too large",
+    "The request line and headers together are larger than THUMBS_MAX_HEADER_BYTES "
+    "(16 KiB by default). The connection is closed.",
 )
 
 # The responder behind the Simulator (an OpenAI-compatible endpoint) failed.
