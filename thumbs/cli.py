@@ -14,6 +14,7 @@ from thumbs.auth.schemas import AccountCreate, ApiKeyCreate
 from thumbs.config import get_settings
 from thumbs.kit.body import validate_fields
 from thumbs.kit.errors import ThumbsError
+from thumbs.server import uvicorn_options
 from thumbs.store import migrate
 from thumbs.store.engine import Store
 
@@ -66,8 +67,8 @@ def serve(
         proxy_headers=True,
         server_header=False,
         loop="uvloop",
-        http="httptools",
         access_log=settings.log_level == "debug",
+        **uvicorn_options(settings),
     )
 
 
