@@ -136,11 +136,8 @@ def test_64_stalled_connections_are_cut_after_the_timeouts_while_others_are_answ
                 assert response == b""  # nothing asked, nothing answered
                 continue
             assert _status(response) == 408, response
-            assert b"\r\nconnection: close\r\n" in response.lower()
-            if kind == "half a console form":
-                assert b"<h1>Request timeout</h1>" in response
-            else:
-                assert _error_code(response) == 60408
+            assert _error_code(response) == 60408
+            assert b"\r\nconnection: close\r\n" in response
     finally:
         for _, sock, _ in stalled:
             sock.close()

@@ -101,12 +101,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         redoc_url=None,
     )
     # Every body is received in full before any handler runs (console forms may be larger).
-    app.add_middleware(
-        WholeBody,
-        timeout=settings.body_timeout,
-        limit=MAX_BODY_BYTES,
-        limits=[("/console/", MAX_FORM_BYTES)],
-    )
+    app.add_middleware(WholeBody, limit=MAX_BODY_BYTES, limits=[("/console/", MAX_FORM_BYTES)])
     handlers.install(app)
     # The feedback create route is the hot path: it is served by a plain Starlette route
     # placed first (FastAPI's per-route machinery costs more than the handler itself); the

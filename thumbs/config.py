@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     signin_window: float = Field(default=900.0, gt=0)
     # Console sign-in sessions last this many seconds (default 12 hours).
     console_session_ttl: float = Field(default=12 * 3600.0, gt=0)
-    # What a client may send, and how long it may take (thumbs/server.py, thumbs/kit/intake.py):
+    # What a client may send, and how long it may take (thumbs/server.py):
     # the request line and headers together (larger: 431), the seconds to send them (counted
     # from the connection's opening or the request's first byte) and the seconds to send the
     # body once the headers are in (late: 408, connection closed), and the open connections

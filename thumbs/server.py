@@ -1,15 +1,16 @@
-"""How ``thumbs serve`` runs uvicorn: its options, and the limits on a request's head that
-uvicorn lacks.
+"""How ``thumbs serve`` runs uvicorn: its options, and the limits on what a client sends
+that uvicorn lacks.
 
 What uvicorn 0.54 offers is used as it is: a cap on open connections (``limit_concurrency``:
 beyond it, new requests are answered 503) and the idle time allowed between two requests on
 a kept-alive connection (``timeout_keep_alive``, 5 s). Its httptools protocol has no limit
-on the size of a request's line and headers and no time limit for receiving them (h11's
-``max_incomplete_event_size`` is a size limit for the slower h11 protocol only): a 16 MiB
-header was accepted, and a client that opened a connection and then sent nothing, or a byte
-now and then, held it forever. ``LimitedHttpToolsProtocol`` adds both. The time limit for
-the body is the application's (``thumbs.kit.intake.WholeBody``), so that its 408 is answered
-in the API's and the console's own formats.
+on the size of a request's line and headers and no time limit for receiving them or the
+body (h11's ``max_incomplete_event_size`` is a size limit for the slower h11 protocol only):
+a 16 MiB header was accepted, and a client that opened a connection and then sent nothing,
+or a byte now and then, held it forever. ``LimitedHttpToolsProtocol`` adds these limits.
+They live here, not in the application, because here they cost nothing to a request that
+arrives in one read (the usual case): a timer is armed only for a request still incomplete
+after a read.
 """
 
 from __future__ import annotations
@@ -40,14 +41,18 @@ class _HeadTooLarge(Exception):
 
 
 class LimitedHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with a size limit and a time limit for the request line
-    and headers (THUMBS_MAX_HEADER_BYTES, THUMBS_HEADER_TIMEOUT).
+    """uvicorn's httptools protocol with a size limit for the request line and headers
+    (THUMBS_MAX_HEADER_BYTES, 431) and time limits for receiving them
+    (THUMBS_HEADER_TIMEOUT) and the body (THUMBS_BODY_TIMEOUT), 408 when late.
 
     Size: the bytes received while a head is incomplete are counted as they arrive (so a
     huge header is cut before it is buffered), and the complete head is measured exactly.
-    Time: counted from the connection's opening, or from the first byte of a request whose
-    head did not arrive in one read (a head that arrives whole costs no timer). A late head
-    is answered 408; a connection that sent nothing at all is closed."""
+    Time for the head: from the connection's opening, or from the first byte of a request
+    whose head did not arrive in one read; a connection that sent nothing is just closed.
+    Time for the body: from the end of the head, for a body that did not come with it. The
+    application sees a request only once its body is complete (``thumbs.kit.intake``), so a
+    late body is answered here; a request answered before its body ended (413) loses its
+    connection when the time is up."""
 
     def __init__(
         self,
@@ -60,7 +65,9 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         settings = get_settings()
         self.max_head = settings.max_header_bytes
         self.head_timeout = settings.header_timeout
+        self.body_timeout = settings.body_timeout
         self.head_timer: asyncio.TimerHandle | None = None
+        self.body_timer: asyncio.TimerHandle | None = None
         self.reading_head = True  # the next bytes belong to a request's line and headers
         self.head_started = False  # some of them have arrived
         self.head_bytes = 0
@@ -72,6 +79,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_head_timer()
+        self._cancel_body_timer()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -95,11 +103,15 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             else:
                 self._unsupported_upgrade_warning()
             return
-        if self.reading_head and self.head_started:
+        if self.reading_head:
+            if not self.head_started:
+                return
             if self.head_bytes > self.max_head:
                 self._head_too_large()
             elif self.head_timer is None:
                 self._arm_head_timer()
+        elif self.body_timer is None:  # the head is in, the body is not complete
+            self.body_timer = self.loop.call_later(self.body_timeout, self._body_timed_out)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -119,6 +131,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
+        self._cancel_body_timer()
         self.reading_head = True
         self.head_bytes = 0
 
@@ -129,6 +142,28 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if self.head_timer is not None:
             self.head_timer.cancel()
             self.head_timer = None
+
+    def _cancel_body_timer(self) -> None:
+        if self.body_timer is not None:
+            self.body_timer.cancel()
+            self.body_timer = None
+
+    def _body_timed_out(self) -> None:
+        self.body_timer = None
+        if self.transport.is_closing():
+            return
+        self.logger.info("%s: the request body did not arrive in time", self._peer())
+        if self.cycle is not None and self.cycle.response_started:
+            self.transport.close()  # answered already: the rest of the body is not awaited
+            return
+        self._refuse(
+            408,
+            E.ThumbsError(
+                E.REQUEST_TIMEOUT,
+                f"The request body did not arrive within {self.body_timeout:g} seconds",
+                field="body",
+            ),
+        )
 
     def _head_timed_out(self) -> None:
         self.head_timer = None

@@ -4,18 +4,18 @@ A client's slowness must never hold what the server shares. When a handler's dep
 opened a store session and then waited for the rest of a body, a client that sent half a
 body held a pooled store connection for as long as it cared to wait: 32 such clients held
 them all. So the body is received here, in full, before the application is called: at most
-``limit`` bytes, within ``timeout`` seconds of the headers. The application then reads it
-from memory, and nothing it does can wait on the client.
+``limit`` bytes (``limits`` holds other limits by path prefix). The application then reads
+it from memory, and nothing it does can wait on the client. How long a client may take to
+send it is the server protocol's limit (``thumbs.server``, THUMBS_BODY_TIMEOUT): a timer
+here would cost every request, there only a request whose body did not come with its head.
 
-A body that is too large or too late is not answered here: the error is raised where the
-application reads the body, so that the API answers it with its JSON error body and the
-console with its error page. A late body also closes the connection, whatever the
-application answered (the rest of the body may still be on its way).
+A body that is too large is not answered here: the error is raised where the application
+reads the body, so that the API answers it with its JSON error body and the console with
+its error page.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 
@@ -57,19 +57,11 @@ def _declared_length(scope: Scope) -> int | None:
 
 
 class WholeBody:
-    """ASGI middleware: receive the whole body, within ``limit`` bytes (``limits`` holds
-    other limits by path prefix) and ``timeout`` seconds, then call the application."""
+    """ASGI middleware: receive the whole body, within ``limit`` bytes (``limits``: other
+    limits by path prefix), then call the application."""
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        timeout: float,
-        limit: int,
-        limits: Sequence[tuple[str, int]] = (),
-    ) -> None:
+    def __init__(self, app: ASGIApp, *, limit: int, limits: Sequence[tuple[str, int]] = ()) -> None:
         self.app = app
-        self.timeout = timeout
         self.limit = limit
         self.limits = tuple(limits)
 
@@ -92,56 +84,50 @@ class WholeBody:
             # not read at all: the application answers 413 without waiting for it
             await self.app(scope, _failing(too_large(limit)), send)
             return
-        try:
-            async with asyncio.timeout(self.timeout):
-                body = await _receive_all(receive, limit)
-        except _ClientLeft:
-            log.info("%s %s: the client left before sending the whole body", *_line(scope))
+        message = await receive()
+        if message["type"] == "http.request" and not message.get("more_body", False):
+            first = message  # the usual case: the body came with the head
+        else:
+            try:
+                first = await _receive_rest(message, receive, limit)
+            except _ClientLeft:
+                log.info("%s %s: the client left before sending the whole body", *_line(scope))
+                return
+        if len(first.get("body", b"")) > limit:
+            await self.app(scope, _failing(too_large(limit)), send)
             return
-        except TimeoutError:
-            late = E.ThumbsError(
-                E.REQUEST_TIMEOUT,
-                f"The request body did not arrive within {self.timeout:g} seconds",
-                field="body",
-            )
-            log.info("%s %s: the body did not arrive in time", *_line(scope))
-            await self.app(scope, _failing(late), _closing(send))
-            return
-        except E.ThumbsError as err:
-            await self.app(scope, _failing(err), send)
-            return
-        await self.app(scope, _replay(body, receive), send)
+        await self.app(scope, _replay(first, receive), send)
 
 
 def _line(scope: Scope) -> tuple[str, str]:
     return scope["method"], scope["path"]
 
 
-async def _receive_all(receive: Receive, limit: int) -> bytes:
+async def _receive_rest(message: Message, receive: Receive, limit: int) -> Message:
+    """The whole body in one message: ``message`` and the ones that follow (reading stops
+    past ``limit``)."""
     chunks: list[bytes] = []
     size = 0
     while True:
-        message = await receive()
         if message["type"] != "http.request":
             raise _ClientLeft
         chunk: bytes = message.get("body", b"")
         size += len(chunk)
-        if size > limit:
-            raise too_large(limit)
         chunks.append(chunk)
-        if not message.get("more_body", False):
-            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        if size > limit or not message.get("more_body", False):
+            return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        message = await receive()
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """The body in one message; then the connection's own events (a disconnect)."""
+def _replay(first: Message, receive: Receive) -> Receive:
+    """The whole body in one message; then the connection's own events (a disconnect)."""
     pending = True
 
     async def replay() -> Message:
         nonlocal pending
         if pending:
             pending = False
-            return {"type": "http.request", "body": body, "more_body": False}
+            return first
         return await receive()
 
     return replay
@@ -154,15 +140,3 @@ def _failing(err: E.ThumbsError) -> Receive:
         raise err
 
     return fail
-
-
-def _closing(send: Send) -> Send:
-    """The response ends the connection."""
-
-    async def closing(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            headers = [*message.get("headers", []), (b"connection", b"close")]
-            message = {**message, "headers": headers}
-        await send(message)
-
-    return closing
