@@ -148,12 +148,14 @@ INVALID_CHARACTER = _code(
     "A value holds a NUL character (U+0000), in the body, the path or a query parameter. "
     "Text is stored as it is given, and no store keeps NUL in text: remove it.",
 )
-FIELD_REPEATED = _code(
+FIELD_GIVEN_TWICE = _code(
     60017,
     400,
     "Field given more than once",
-    "A JSON object holds the same key twice, or a form body the same field twice. thumbs "
-    "does not pick one of the values: send each field once.",
+    "The body gives one field more than once: a key repeated in a JSON object (at any depth), "
+    "a field repeated in a form body, or a field under its name and under its camelCase "
+    "spelling with different values (`session_id` and `sessionId`; the same value under both "
+    "spellings is accepted). thumbs does not pick one of the values: give the field once.",
 )
 INVALID_TRANSITION = _code(
     60410,
