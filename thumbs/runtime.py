@@ -6,12 +6,14 @@ import gc
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
 
 from thumbs.auth.service import CredentialCache
 from thumbs.config import Settings
+from thumbs.feedback import idempotency
 from thumbs.store.engine import Store
 from thumbs.store.writer import GroupCommitWriter
 from thumbs.web import security
@@ -52,6 +54,48 @@ class TTLCache:
             self._items.clear()
 
 
+class Periodic:
+    """``work`` every ``interval`` seconds on a daemon thread of its own (never on the
+    event loop), from start until stop; a failed run is logged and the next one tries again.
+    An interval of 0 never runs."""
+
+    def __init__(self, name: str, interval: float, work: Callable[[], None]) -> None:
+        self.name = name
+        self.interval = interval
+        self.work = work
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self.interval <= 0 or self._thread is not None:
+            return
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._run, name=f"thumbs-{self.name}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self.interval):
+            try:
+                self.work()
+            except Exception as exc:  # a store outage: the next run tries again
+                log.warning(
+                    "%s failed (%s); next try in %g s", self.name, type(exc).__name__, self.interval
+                )
+
+
+def cleanup_expired(store: Store, batch: int) -> None:
+    """One bounded cleanup run: expired idempotency keys, at most ``batch`` rows."""
+    deleted = idempotency.delete_expired(store.engine, limit=batch)
+    if deleted:
+        log.info("cleanup: deleted %d expired idempotency keys", deleted)
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -62,6 +106,7 @@ class Runtime:
     signin: SignInThrottle = field(default_factory=SignInThrottle)
     # the responders' HTTP client, opened and closed with the server (on its event loop)
     http: httpx.AsyncClient | None = None
+    cleanup: Periodic | None = None
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -76,17 +121,26 @@ class Runtime:
                 inline=settings.writer_mode == "inline"
                 or (settings.writer_mode == "auto" and store.sqlite),
             ),
-            credentials=CredentialCache(settings.auth_cache_ttl),
+            credentials=CredentialCache(
+                settings.auth_cache_ttl, recheck=settings.auth_revocation_check
+            ),
             assistants=TTLCache(settings.auth_cache_ttl),
             signin=SignInThrottle(
                 per_email=settings.signin_max_failures,
                 per_address=4 * settings.signin_max_failures,
                 window=settings.signin_window,
             ),
+            cleanup=Periodic(
+                "cleanup",
+                settings.cleanup_interval,
+                lambda: cleanup_expired(store, settings.cleanup_batch),
+            ),
         )
 
     def start(self) -> None:
         self.writer.start()
+        if self.cleanup is not None:
+            self.cleanup.start()
         # Everything built at start (modules, metadata, routes, compiled statements) lives as
         # long as the process: move it out of the collector's sight, so that full
         # collections under load stop walking it (they were the create p99: 45 ms -> 8 ms).
@@ -94,6 +148,8 @@ class Runtime:
         gc.freeze()
 
     def stop(self) -> None:
+        if self.cleanup is not None:
+            self.cleanup.stop()
         self.writer.stop()
         if self.writer.batches:
             log.info(
