@@ -10,34 +10,28 @@ the route takes an identity), a member of A, an API key of A, and A's Auth Token
 
 from __future__ import annotations
 
-import re
-import uuid
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from fastapi.routing import iter_route_contexts
-from sqlalchemy import select
 
-from tests.conftest import Account, LiveServer, make_account
-from tests.lifecycle_helpers import log_turn, make_user, thumbs
-from tests.support import assert_error, create_assistant, create_feedback
-from thumbs.app import create_app
-from thumbs.config import Settings
-from thumbs.store.models import Base
-
-DOC = (Path(__file__).resolve().parents[1] / "docs" / "lifecycle.md").read_text(encoding="utf-8")
-ROW = re.compile(
-    r"^\| (GET|POST|PUT|DELETE) \| `(/[^`]*)` \| (public|end user|member|admin|auth token) \|$",
-    re.MULTILINE,
+from tests.access_helpers import (
+    INTRUDER,
+    MEMBER,
+    OWNER,
+    World,
+    build_world,
+    documented_access,
+    served_routes,
+    store_digest,
+    the_app,
 )
-DOCUMENTED: dict[tuple[str, str], str] = {(m, p): role for m, p, role in ROW.findall(DOC)}
+from tests.conftest import LiveServer, make_account
+from tests.support import assert_error
 
-OWNER = "user:owner"  # the end user whose conversation, verdict and user record A holds
-INTRUDER = "user:intruder"  # another end user of A
-MEMBER = "member:1"
+DOCUMENTED = documented_access(
+    "lifecycle.md", ["public", "end user", "member", "admin", "auth token"]
+)
 
 CALLERS = [
     "no credentials",
@@ -50,89 +44,9 @@ CALLERS = [
 ]
 
 
-def served_routes() -> set[tuple[str, str]]:
-    """Every (method, path) the app serves outside the console (which has its own matrix)."""
-    app = create_app(Settings(database_url="sqlite://"))  # routes only: never started
-    served: set[tuple[str, str]] = set()
-    for route in iter_route_contexts(app.routes):
-        if route.path.startswith("/console"):
-            continue
-        served |= {(method, route.path) for method in (route.methods or set()) - {"HEAD"}}
-    return served
-
-
 def test_every_route_the_app_serves_is_in_the_documented_access_table() -> None:
-    assert served_routes() == set(DOCUMENTED)
-
-
-# -- the world: account A with one of everything, and account B ---------------------------
-
-
-@dataclass
-class World:
-    a: Account
-    b: Account
-    assistant: str
-    feedback: str  # a Twilio feedback (channel api)
-    thumb: str  # OWNER's pending verdict (channel thumbs), for the review routes
-    message: str  # the assistant reply OWNER rated
-    session: str
-    golden: str
-    pair: str
-    owner_sid: str
-    member_sid: str
-    key_sid: str
-    key_secret: str
-
-    def a_ids(self) -> set[str]:
-        return {
-            self.a.sid,
-            self.assistant,
-            self.feedback,
-            self.thumb,
-            self.message,
-            self.session,
-            self.golden,
-            self.pair,
-            self.owner_sid,
-            self.member_sid,
-            self.key_sid,
-        }
-
-
-def build_world(server: LiveServer, a: Account, b: Account) -> World:
-    with server.client(auth=(a.sid, a.token)) as api:
-        assistant = create_assistant(api)
-        session = f"sess-{uuid.uuid4().hex}"
-        message = log_turn(api, assistant, session_id=session, identity=OWNER)
-        thumb = thumbs(api, message, "positive", identity=OWNER)
-        assert thumb.status_code == 201, thumb.text
-        critic = thumbs(api, message, "negative", identity="user:critic").json()["id"]
-        approved = api.post(f"/v1/Review/{critic}/Approve", json={"corrected_response": "Use SSO."})
-        assert approved.status_code == 200, approved.text
-        [golden] = api.get("/v1/GoldenExamples").json()["golden_examples"]
-        [pair] = api.get("/v1/PreferencePairs").json()["preference_pairs"]
-        feedback = create_feedback(api, assistant, score=0.2, text="slow")["id"]
-        member = make_user(api, MEMBER, "member")
-        owners = api.get("/v1/Users", params={"Role": "end_user"}).json()["users"]
-        [owner_sid] = [u["sid"] for u in owners if u["identity"] == OWNER]
-        key = api.post("/v1/Keys", json={"friendly_name": "app"})
-        assert key.status_code == 201, key.text
-    return World(
-        a=a,
-        b=b,
-        assistant=assistant,
-        feedback=feedback,
-        thumb=thumb.json()["id"],
-        message=message,
-        session=session,
-        golden=golden["id"],
-        pair=pair["id"],
-        owner_sid=owner_sid,
-        member_sid=member["sid"],
-        key_sid=key.json()["sid"],
-        key_secret=key.json()["secret"],
-    )
+    api = {r for r in served_routes(the_app().routes) if not r[1].startswith("/console/")}
+    assert api == set(DOCUMENTED)
 
 
 # -- one valid request per route ----------------------------------------------------------
@@ -251,20 +165,6 @@ def client_for(server: LiveServer, caller: str, w: World) -> httpx.Client:
     elif caller == "member":
         client.headers["X-Thumbs-Identity"] = MEMBER
     return client
-
-
-def store_digest(server: LiveServer) -> list[Any]:
-    """Every row of every table (the console's sign-in sessions aside), in key order."""
-    rows: list[Any] = []
-    with server.runtime.store.engine.connect() as conn:
-        for table in Base.metadata.sorted_tables:
-            if table.name == "web_sessions":
-                continue
-            order = list(table.primary_key.columns)
-            rows.append(
-                (table.name, [tuple(r) for r in conn.execute(select(table).order_by(*order))])
-            )
-    return rows
 
 
 @pytest.mark.parametrize(("method", "path"), sorted(DOCUMENTED))
