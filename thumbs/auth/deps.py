@@ -12,7 +12,6 @@ call it by the dependency it takes (the model is documented in docs/lifecycle.md
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from typing import Annotated, Any, TypeVar
 
@@ -26,7 +25,7 @@ from thumbs.auth.service import (
     CredentialCache,
     Principal,
     parse_basic,
-    read_credential_epoch,
+    refresh_credential_epoch,
     verify_credentials,
 )
 from thumbs.kit import errors as E
@@ -49,15 +48,8 @@ _basic = HTTPBasic(
 async def _confirm_epoch(cache: CredentialCache, store: Store) -> None:
     """Re-read the revocation epoch, once per process however many requests wait for it."""
     async with cache.check_lock:
-        if not cache.needs_check():
-            return
-
-        def read() -> int:
-            with store.sessions() as session:
-                return read_credential_epoch(session)
-
-        started = time.monotonic()
-        cache.confirm(await run_in_threadpool(read), started=started)
+        if cache.needs_check():
+            await run_in_threadpool(refresh_credential_epoch, cache, store)
 
 
 async def authenticate(
@@ -97,6 +89,8 @@ async def authenticate(
     return principal
 
 
+# The credentials' account, for dependencies that scope to it (``AccountAssistant``); a
+# route says who may call it with one of the role dependencies below, never with this.
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
 
 

@@ -19,6 +19,7 @@ from thumbs.kit import ids
 from thumbs.kit.paging import Page, PageParams, keyset_page
 from thumbs.kit.sql import insert_ignore
 from thumbs.kit.timefmt import iso, utcnow
+from thumbs.store.engine import Store
 from thumbs.store.models import Account, ApiKey, CredentialEpoch
 
 
@@ -141,6 +142,14 @@ def read_credential_epoch(session: Session) -> int:
     return session.scalar(select(CredentialEpoch.epoch).where(CredentialEpoch.pk == 1)) or 0
 
 
+def refresh_credential_epoch(cache: CredentialCache, store: Store) -> None:
+    """Read the revocation epoch and tell the cache (blocking: a thread, never the loop)."""
+    started = time.monotonic()
+    with store.sessions() as session:
+        epoch = read_credential_epoch(session)
+    cache.confirm(epoch, started=started)
+
+
 def bump_credential_epoch(session: Session) -> None:
     now = utcnow()
     moved = session.execute(
@@ -199,11 +208,13 @@ class CredentialCache:
 
     Only successful verifications are cached, for ``ttl`` seconds. A cached credential is
     trusted only while the revocation epoch (``credential_epoch``) was confirmed unchanged
-    less than ``recheck`` seconds ago: past that, the caller re-reads the epoch
-    (:meth:`needs_check`, :meth:`confirm`; one small query per process per ``recheck``
-    seconds, not per request), and a moved epoch empties the cache. So a key revoked
-    through any process is refused by every process at most ``recheck`` seconds after the
-    revocation committed, whatever ``ttl`` is."""
+    by a read that started less than ``recheck`` seconds ago, and a moved epoch empties the
+    cache. So a key revoked through any process is refused by every process at most
+    ``recheck`` seconds after the revocation committed, whatever ``ttl`` is. The server
+    re-reads the epoch on a thread of its own every ``recheck / 2`` seconds (one small query
+    per process, not per request), so requests do not wait for it; a request that finds
+    the last read too old (:meth:`needs_check`: the thread is late, the store is down)
+    reads it itself before trusting the cache."""
 
     def __init__(self, ttl: float, recheck: float = 2.0) -> None:
         self.ttl = ttl
