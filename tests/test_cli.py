@@ -15,10 +15,12 @@ import httpx
 import pytest
 
 from tests.conftest import LiveServer
-from tests.served import clean_env, serve, thumbs
-from tests.support import create_assistant, feedbacks_path
+from tests.support import clean_env, create_assistant, feedbacks_path, run_thumbs, thumbs_server
 
 PG_URL = os.environ.get("THUMBS_TEST_DATABASE_URL")
+
+
+thumbs = run_thumbs
 
 
 @pytest.fixture
@@ -157,9 +159,9 @@ def test_serve_refuses_an_old_schema_when_told_not_to_migrate(fresh: dict[str, s
 
 
 @pytest.fixture
-def served(fresh: dict[str, str]) -> Iterator[str]:
+def served(fresh: dict[str, str], tmp_path: Path) -> Iterator[str]:
     """``thumbs serve`` on a fresh data directory (it migrates on start)."""
-    with serve(fresh) as url:
+    with thumbs_server(fresh, tmp_path / "serve.log") as url:
         yield url
 
 

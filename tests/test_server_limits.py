@@ -19,8 +19,14 @@ import httpx
 import orjson
 import pytest
 
-from tests.served import clean_env, serve, thumbs
-from tests.support import create_assistant, create_feedback, feedbacks_path
+from tests.support import (
+    clean_env,
+    create_assistant,
+    create_feedback,
+    feedbacks_path,
+    run_thumbs,
+    thumbs_server,
+)
 
 HEADER_TIMEOUT = 2.0
 BODY_TIMEOUT = 2.0
@@ -47,8 +53,9 @@ class Served:
 
 def _served(data: Path, **settings: str) -> Iterator[Served]:
     env = clean_env(THUMBS_DATA_DIR=str(data), **settings)
-    created = json.loads(thumbs("accounts", "create", "--name", "limits", "--json", env=env).stdout)
-    with serve(env) as url:
+    made = run_thumbs("accounts", "create", "--name", "limits", "--json", env=env)
+    created = json.loads(made.stdout)
+    with thumbs_server(env, data.parent / f"{data.name}-serve.log") as url:
         auth = (created["account_sid"], created["auth_token"])
         with httpx.Client(base_url=url, auth=auth, timeout=60) as api:
             assistant_id = create_assistant(api)

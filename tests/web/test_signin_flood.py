@@ -24,8 +24,7 @@ import httpx
 import pytest
 
 from tests.conftest import LiveServer
-from tests.served import clean_env, thumbs
-from tests.test_cli import served
+from tests.test_cli import clean_env, served, thumbs
 from tests.web.conftest import ConsoleUser, csrf_of
 
 __all__ = ["served"]  # the ``thumbs serve`` fixture, started with this module's ``fresh``
