@@ -69,15 +69,14 @@ async def create_feedback(request: Request) -> Response:
     principal = await authenticate(request)
     assistant = await cached_assistant(request, principal, request.path_params["id"])
     data = await read_body(request, FeedbackCreate)
-    key = idempotency_key_of(request.headers)
-    job = service.prepare_create(
+    result = await service.create(
+        get_runtime(request).writer,
         ref=assistant,
         account_sid=principal.account_sid,
         data=data,
-        idempotency_key=key,
+        idempotency_key=idempotency_key_of(request.headers),
         identity=identity_header(request),
     )
-    result = await get_runtime(request).writer.submit(service.CREATE_KIND, job)
     headers = {"Idempotent-Replayed": "true"} if result.replayed else None
     return Response(
         result.body, status_code=result.status, media_type="application/json", headers=headers

@@ -19,10 +19,10 @@ from thumbs.conversations import service as conversations
 from thumbs.golden import service as golden
 from thumbs.kit import errors as E
 from thumbs.kit import ids
-from thumbs.kit.sql import insert_ignore
 from thumbs.kit.timefmt import utcnow
 from thumbs.review import service as review
 from thumbs.store.models import Feedback, Message
+from thumbs.store.sql import insert_ignore
 from thumbs.users import service as users
 
 SCORE = {"positive": 1.0, "negative": 0.0}
@@ -114,7 +114,7 @@ def submit(
             },
             index_elements=["message_pk", "user_pk"],
             index_where=Feedback.channel == "thumbs",
-        )
+        ).rowcount
         fb = _find(session, message_pk=message.pk, user_pk=user.pk)
         assert fb is not None
         if inserted:
