@@ -10,6 +10,7 @@ from thumbs.assistants.deps import AccountAssistant
 from thumbs.auth.deps import CurrentPrincipal, authenticate, identity_header
 from thumbs.feedback import service
 from thumbs.feedback.deps import cached_assistant, idempotency_key_of
+from thumbs.feedback.filters import FeedbackFilter
 from thumbs.feedback.schemas import FeedbackCreate, FeedbackList, FeedbackOut, FeedbackUpdate
 from thumbs.kit.body import body_of, read_body
 from thumbs.kit.deps import DbSession, get_runtime
@@ -83,7 +84,9 @@ async def create_feedback(request: Request) -> Response:
     )
 
 
-async def list_filters(
+def list_filter(
+    principal: CurrentPrincipal,
+    assistant: AccountAssistant,
     session_id: Annotated[str | None, Query(alias="SessionId", max_length=256)] = None,
     message_id: Annotated[str | None, Query(alias="MessageId", max_length=256)] = None,
     created_after: Annotated[
@@ -94,8 +97,10 @@ async def list_filters(
         UtcDateTime | None,
         Query(alias="DateCreatedBefore", description="ISO 8601; exclusive."),
     ] = None,
-) -> service.ListFilters:
-    return service.ListFilters(
+) -> FeedbackFilter:
+    return FeedbackFilter(
+        account_pk=principal.account_pk,
+        assistant_pk=assistant.pk,
         session_id=session_id,
         message_id=message_id,
         created_after=created_after,
@@ -112,9 +117,9 @@ def list_feedbacks(
     session: DbSession,
     assistant: AccountAssistant,
     params: Annotated[PageParams, Depends(page_params)],
-    filters: Annotated[service.ListFilters, Depends(list_filters)],
+    where: Annotated[FeedbackFilter, Depends(list_filter)],
 ) -> Response:
-    page = service.list_page(session, assistant_pk=assistant.pk, filters=filters, params=params)
+    page = service.list_page(session, where=where, params=params)
     items = [
         service.feedback_out(f, assistant_id=assistant.id, account_sid=principal.account_sid)
         for f in page.items

@@ -12,6 +12,7 @@ import orjson
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from thumbs.feedback.filters import FeedbackFilter, select_feedback
 from thumbs.feedback.jobs import CREATE_KIND, CreateJob, CreateResult
 from thumbs.feedback.schemas import FeedbackCreate, FeedbackUpdate
 from thumbs.golden import service as golden
@@ -183,28 +184,10 @@ async def create(
 # -- reads, updates, deletes ---------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class ListFilters:
-    session_id: str | None = None
-    message_id: str | None = None
-    created_after: datetime | None = None
-    created_before: datetime | None = None
-
-
-def list_page(
-    session: Session, *, assistant_pk: int, filters: ListFilters, params: PageParams
-) -> Page[Feedback]:
-    """Newest first (by creation sequence)."""
-    stmt = select(Feedback).where(Feedback.assistant_pk == assistant_pk)
-    if filters.session_id is not None:
-        stmt = stmt.where(Feedback.session_id == filters.session_id)
-    if filters.message_id is not None:
-        stmt = stmt.where(Feedback.message_id == filters.message_id)
-    if filters.created_after is not None:
-        stmt = stmt.where(Feedback.date_created >= filters.created_after)
-    if filters.created_before is not None:
-        stmt = stmt.where(Feedback.date_created < filters.created_before)
-    return keyset_page(session, stmt, Feedback.pk, params)
+def list_page(session: Session, *, where: FeedbackFilter, params: PageParams) -> Page[Feedback]:
+    """Feedback matching ``where``, newest first (by creation sequence), one keyset page:
+    the Twilio list (one assistant) and the console's explorer (the whole account)."""
+    return keyset_page(session, select_feedback(where), Feedback.pk, params)
 
 
 def get(session: Session, *, assistant_pk: int, feedback_id: str) -> Feedback:

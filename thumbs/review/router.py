@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -13,6 +12,7 @@ from starlette.responses import Response
 from thumbs.assistants import service as assistants
 from thumbs.auth.deps import AdminActor, StaffActor
 from thumbs.auth.service import Principal
+from thumbs.feedback.filters import FeedbackFilter
 from thumbs.feedback.schemas import ThumbsOut
 from thumbs.kit.body import body_of
 from thumbs.kit.deps import DbSession
@@ -21,7 +21,7 @@ from thumbs.kit.paging import PageParams, envelope, page_params
 from thumbs.kit.responses import JSON
 from thumbs.kit.schemas import READ_ERRORS, WRITE_ERRORS, error_responses
 from thumbs.kit.timefmt import UtcDateTime
-from thumbs.review import service
+from thumbs.review import queue, service
 from thumbs.review.schemas import (
     Approve,
     DecisionOut,
@@ -46,7 +46,10 @@ def _assistant(session: Session, actor: Principal, assistant_id: str | None) -> 
     return assistants.get(session, account_pk=actor.account_pk, assistant_id=assistant_id)
 
 
-def queue_filters(
+def queue_filter(
+    actor: AdminActor,
+    session: DbSession,
+    assistant_id: Annotated[str | None, Query(alias="AssistantId", max_length=64)] = None,
     feedback_type: Annotated[
         Literal["positive", "negative"] | None, Query(alias="FeedbackType")
     ] = None,
@@ -58,8 +61,11 @@ def queue_filters(
     created_before: Annotated[
         UtcDateTime | None, Query(alias="DateCreatedBefore", description="ISO 8601; exclusive.")
     ] = None,
-) -> service.QueueFilters:
-    return service.QueueFilters(
+) -> FeedbackFilter:
+    assistant = _assistant(session, actor, assistant_id)
+    return FeedbackFilter(
+        account_pk=actor.account_pk,
+        assistant_pk=assistant.pk if assistant is not None else None,
         feedback_type=feedback_type,
         has_reason=has_reason,
         channel=channel,
@@ -79,13 +85,9 @@ def review_queue(
     actor: AdminActor,
     session: DbSession,
     params: Annotated[PageParams, Depends(page_params)],
-    filters: Annotated[service.QueueFilters, Depends(queue_filters)],
-    assistant_id: Annotated[str | None, Query(alias="AssistantId", max_length=64)] = None,
+    where: Annotated[FeedbackFilter, Depends(queue_filter)],
 ) -> Response:
-    assistant = _assistant(session, actor, assistant_id)
-    if assistant is not None:
-        filters = replace(filters, assistant_pk=assistant.pk)
-    page = service.queue_page(session, account_pk=actor.account_pk, filters=filters, params=params)
+    page = queue.queue_page(session, where=where, params=params)
     items = service.feedbacks_out(session, page.items, account_sid=actor.account_sid)
     return JSON(envelope(request, "feedbacks", params, page, items))
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -27,7 +27,6 @@ from thumbs.auth.service import Principal
 from thumbs.golden import service as golden
 from thumbs.kit import errors as E
 from thumbs.kit import ids
-from thumbs.kit.paging import Page, PageParams, keyset_page
 from thumbs.kit.timefmt import iso, utcnow
 from thumbs.store.models import (
     Assistant,
@@ -299,38 +298,6 @@ def get_feedback(session: Session, *, account_pk: int, feedback_id: str) -> Feed
     if fb is None:
         raise E.NotFound("Feedback", feedback_id[:64])
     return fb
-
-
-@dataclass(frozen=True, slots=True)
-class QueueFilters:
-    assistant_pk: int | None = None
-    feedback_type: str | None = None
-    has_reason: bool | None = None
-    channel: str | None = None
-    created_after: datetime | None = None
-    created_before: datetime | None = None
-
-
-def queue_page(
-    session: Session, *, account_pk: int, filters: QueueFilters, params: PageParams
-) -> Page[Feedback]:
-    """Pending feedback, oldest first."""
-    stmt = select(Feedback).where(Feedback.account_pk == account_pk, Feedback.status == "pending")
-    if filters.assistant_pk is not None:
-        stmt = stmt.where(Feedback.assistant_pk == filters.assistant_pk)
-    if filters.feedback_type is not None:
-        stmt = stmt.where(Feedback.feedback_type == filters.feedback_type)
-    if filters.channel is not None:
-        stmt = stmt.where(Feedback.channel == filters.channel)
-    if filters.has_reason is True:
-        stmt = stmt.where(Feedback.reason.is_not(None), Feedback.reason != "")
-    elif filters.has_reason is False:
-        stmt = stmt.where(or_(Feedback.reason.is_(None), Feedback.reason == ""))
-    if filters.created_after is not None:
-        stmt = stmt.where(Feedback.date_created >= filters.created_after)
-    if filters.created_before is not None:
-        stmt = stmt.where(Feedback.date_created < filters.created_before)
-    return keyset_page(session, stmt, Feedback.pk, params, descending=False)
 
 
 def transitions(session: Session, *, feedback: Feedback) -> list[FeedbackTransition]:

@@ -9,9 +9,11 @@ from fastapi import APIRouter, Depends, Form, Query
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from thumbs.feedback import service as feedback
 from thumbs.kit import errors as E
 from thumbs.kit.deps import DbSession, get_runtime
 from thumbs.kit.paging import PageParams, page_params
+from thumbs.review.service import STATUSES
 from thumbs.web import security, service
 from thumbs.web.deps import (
     LOGIN_CSRF_COOKIE,
@@ -23,6 +25,7 @@ from thumbs.web.deps import (
     MaybeUser,
     base_path,
 )
+from thumbs.web.forms import CHANNELS, TYPES, ExplorerForm
 from thumbs.web.pages import keyset_links, page
 
 router = APIRouter()
@@ -163,28 +166,9 @@ def feedback_explorer(
     session: DbSession,
     user: CurrentUser,
     params: Annotated[PageParams, Depends(page_params)],
-    assistant: Short = None,
-    status: Short = None,
-    type: Short = None,
-    channel: Short = None,
-    session_id: Short = None,
-    date_from: Short = None,
-    date_to: Short = None,
+    form: ExplorerForm,
 ) -> Response:
-    filters = service.explorer_filters(
-        session,
-        account_pk=user.account_pk,
-        assistant_id=assistant,
-        status=status,
-        feedback_type=type,
-        channel=channel,
-        session_id=session_id,
-        date_from=date_from,
-        date_to=date_to,
-    )
-    result = service.feedback_page(
-        session, account_pk=user.account_pk, filters=filters, params=params
-    )
+    result = feedback.list_page(session, where=form.where, params=params)
     names = service.assistant_names(
         session, account_pk=user.account_pk, pks={f.assistant_pk for f in result.items}
     )
@@ -197,18 +181,10 @@ def feedback_explorer(
         items=result.items,
         names=names,
         assistants=service.assistants(session, account_pk=user.account_pk),
-        form={
-            "assistant": assistant or "",
-            "status": status or "",
-            "type": type or "",
-            "channel": channel or "",
-            "session_id": session_id or "",
-            "date_from": date_from or "",
-            "date_to": date_to or "",
-        },
-        statuses=service.STATUSES,
-        types=service.TYPES,
-        channels=service.CHANNELS,
+        form=form.shown,
+        statuses=STATUSES,
+        types=TYPES,
+        channels=CHANNELS,
         older=older,
         newer=newer,
     )
