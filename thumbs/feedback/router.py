@@ -11,8 +11,8 @@ from thumbs.auth.deps import CurrentPrincipal, authenticate, identity_header
 from thumbs.feedback import service
 from thumbs.feedback.deps import cached_assistant, idempotency_key_of
 from thumbs.feedback.filters import FeedbackFilter
-from thumbs.feedback.schemas import FeedbackCreate, FeedbackList, FeedbackOut, FeedbackUpdate
-from thumbs.kit.body import body_of, read_body
+from thumbs.feedback.schemas import FeedbackCreate, FeedbackList, FeedbackOut
+from thumbs.kit.body import read_body
 from thumbs.kit.deps import DbSession, get_runtime
 from thumbs.kit.openapi import json_body
 from thumbs.kit.paging import PageParams, envelope, page_params
@@ -21,6 +21,8 @@ from thumbs.kit.schemas import READ_ERRORS, WRITE_ERRORS, error_responses
 from thumbs.kit.timefmt import UtcDateTime
 
 FEEDBACKS_PATH = "/v1/Assistants/{id}/Feedbacks"
+# PUT /{fid} changes a verdict: it is served by thumbs.review.router, with every route that
+# changes one (one rule: thumbs.review.service.change_verdict)
 router = APIRouter(prefix=FEEDBACKS_PATH, tags=["Feedback"])
 
 FeedbackIdPath = Annotated[str, Path(alias="fid", description="The feedback ID (aia_fdbk_…).")]
@@ -140,27 +142,6 @@ def fetch_feedback(
     feedback_id: FeedbackIdPath,
 ) -> Response:
     fb = service.get(session, assistant_pk=assistant.pk, feedback_id=feedback_id)
-    return JSON(
-        service.feedback_out(fb, assistant_id=assistant.id, account_sid=principal.account_sid)
-    )
-
-
-@router.put(
-    "/{fid}",
-    response_model=FeedbackOut,
-    responses=WRITE_ERRORS,
-    openapi_extra=json_body(FeedbackUpdate),
-    summary="Update score/text (thumbs extension)",
-)
-def update_feedback(
-    principal: CurrentPrincipal,
-    session: DbSession,
-    assistant: AccountAssistant,
-    feedback_id: FeedbackIdPath,
-    data: Annotated[FeedbackUpdate, body_of(FeedbackUpdate)],
-) -> Response:
-    fb = service.get(session, assistant_pk=assistant.pk, feedback_id=feedback_id)
-    service.update(session, feedback=fb, data=data, positive_threshold=assistant.positive_threshold)
     return JSON(
         service.feedback_out(fb, assistant_id=assistant.id, account_sid=principal.account_sid)
     )

@@ -14,13 +14,12 @@ from sqlalchemy.orm import Session
 
 from thumbs.feedback.filters import FeedbackFilter, select_feedback
 from thumbs.feedback.jobs import CREATE_KIND, CreateJob, CreateResult
-from thumbs.feedback.schemas import FeedbackCreate, FeedbackUpdate
+from thumbs.feedback.schemas import FeedbackCreate
 from thumbs.golden import service as golden
 from thumbs.kit import errors as E
 from thumbs.kit import ids
 from thumbs.kit.paging import Page, PageParams, keyset_page
 from thumbs.kit.timefmt import iso, utcnow
-from thumbs.review import service as review
 from thumbs.store.models import Assistant, Feedback
 from thumbs.store.writer import GroupCommitWriter
 
@@ -197,36 +196,6 @@ def get(session: Session, *, assistant_pk: int, feedback_id: str) -> Feedback:
     if fb is None:
         raise E.NotFound("Feedback", feedback_id[:64])
     return fb
-
-
-def update(
-    session: Session, *, feedback: Feedback, data: FeedbackUpdate, positive_threshold: float
-) -> Feedback:
-    fields = data.model_dump(exclude_unset=True)
-    old_type = feedback.feedback_type
-    if "score" in fields:
-        feedback.score = fields["score"]
-        if feedback.channel == "api":
-            feedback.feedback_type = feedback_type_for(feedback.score, positive_threshold)
-    if "text" in fields:
-        feedback.text = fields["text"]
-    feedback.date_updated = utcnow()
-    session.flush()
-    if feedback.feedback_type != old_type:
-        # a changed verdict withdraws what the old one produced and goes back to review
-        golden.withdraw_for_feedback(
-            session, feedback_pk=feedback.pk, reason=f"verdict changed to {feedback.feedback_type}"
-        )
-        if feedback.status != "pending":
-            review.move(
-                session,
-                feedback=feedback,
-                to_status="pending",
-                actor=None,
-                note="score changed through the Feedbacks API",
-                check=False,
-            )
-    return feedback
 
 
 def remove(session: Session, *, feedback: Feedback) -> None:

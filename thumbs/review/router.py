@@ -1,19 +1,24 @@
-"""Review (admins), the lifecycle's history, and the feedback settings."""
+"""Review (admins), the lifecycle's history, the feedback settings, and Twilio's update of a
+feedback (a verdict change: served here with the lifecycle it goes through)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Header, Path, Query
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
 from thumbs.assistants import service as assistants
-from thumbs.auth.deps import AdminActor, StaffActor
+from thumbs.assistants.deps import AccountAssistant
+from thumbs.auth.deps import AdminActor, CurrentPrincipal, StaffActor
 from thumbs.auth.service import Principal
+from thumbs.feedback import service as feedback
 from thumbs.feedback.filters import FeedbackFilter
-from thumbs.feedback.schemas import ThumbsOut
+from thumbs.feedback.router import FEEDBACKS_PATH
+from thumbs.feedback.schemas import FeedbackOut, FeedbackUpdate
+from thumbs.kit import errors as E
 from thumbs.kit.body import body_of
 from thumbs.kit.deps import DbSession
 from thumbs.kit.openapi import json_body
@@ -29,6 +34,7 @@ from thumbs.review.schemas import (
     QueueList,
     SettingPut,
     SettingsOut,
+    ThumbsOut,
     TransitionList,
 )
 from thumbs.store.models import Assistant, Feedback, FeedbackTransition
@@ -100,7 +106,10 @@ def review_queue(
 )
 def fetch_feedback(actor: StaffActor, session: DbSession, feedback_id: FeedbackIdPath) -> Response:
     fb = service.get_feedback(session, account_pk=actor.account_pk, feedback_id=feedback_id)
-    return JSON(service.feedback_out(session, fb, account_sid=actor.account_sid))
+    return JSON(
+        service.feedback_out(session, fb, account_sid=actor.account_sid),
+        headers={"ETag": service.etag(fb)},
+    )
 
 
 @router.get(
@@ -117,6 +126,36 @@ def list_transitions(
     return JSON({"transitions": [service.transition_out(t, feedback_id=fb.id) for t in rows]})
 
 
+def if_match(
+    value: Annotated[
+        str | None,
+        Header(
+            alias="If-Match",
+            description="Decide only if the feedback is still as seen: its ETag (from "
+            "`GET /v1/Review/{fid}` or the previous decision). Otherwise 409 (60410).",
+        ),
+    ] = None,
+) -> frozenset[int] | None:
+    """The versions a decision is conditional on; None (no header, or ``*``) decides on
+    the current state. Weak tags never match (If-Match compares strongly)."""
+    if value is None or value.strip() == "*":
+        return None
+    versions = set()
+    for tag in (t.strip() for t in value.split(",")):
+        if tag.startswith("W/"):
+            continue
+        if len(tag) < 2 or tag[0] != '"' or tag[-1] != '"':
+            raise E.InvalidField(
+                E.INVALID_VALUE, "If-Match", 'If-Match holds entity tags such as "3", or *'
+            )
+        if tag[1:-1].isdecimal():
+            versions.add(int(tag[1:-1]))
+    return frozenset(versions)
+
+
+IfMatch = Annotated[frozenset[int] | None, Depends(if_match)]
+
+
 def _decision(
     session: Session, actor: Principal, fb: Feedback, decision: FeedbackTransition
 ) -> Response:
@@ -124,7 +163,8 @@ def _decision(
         {
             "feedback": service.feedback_out(session, fb, account_sid=actor.account_sid),
             "transition": service.transition_out(decision, feedback_id=fb.id),
-        }
+        },
+        headers={"ETag": service.etag(fb)},
     )
 
 
@@ -139,6 +179,7 @@ def approve(
     actor: AdminActor,
     session: DbSession,
     feedback_id: FeedbackIdPath,
+    seen: IfMatch,
     data: Annotated[Approve, body_of(Approve, required=False)],
 ) -> Response:
     fb = service.get_feedback(session, account_pk=actor.account_pk, feedback_id=feedback_id)
@@ -148,6 +189,7 @@ def approve(
         actor=actor,
         corrected_response=data.corrected_response,
         note=data.note,
+        seen=seen,
     )
     return _decision(session, actor, fb, decision)
 
@@ -163,11 +205,40 @@ def dismiss(
     actor: AdminActor,
     session: DbSession,
     feedback_id: FeedbackIdPath,
+    seen: IfMatch,
     data: Annotated[Dismiss, body_of(Dismiss, required=False)],
 ) -> Response:
     fb = service.get_feedback(session, account_pk=actor.account_pk, feedback_id=feedback_id)
-    decision = service.dismiss(session, feedback=fb, actor=actor, note=data.note)
+    decision = service.dismiss(session, feedback=fb, actor=actor, note=data.note, seen=seen)
     return _decision(session, actor, fb, decision)
+
+
+@router.put(
+    FEEDBACKS_PATH + "/{fid}",
+    tags=["Feedback"],
+    response_model=FeedbackOut,
+    responses={**WRITE_ERRORS, **error_responses(409)},
+    openapi_extra=json_body(FeedbackUpdate),
+    summary="Update score/text (thumbs extension); the type follows the score",
+)
+def update_feedback(
+    principal: CurrentPrincipal,
+    session: DbSession,
+    assistant: AccountAssistant,
+    feedback_id: FeedbackIdPath,
+    data: Annotated[FeedbackUpdate, body_of(FeedbackUpdate)],
+) -> Response:
+    fb = feedback.get(session, assistant_pk=assistant.pk, feedback_id=feedback_id)
+    service.update_feedback(
+        session,
+        feedback=fb,
+        data=data,
+        positive_threshold=assistant.positive_threshold,
+        actor=principal,
+    )
+    return JSON(
+        feedback.feedback_out(fb, assistant_id=assistant.id, account_sid=principal.account_sid)
+    )
 
 
 @router.get(

@@ -21,15 +21,12 @@ from thumbs.review import service as review
 from thumbs.store.models import Feedback, GoldenExample
 from thumbs.web import service
 from thumbs.web.deps import CheckedAdmin, CurrentUser, base_path
-from thumbs.web.forms import QueueForm
+from thumbs.web.forms import Back, Decision, QueueForm, Text
 from thumbs.web.pages import keyset_links, page
 
 router = APIRouter()
 
 Short = Annotated[str | None, Query(max_length=256)]
-Text = Annotated[str, Form(max_length=32_000)]
-Note = Annotated[str, Form(max_length=4_000)]
-Back = Annotated[str, Form(max_length=2_048)]
 
 NOTICES = {
     "approved": "Approved.",
@@ -69,7 +66,8 @@ def review_queue(
     )
     older, newer = keyset_links(request, result)
     error = (
-        "Someone decided on that feedback meanwhile; it is no longer pending."
+        "Someone decided on that feedback meanwhile, or changed it: it is no longer pending "
+        "as you saw it. Look at it again before deciding."
         if done == "conflict"
         else None
     )
@@ -115,22 +113,20 @@ def approve(
     session: DbSession,
     user: CheckedAdmin,
     feedback_id: str,
-    corrected_response: Text = "",
-    note: Note = "",
-    back: Back = "",
+    form: Decision,
 ) -> Response:
     def decide(fb: Feedback) -> str:
-        corrected = corrected_response.replace("\r\n", "\n")
         review.approve(
             session,
             feedback=fb,
             actor=reviewer(user),
-            corrected_response=queue.correction(session, feedback=fb, text=corrected),
-            note=note.strip() or None,
+            corrected_response=queue.correction(session, feedback=fb, text=form.corrected_response),
+            note=form.note,
+            seen=form.seen,
         )
         return "approved"
 
-    return _decide(request, session, user, feedback_id, back, decide)
+    return _decide(request, session, user, feedback_id, form.back, decide)
 
 
 @router.post("/review/{feedback_id}/dismiss")
@@ -139,14 +135,13 @@ def dismiss(
     session: DbSession,
     user: CheckedAdmin,
     feedback_id: str,
-    note: Note = "",
-    back: Back = "",
+    form: Decision,
 ) -> Response:
     def decide(fb: Feedback) -> str:
-        review.dismiss(session, feedback=fb, actor=reviewer(user), note=note.strip() or None)
+        review.dismiss(session, feedback=fb, actor=reviewer(user), note=form.note, seen=form.seen)
         return "dismissed"
 
-    return _decide(request, session, user, feedback_id, back, decide)
+    return _decide(request, session, user, feedback_id, form.back, decide)
 
 
 # -- golden examples ---------------------------------------------------------------------------

@@ -17,14 +17,15 @@ from thumbs.auth.service import Principal
 from thumbs.chat import service as chat
 from thumbs.chat.schemas import Body
 from thumbs.feedback import service as feedback
-from thumbs.feedback import submission
 from thumbs.feedback.deps import cached_ref
-from thumbs.feedback.schemas import FeedbackCreate, FeedbackText, FeedbackType
+from thumbs.feedback.schemas import FeedbackCreate, FeedbackText
 from thumbs.kit.body import body_of
 from thumbs.kit.deps import DbSession, get_runtime
 from thumbs.kit.responses import JSON
 from thumbs.kit.schemas import InputModel, RequiredId
 from thumbs.review import service as review
+from thumbs.review import submission
+from thumbs.review.schemas import FeedbackType
 from thumbs.web import service
 from thumbs.web.deps import CheckedUser
 from thumbs.web.service import ConsoleUser

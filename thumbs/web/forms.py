@@ -1,9 +1,11 @@
-"""The console's filter forms, read in one place into the one feedback filter.
+"""The console's forms, read in one place: the filter forms of the explorer and the review
+queue (into the one feedback filter) and the review decisions.
 
-Every field is optional text; an empty field means "any" (``None`` in the filter, never a
-made-up value). A value outside a field's choices is a 400 naming the field, an assistant
-of another account is a 404, and dates are days (``YYYY-MM-DD``): "from" includes its day,
-"to" includes its whole day.
+Every filter field is optional text; an empty field means "any" (``None`` in the filter,
+never a made-up value). A value outside a field's choices is a 400 naming the field, an
+assistant of another account is a 404, and dates are days (``YYYY-MM-DD``): "from"
+includes its day, "to" includes its whole day. A decision carries the version of the
+feedback the reviewer saw; a form without one decides on the current state.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import Depends, Query
+from fastapi import Depends, Form, Query
 from sqlalchemy.orm import Session
 
 from thumbs.assistants import service as assistants
@@ -27,6 +29,9 @@ CHANNELS = ("api", "thumbs")
 REASONS = {"yes": True, "no": False}
 
 Field = Annotated[str | None, Query(max_length=256)]
+Text = Annotated[str, Form(max_length=32_000)]
+Note = Annotated[str, Form(max_length=4_000)]
+Back = Annotated[str, Form(max_length=2_048)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,3 +136,32 @@ def queue_form(
 
 ExplorerForm = Annotated[FilterForm, Depends(explorer_form)]
 QueueForm = Annotated[FilterForm, Depends(queue_form)]
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionForm:
+    """A review decision posted from the queue: the correction as typed (line ends
+    normalised; the form shows the original reply), the note, the versions the decision is
+    conditional on (the one the reviewer saw) and the screen to go back to."""
+
+    corrected_response: str
+    note: str | None
+    seen: frozenset[int] | None
+    back: str
+
+
+def decision_form(
+    corrected_response: Text = "",
+    note: Note = "",
+    version: Annotated[int | None, Form(ge=1)] = None,
+    back: Back = "",
+) -> DecisionForm:
+    return DecisionForm(
+        corrected_response=corrected_response.replace("\r\n", "\n"),
+        note=note.strip() or None,
+        seen=frozenset({version}) if version is not None else None,
+        back=back,
+    )
+
+
+Decision = Annotated[DecisionForm, Depends(decision_form)]

@@ -9,8 +9,6 @@ from starlette.responses import Response
 
 from thumbs.auth.deps import Actor
 from thumbs.auth.service import Principal
-from thumbs.feedback import submission
-from thumbs.feedback.schemas import ThumbsCreate, ThumbsOut
 from thumbs.kit import errors as E
 from thumbs.kit.body import body_of
 from thumbs.kit.deps import DbSession
@@ -18,6 +16,8 @@ from thumbs.kit.openapi import json_body
 from thumbs.kit.responses import JSON
 from thumbs.kit.schemas import READ_ERRORS, WRITE_ERRORS
 from thumbs.review import service as review
+from thumbs.review import submission
+from thumbs.review.schemas import ThumbsCreate, ThumbsOut
 
 router = APIRouter(tags=["Thumbs"])
 
