@@ -86,7 +86,7 @@ async def create_feedback(request: Request) -> Response:
     )
 
 
-def list_filter(
+async def list_filter(
     principal: CurrentPrincipal,
     assistant: AccountAssistant,
     session_id: Annotated[str | None, Query(alias="SessionId", max_length=256)] = None,

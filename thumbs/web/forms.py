@@ -21,10 +21,12 @@ from thumbs.assistants import service as assistants
 from thumbs.feedback.filters import NO_TYPE, FeedbackFilter
 from thumbs.kit import errors as E
 from thumbs.kit.deps import DbSession
-from thumbs.review.service import FEEDBACK_TYPES, STATUSES
+from thumbs.review import service as review
 from thumbs.web.deps import CurrentUser
 
-TYPES = (*FEEDBACK_TYPES, NO_TYPE)
+STATUSES = review.STATUSES
+VERDICTS = review.FEEDBACK_TYPES
+TYPES = (*VERDICTS, NO_TYPE)
 CHANNELS = ("api", "thumbs")
 REASONS = {"yes": True, "no": False}
 
@@ -126,7 +128,7 @@ def queue_form(
     where = FeedbackFilter(
         account_pk=user.account_pk,
         assistant_pk=assistant_pk(session, account_pk=user.account_pk, assistant_id=assistant),
-        feedback_type=choice("type", type, FEEDBACK_TYPES),
+        feedback_type=choice("type", type, VERDICTS),
         has_reason=REASONS[reason] if reason is not None else None,
         created_after=day("date_from", date_from),
         created_before=_until(date_to),

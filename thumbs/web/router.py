@@ -13,7 +13,6 @@ from thumbs.feedback import service as feedback
 from thumbs.kit import errors as E
 from thumbs.kit.deps import DbSession, get_runtime
 from thumbs.kit.paging import PageParams, page_params
-from thumbs.review.service import STATUSES
 from thumbs.web import security, service
 from thumbs.web.deps import (
     LOGIN_CSRF_COOKIE,
@@ -25,7 +24,7 @@ from thumbs.web.deps import (
     MaybeUser,
     base_path,
 )
-from thumbs.web.forms import CHANNELS, TYPES, ExplorerForm
+from thumbs.web.forms import CHANNELS, STATUSES, TYPES, ExplorerForm
 from thumbs.web.pages import keyset_links, page
 
 router = APIRouter()
