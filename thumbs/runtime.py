@@ -10,12 +10,11 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from thumbs.auth.console import SignIn
 from thumbs.auth.service import CredentialCache
 from thumbs.config import Settings
 from thumbs.store.engine import Store
 from thumbs.store.writer import GroupCommitWriter
-from thumbs.web import security
-from thumbs.web.throttle import SignInThrottle
 
 log = logging.getLogger("thumbs")
 
@@ -59,14 +58,14 @@ class Runtime:
     writer: GroupCommitWriter
     credentials: CredentialCache
     assistants: TTLCache = field(default_factory=lambda: TTLCache(30.0))
-    signin: SignInThrottle = field(default_factory=SignInThrottle)
+    # console sign-in: its throttle and its bounded password-hashing pool
+    signin: SignIn = field(default_factory=SignIn)
     # the responders' HTTP client, opened and closed with the server (on its event loop)
     http: httpx.AsyncClient | None = None
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
         store = Store(settings.effective_database_url)
-        security.configure(settings.hash_profile)
         return cls(
             settings=settings,
             store=store,
@@ -78,11 +77,7 @@ class Runtime:
             ),
             credentials=CredentialCache(settings.auth_cache_ttl),
             assistants=TTLCache(settings.auth_cache_ttl),
-            signin=SignInThrottle(
-                per_email=settings.signin_max_failures,
-                per_address=4 * settings.signin_max_failures,
-                window=settings.signin_window,
-            ),
+            signin=SignIn.build(settings),
         )
 
     def start(self) -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from thumbs.kit.schemas import InputModel, OutputModel, PageMeta, RequiredId
@@ -25,6 +25,27 @@ class SegmentCredential(InputModel):
     write_key: Short | None = None
 
 
+Responder = Literal["embedded", "openai"]
+
+
+class ResponderSettings(InputModel):
+    """An assistant's responder, set as a whole (the console's settings form): a field left
+    out or blank is cleared, a blank responder is the embedded one. The rule that ties the
+    fields together is ``service.set_responder``."""
+
+    responder: Responder = "embedded"
+    responder_base_url: Url | None = None
+    responder_model: Short | None = None
+    responder_api_key_env: EnvName | None = None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return "embedded" if info.field_name == "responder" else None
+        return value.strip() if isinstance(value, str) else value
+
+
 class _AssistantFields(InputModel):
     owner: Short | None = Field(default=None, description="Free-form owner of the assistant.")
     personality_prompt: Prompt | None = Field(default=None, description="System prompt.")
@@ -40,13 +61,15 @@ class _AssistantFields(InputModel):
         le=1,
         description="thumbs: a Twilio score at or above this counts as positive (default 0.5).",
     )
-    responder: Literal["embedded", "openai"] | None = Field(
+    responder: Responder | None = Field(
         default=None, description="thumbs: what answers in the Simulator."
     )
     responder_base_url: Url | None = Field(
         default=None, description="thumbs: base URL of an OpenAI-compatible API (…/v1)."
     )
-    responder_model: Short | None = None
+    responder_model: Short | None = Field(
+        default=None, description="thumbs: the model to ask (required for openai)."
+    )
     responder_api_key_env: EnvName | None = Field(
         default=None, description="thumbs: the environment variable holding the API key."
     )

@@ -108,6 +108,13 @@ def new_row(
     }
 
 
+def check_email_free(session: Session, *, account_pk: int, email: str) -> None:
+    """409 when a user of this account has the email (emails are unique per account)."""
+    taken = select(User.pk).where(User.account_pk == account_pk, User.email == email)
+    if session.scalars(taken).first() is not None:
+        raise E.Conflict(f"A user with email {email} exists already", field="email")
+
+
 def create(
     session: Session,
     *,
@@ -117,12 +124,13 @@ def create(
     email: str | None,
     password_hash: str | None = None,
 ) -> User:
-    """A user with a given role (and for console users an email and a password hash);
-    409 when the identity or the email is taken."""
+    """A user with a given role (``POST /v1/Users``; console users, with an email and a
+    password hash, through ``thumbs.auth.console``); 409 when the identity or the email is
+    taken in the account."""
     if identity is not None and find_by_identity(session, account_pk=account_pk, identity=identity):
         raise E.Conflict(f"A user with identity {identity!r} already exists", field="identity")
-    if email is not None and session.scalars(select(User.pk).where(User.email == email)).first():
-        raise E.Conflict("A user with this email already exists", field="email")
+    if email is not None:
+        check_email_free(session, account_pk=account_pk, email=email)
     user = User(
         **new_row(
             account_pk=account_pk,

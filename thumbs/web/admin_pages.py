@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from thumbs.assistants import service as assistants
+from thumbs.auth.console import ConsoleUser
 from thumbs.auth.service import Principal
 from thumbs.golden import service as golden
 from thumbs.kit import errors as E
@@ -36,8 +38,8 @@ NOTICES = {
 }
 
 
-def reviewer(user: service.ConsoleUser) -> Principal:
-    return service.principal_of(user)
+def reviewer(user: ConsoleUser) -> Principal:
+    return user.principal
 
 
 def _back(request: Request, screen: str, target: str, **query: str) -> RedirectResponse:
@@ -197,7 +199,7 @@ def golden_examples(
     )
 
 
-def _golden(session: Session, user: service.ConsoleUser, golden_id: str) -> GoldenExample:
+def _golden(session: Session, user: ConsoleUser, golden_id: str) -> GoldenExample:
     return golden.get(session, account_pk=user.account_pk, golden_id=golden_id)
 
 
@@ -253,10 +255,13 @@ def save_lifecycle(
     negative_require_reason: Flag = "",
 ) -> Response:
     """Checkboxes: present (any value) means on."""
-    service.save_lifecycle(
+    assistant = (
+        assistants.get(session, account_pk=user.account_pk, assistant_id=scope) if scope else None
+    )
+    review.put_settings(
         session,
         account_pk=user.account_pk,
-        scope=scope,
+        assistant=assistant,
         values={
             "positive": {
                 "auto_approve": bool(positive_auto_approve),
