@@ -4,7 +4,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints, model_validator
 
-from thumbs.kit.schemas import ID_MAX, InputModel, OutputModel, PageMeta, RequiredId, TwilioBody
+from thumbs.kit.schemas import ID_MAX, OutputModel, PageMeta, RequiredId, TwilioBody
 
 TEXT_MAX = 4000
 
