@@ -129,15 +129,29 @@ def test_a_score_that_keeps_the_type_keeps_the_status_and_the_example(
     assert len(api.get(f"/v1/Review/{fb['id']}/Transitions").json()["transitions"]) == 2
 
 
-def test_clearing_the_score_leaves_a_feedback_without_a_verdict(
+def test_a_feedback_without_a_score_that_gets_one_is_judged(
     api: httpx.Client, assistant_id: str
 ) -> None:
+    reply = log_turn(api, assistant_id)
+    created = api.post(
+        f"/v1/Assistants/{assistant_id}/Feedbacks",
+        json={"session_id": "chat-1", "message_id": reply, "text": "no score yet"},
+    ).json()
+    assert api.get(f"/v1/Review/{created['id']}").json()["feedback_type"] is None
     set_setting(api, "positive", auto_approve=True)
-    fb = thumbs(api, log_turn(api, assistant_id), "positive").json()
 
-    res = api.put(f"/v1/Assistants/{assistant_id}/Feedbacks/{fb['id']}", json={"score": None})
+    _twilio_score(api, assistant_id, created["id"], 1.0)
 
-    assert res.status_code == 200, res.text
-    after = api.get(f"/v1/Review/{fb['id']}").json()
-    assert (after["feedback_type"], after["score"], after["status"]) == (None, None, "pending")
-    assert _golden(api) == [("withdrawn", "verdict changed to none")]
+    after = api.get(f"/v1/Review/{created['id']}").json()
+    assert (after["feedback_type"], after["status"], after["text"]) == (
+        "positive",
+        "auto_approved",
+        "no score yet",
+    )
+    history = api.get(f"/v1/Review/{created['id']}/Transitions").json()["transitions"]
+    assert [(t["from_status"], t["to_status"]) for t in history] == [
+        ("pending", "pending"),
+        ("pending", "auto_approved"),
+    ]
+    assert history[0]["note"] == "verdict changed from none to positive through the Feedbacks API"
+    assert _golden(api) == [("active", None)]
