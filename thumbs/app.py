@@ -20,13 +20,13 @@ from thumbs.conversations.router import router as conversations_router
 from thumbs.docs.router import router as docs_router
 from thumbs.feedback.router import FEEDBACKS_PATH, create_feedback
 from thumbs.feedback.router import router as feedback_router
-from thumbs.feedback.thumbs_router import router as thumbs_router
 from thumbs.golden.router import router as golden_router
 from thumbs.kit import handlers, openapi
 from thumbs.kit.body import MAX_BODY_BYTES
 from thumbs.kit.compat import GoClientScores
 from thumbs.kit.intake import WholeBody
 from thumbs.review.router import router as review_router
+from thumbs.review.thumbs_router import router as thumbs_router
 from thumbs.runtime import Runtime
 from thumbs.store import migrate
 from thumbs.users.router import router as users_router

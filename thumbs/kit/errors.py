@@ -162,7 +162,8 @@ INVALID_TRANSITION = _code(
     409,
     "Invalid status transition",
     "The feedback's current status does not allow this decision (for example, approving "
-    "a dismissed feedback). See the lifecycle in the docs.",
+    "a dismissed feedback), or someone changed the feedback after the state the decision "
+    "was made on (If-Match, the console's forms). See the lifecycle in the docs.",
 )
 CONFLICT = _code(
     60409, 409, "Conflict", "The request conflicts with the current state of the resource."
