@@ -95,3 +95,46 @@ def test_a_responder_failure_is_shown_in_the_chat(
     expect(page.locator("#sim-error")).to_contain_text("127.0.0.1:9")
     expect(page.locator("#sim-chat li.turn.assistant")).to_have_count(0)
     expect(page.get_by_placeholder("Ask the assistant…")).to_be_enabled()
+
+
+def test_a_reason_typed_after_the_thumb_is_saved_on_enter_and_on_leaving_the_box(
+    page: Page, server: LiveServer, admin: ConsoleUser, api: httpx.Client, assistant_id: str
+) -> None:
+    open_console(page, server, admin, "simulator")
+    say(page, "How do I reset my password?")
+    reply = page.locator("#sim-chat li.turn.assistant").last
+    expect(reply.locator(".content")).to_contain_text("no answer")
+    reply.get_by_role("button", name="Thumbs down").click()
+    expect(reply.locator(".verdict")).to_have_text("Your verdict: negative (pending)")
+    message_id = reply.get_attribute("data-message-id")
+
+    def stored() -> tuple[str | None, str | None]:
+        [fb] = api.get(
+            f"/v1/Assistants/{assistant_id}/Feedbacks", params={"MessageId": message_id}
+        ).json()["feedbacks"]
+        mine = api.get(f"/v1/Review/{fb['id']}").json()
+        return mine["feedback_type"], mine["reason"]
+
+    assert stored() == ("negative", None)
+
+    # typed after the thumb, then Enter: saved, and the Simulator says so
+    box = reply.get_by_label("Reason")
+    box.fill("It did not answer")
+    box.press("Enter")
+    expect(reply.locator(".reason-saved")).to_have_text("Reason saved.")
+    assert stored() == ("negative", "It did not answer")
+
+    # typing again clears the notice; leaving the box saves
+    box.fill("It answered another question")
+    expect(reply.locator(".reason-saved")).to_have_text("")
+    page.get_by_placeholder("Ask the assistant…").focus()
+    expect(reply.locator(".reason-saved")).to_have_text("Reason saved.")
+    assert stored() == ("negative", "It answered another question")
+    expect(reply.locator(".verdict")).to_have_text("Your verdict: negative (pending)")
+
+    # a new reason, then straight to the other thumb: both land, in order
+    box.fill("Actually fine")
+    reply.get_by_role("button", name="Thumbs up").click()
+    expect(reply.locator(".verdict")).to_have_text("Your verdict: positive (pending)")
+    expect(reply.locator(".reason-saved")).to_have_text("Reason saved.")
+    assert stored() == ("positive", "Actually fine")

@@ -15,9 +15,9 @@ from thumbs.assistants import service as assistants
 from thumbs.kit import errors as E
 from thumbs.kit import ids
 from thumbs.kit.paging import Page, PageParams, keyset_page
-from thumbs.kit.sql import insert_ignore
 from thumbs.kit.timefmt import iso, utcnow
 from thumbs.store.models import Assistant, ConversationSession, Feedback, Message
+from thumbs.store.sql import insert_ignore
 
 ROLES = ("user", "assistant", "system")
 

@@ -5,7 +5,7 @@ then ``encode`` per chunk, then ``finish``), so an export never holds more than 
 
 Rows arrive with every value as the record holds it: strings, numbers, nulls, and dates
 already written as the API writes them (``2026-11-23T02:37:01Z``, see
-:func:`thumbs.kit.sql.api_time`).
+:class:`thumbs.store.sql.api_time`).
 
 * **JSONL** (``application/x-ndjson``): one JSON object per line, ``null`` for values never
   given.

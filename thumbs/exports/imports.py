@@ -44,17 +44,14 @@ import orjson
 from sqlalchemy import Connection, Engine
 
 from thumbs.exports.schemas import IGNORED_COLUMNS, FeedbackImport
-from thumbs.feedback.service import (
-    _INSERT_FEEDBACK,
-    AssistantRef,
-    _messages_by_id,
-    feedback_type_for,
-)
+from thumbs.feedback.jobs import _INSERT_FEEDBACK
+from thumbs.feedback.service import AssistantRef, feedback_type_for
 from thumbs.kit import errors as E
 from thumbs.kit import ids
-from thumbs.kit.body import parse_fields, validate_fields
+from thumbs.kit.body import loads_checked, parse_fields, validate_fields
 from thumbs.kit.timefmt import from_iso, utcnow
 from thumbs.store.models import Feedback
+from thumbs.store.sql import messages_by_id
 
 SourceFormat = Literal["csv", "jsonl"]
 EXTENSIONS: dict[str, SourceFormat] = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -121,8 +118,11 @@ def _jsonl_rows(stream: IO[bytes]) -> Iterator[Parsed]:
         if not raw.strip():
             continue
         try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError:
+            data = loads_checked(raw)  # a key given twice or NaN is refused as in a body
+        except E.ThumbsError as err:
+            yield number, err
+            continue
+        except ValueError:
             yield number, _malformed("The line is not valid JSON")
             continue
         if not isinstance(data, dict):
@@ -318,7 +318,7 @@ class _Importer:
         logged = {
             mid: pk
             for pk, mid, account_pk in (
-                _messages_by_id(self.conn, message_ids) if message_ids else ()
+                messages_by_id(self.conn, message_ids) if message_ids else ()
             )
             if account_pk == a.account_pk
         }

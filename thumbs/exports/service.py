@@ -25,7 +25,6 @@ from sqlalchemy.orm import aliased
 from thumbs.exports import formats
 from thumbs.feedback.filters import FeedbackFilter, select_feedback
 from thumbs.kit.paging import keyset_chunks
-from thumbs.kit.sql import api_time
 from thumbs.kit.streams import read_ahead
 from thumbs.store.models import (
     Assistant,
@@ -36,6 +35,7 @@ from thumbs.store.models import (
     PreferencePair,
     User,
 )
+from thumbs.store.sql import api_time
 
 CHUNK_ROWS = 2000
 

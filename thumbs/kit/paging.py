@@ -207,7 +207,7 @@ def keyset_chunks(
     included). The statement is compiled once and run on the driver's cursor: rows are
     the driver's plain tuples, without SQLAlchemy's per-row processing (a third of the
     cost of a wide export), so ``stmt`` must select values the driver returns as they
-    are meant (strings, numbers; see :func:`thumbs.kit.sql.api_time` for dates)."""
+    are meant (strings, numbers; see :class:`thumbs.store.sql.api_time` for dates)."""
     after = bindparam("keyset_after", type_=key.type)
     compiled = stmt.where(key > after).order_by(key.asc()).limit(size).compile(engine)
     sql = str(compiled)

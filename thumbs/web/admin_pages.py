@@ -3,12 +3,10 @@ handlers over the review and golden services (the same ones the /v1 API calls)."
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -16,23 +14,21 @@ from starlette.responses import RedirectResponse, Response
 from thumbs.assistants import service as assistants
 from thumbs.auth.console import ConsoleUser
 from thumbs.auth.service import Principal
-from thumbs.conversations import service as conversations
 from thumbs.golden import service as golden
 from thumbs.kit import errors as E
 from thumbs.kit.deps import DbSession
 from thumbs.kit.paging import PageParams, page_params
+from thumbs.review import queue
 from thumbs.review import service as review
-from thumbs.store.models import Assistant, Feedback, GoldenExample, Message
+from thumbs.store.models import Feedback, GoldenExample
 from thumbs.web import service
 from thumbs.web.deps import CheckedAdmin, CurrentUser, base_path
+from thumbs.web.forms import Back, Decision, QueueForm, Text
 from thumbs.web.pages import keyset_links, page
 
 router = APIRouter()
 
 Short = Annotated[str | None, Query(max_length=256)]
-Text = Annotated[str, Form(max_length=32_000)]
-Note = Annotated[str, Form(max_length=4_000)]
-Back = Annotated[str, Form(max_length=2_048)]
 
 NOTICES = {
     "approved": "Approved.",
@@ -57,83 +53,23 @@ def _back(request: Request, screen: str, target: str, **query: str) -> RedirectR
 # -- review queue ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class QueueItem:
-    feedback: Feedback
-    assistant: str
-    before: list[dict[str, str]]
-    reply: Message | None
-    after: list[dict[str, str]]
-
-
-def _queue_items(
-    session: Session, feedbacks: list[Feedback], names: dict[int, Assistant]
-) -> list[QueueItem]:
-    pks = {f.message_pk for f in feedbacks if f.message_pk is not None}
-    messages = (
-        {m.pk: m for m in session.scalars(select(Message).where(Message.pk.in_(pks)))}
-        if pks
-        else {}
-    )
-    items = []
-    for f in feedbacks:
-        reply = messages.get(f.message_pk) if f.message_pk is not None else None
-        before = conversations.conversation_before(session, message=reply) if reply else []
-        after = _turns_after(session, reply) if reply else []
-        named = names.get(f.assistant_pk)
-        items.append(QueueItem(f, named.name if named else "?", before[-6:], reply, after))
-    return items
-
-
-def _turns_after(session: Session, reply: Message, limit: int = 2) -> list[dict[str, str]]:
-    """What the conversation went on with after the rated reply (the user's reaction)."""
-    rows = session.execute(
-        select(Message.role, Message.content)
-        .where(Message.session_pk == reply.session_pk, Message.pk > reply.pk)
-        .order_by(Message.pk.asc())
-        .limit(limit)
-    ).all()
-    return [{"role": r.role, "content": r.content} for r in rows]
-
-
 @router.get("/review")
 def review_queue(
     request: Request,
     session: DbSession,
     user: CurrentUser,
     params: Annotated[PageParams, Depends(page_params)],
-    assistant: Short = None,
-    type: Short = None,
-    has_reason: Short = None,
-    date_from: Short = None,
-    date_to: Short = None,
+    form: QueueForm,
     done: Short = None,
 ) -> Response:
-    explorer = service.explorer_filters(
-        session,
-        account_pk=user.account_pk,
-        assistant_id=assistant,
-        status=None,
-        feedback_type=type if type in ("positive", "negative", None, "") else "invalid",
-        channel=None,
-        session_id=None,
-        date_from=date_from,
-        date_to=date_to,
-    )
-    filters = review.QueueFilters(
-        assistant_pk=explorer.assistant_pk,
-        feedback_type=explorer.feedback_type,
-        has_reason={"yes": True, "no": False}.get(has_reason or ""),
-        created_after=explorer.created_from,
-        created_before=explorer.created_until,
-    )
-    result = review.queue_page(session, account_pk=user.account_pk, filters=filters, params=params)
+    result = queue.queue_page(session, where=form.where, params=params)
     names = service.assistant_names(
         session, account_pk=user.account_pk, pks={f.assistant_pk for f in result.items}
     )
     older, newer = keyset_links(request, result)
     error = (
-        "Someone decided on that feedback meanwhile; it is no longer pending."
+        "Someone decided on that feedback meanwhile, or changed it: it is no longer pending "
+        "as you saw it. Look at it again before deciding."
         if done == "conflict"
         else None
     )
@@ -142,15 +78,10 @@ def review_queue(
         "review.html",
         user=user,
         active="review",
-        items=_queue_items(session, list(result.items), names),
+        items=queue.in_context(session, result.items),
+        names=names,
         assistants=service.assistants(session, account_pk=user.account_pk),
-        form={
-            "assistant": assistant or "",
-            "type": type or "",
-            "has_reason": has_reason or "",
-            "date_from": date_from or "",
-            "date_to": date_to or "",
-        },
+        form=form.shown,
         back=str(request.url.path) + ("?" + request.url.query if request.url.query else ""),
         older=older,
         newer=newer,
@@ -184,26 +115,20 @@ def approve(
     session: DbSession,
     user: CheckedAdmin,
     feedback_id: str,
-    corrected_response: Text = "",
-    note: Note = "",
-    back: Back = "",
+    form: Decision,
 ) -> Response:
     def decide(fb: Feedback) -> str:
-        original = ""
-        if fb.message_pk is not None:
-            reply = session.get(Message, fb.message_pk)
-            original = reply.content if reply is not None else ""
-        corrected = corrected_response.replace("\r\n", "\n")
         review.approve(
             session,
             feedback=fb,
             actor=reviewer(user),
-            corrected_response=corrected if corrected.strip() and corrected != original else None,
-            note=note.strip() or None,
+            corrected_response=queue.correction(session, feedback=fb, text=form.corrected_response),
+            note=form.note,
+            seen=form.seen,
         )
         return "approved"
 
-    return _decide(request, session, user, feedback_id, back, decide)
+    return _decide(request, session, user, feedback_id, form.back, decide)
 
 
 @router.post("/review/{feedback_id}/dismiss")
@@ -212,14 +137,13 @@ def dismiss(
     session: DbSession,
     user: CheckedAdmin,
     feedback_id: str,
-    note: Note = "",
-    back: Back = "",
+    form: Decision,
 ) -> Response:
     def decide(fb: Feedback) -> str:
-        review.dismiss(session, feedback=fb, actor=reviewer(user), note=note.strip() or None)
+        review.dismiss(session, feedback=fb, actor=reviewer(user), note=form.note, seen=form.seen)
         return "dismissed"
 
-    return _decide(request, session, user, feedback_id, back, decide)
+    return _decide(request, session, user, feedback_id, form.back, decide)
 
 
 # -- golden examples ---------------------------------------------------------------------------

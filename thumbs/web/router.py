@@ -14,6 +14,7 @@ from thumbs.assistants.schemas import ResponderSettings
 from thumbs.auth import console
 from thumbs.auth.console import ConsoleUser
 from thumbs.conversations import service as conversations
+from thumbs.feedback import service as feedback
 from thumbs.kit import errors as E
 from thumbs.kit.body import validate_fields
 from thumbs.kit.deps import DbSession, get_runtime
@@ -30,6 +31,7 @@ from thumbs.web.deps import (
     MaybeUser,
     base_path,
 )
+from thumbs.web.forms import CHANNELS, STATUSES, TYPES, ExplorerForm
 from thumbs.web.pages import keyset_links, page
 
 router = APIRouter()
@@ -244,28 +246,9 @@ def feedback_explorer(
     session: DbSession,
     user: CurrentUser,
     params: Annotated[PageParams, Depends(page_params)],
-    assistant: Short = None,
-    status: Short = None,
-    type: Short = None,
-    channel: Short = None,
-    session_id: Short = None,
-    date_from: Short = None,
-    date_to: Short = None,
+    form: ExplorerForm,
 ) -> Response:
-    filters = service.explorer_filters(
-        session,
-        account_pk=user.account_pk,
-        assistant_id=assistant,
-        status=status,
-        feedback_type=type,
-        channel=channel,
-        session_id=session_id,
-        date_from=date_from,
-        date_to=date_to,
-    )
-    result = service.feedback_page(
-        session, account_pk=user.account_pk, filters=filters, params=params
-    )
+    result = feedback.list_page(session, where=form.where, params=params)
     names = service.assistant_names(
         session, account_pk=user.account_pk, pks={f.assistant_pk for f in result.items}
     )
@@ -278,18 +261,10 @@ def feedback_explorer(
         items=result.items,
         names=names,
         assistants=service.assistants(session, account_pk=user.account_pk),
-        form={
-            "assistant": assistant or "",
-            "status": status or "",
-            "type": type or "",
-            "channel": channel or "",
-            "session_id": session_id or "",
-            "date_from": date_from or "",
-            "date_to": date_to or "",
-        },
-        statuses=service.STATUSES,
-        types=service.TYPES,
-        channels=service.CHANNELS,
+        form=form.shown,
+        statuses=STATUSES,
+        types=TYPES,
+        channels=CHANNELS,
         older=older,
         newer=newer,
     )

@@ -64,22 +64,46 @@
     });
   }
 
-  function rate(li, type) {
+  // Send the verdict with the reason in the box: a thumb press, or the reason saved on its
+  // own (Enter, or leaving the box) once there is a verdict. `sent` is the reason the store
+  // holds (or is receiving), so a reason is sent once; the requests of one reply go one
+  // after the other (leaving the box by pressing the other thumb sends both, in order).
+  function rate(li, type, fromBox) {
     var reasonBox = li.querySelector(".reason");
     var reason = reasonBox.value.trim();
     var error = li.querySelector(".rate .error");
+    var saved = li.querySelector(".reason-saved");
     error.textContent = "";
     if (!reason && reasonRequired(type)) {
       error.textContent = "A reason is required for " + type + " feedback on this assistant.";
-      reasonBox.focus();
+      if (!fromBox) { reasonBox.focus(); }
       return;
     }
     var payload = { feedback_type: type };
     if (reason) { payload.reason = reason; }
+    var before = li.sent;
+    li.sent = reason;
+    saved.textContent = "";
     var id = li.getAttribute("data-message-id");
-    window.thumbs.postJSON(api + "/messages/" + encodeURIComponent(id) + "/thumbs", payload)
-      .then(function (fb) { showVerdict(li, fb); })
-      .catch(function (err) { error.textContent = message(err); });
+    var url = api + "/messages/" + encodeURIComponent(id) + "/thumbs";
+    li.queue = (li.queue || Promise.resolve())
+      .then(function () { return window.thumbs.postJSON(url, payload); })
+      .then(function (fb) {
+        showVerdict(li, fb);
+        li.sent = fb.reason || "";
+        if (li.sent) { saved.textContent = "Reason saved."; }
+      })
+      .catch(function (err) {
+        li.sent = before;
+        error.textContent = message(err);
+      });
+  }
+
+  function saveReason(li) {
+    var verdict = li.getAttribute("data-verdict");
+    var reason = li.querySelector(".reason").value.trim();
+    if (!verdict || reason === li.sent) { return; }
+    rate(li, verdict, true);
   }
 
   function addReply(out) {
@@ -88,6 +112,17 @@
     li.querySelector(".content").textContent = out.body;
     li.querySelectorAll(".thumb").forEach(function (b) {
       b.addEventListener("click", function () { rate(li, b.getAttribute("data-type")); });
+    });
+    var reasonBox = li.querySelector(".reason");
+    reasonBox.addEventListener("keydown", function (event) {
+      if (event.key === "Enter") {
+        event.preventDefault();
+        saveReason(li);
+      }
+    });
+    reasonBox.addEventListener("blur", function () { saveReason(li); });
+    reasonBox.addEventListener("input", function () {
+      li.querySelector(".reason-saved").textContent = "";
     });
     chat.appendChild(li);
   }

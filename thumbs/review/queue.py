@@ -1,0 +1,79 @@
+"""The review queue (no HTTP here): pending feedback, oldest first, selected with the one
+feedback filter, and each item with the conversation around the rated reply (what came
+before it, the reply, and the user's reaction after it)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from thumbs.conversations import service as conversations
+from thumbs.feedback.filters import FeedbackFilter, select_feedback
+from thumbs.kit.paging import Page, PageParams, keyset_page
+from thumbs.store.models import Feedback, Message
+
+TURNS_BEFORE = 6
+TURNS_AFTER = 2
+
+
+def queue_page(session: Session, *, where: FeedbackFilter, params: PageParams) -> Page[Feedback]:
+    """The pending feedback matching ``where``, oldest first, one keyset page."""
+    stmt = select_feedback(where.narrowed(status="pending"))
+    return keyset_page(session, stmt, Feedback.pk, params, descending=False)
+
+
+@dataclass(frozen=True, slots=True)
+class InContext:
+    """A feedback with its conversation: the last turns before the rated reply, the reply
+    (None when the feedback rates a whole session or a message logged elsewhere) and the
+    first turns after it."""
+
+    feedback: Feedback
+    before: list[dict[str, str]]
+    reply: Message | None
+    after: list[dict[str, str]]
+
+
+def in_context(session: Session, feedbacks: Sequence[Feedback]) -> list[InContext]:
+    pks = {f.message_pk for f in feedbacks if f.message_pk is not None}
+    replies = (
+        {m.pk: m for m in session.scalars(select(Message).where(Message.pk.in_(pks)))}
+        if pks
+        else {}
+    )
+    items = []
+    for f in feedbacks:
+        reply = replies.get(f.message_pk) if f.message_pk is not None else None
+        if reply is None:
+            items.append(InContext(f, [], None, []))
+            continue
+        before = conversations.conversation_before(session, message=reply)
+        items.append(InContext(f, before[-TURNS_BEFORE:], reply, turns_after(session, reply)))
+    return items
+
+
+def turns_after(session: Session, reply: Message, limit: int = TURNS_AFTER) -> list[dict[str, str]]:
+    """What the conversation went on with after the rated reply (the user's reaction)."""
+    rows = session.execute(
+        select(Message.role, Message.content)
+        .where(Message.session_pk == reply.session_pk, Message.pk > reply.pk)
+        .order_by(Message.pk.asc())
+        .limit(limit)
+    ).all()
+    return [{"role": r.role, "content": r.content} for r in rows]
+
+
+def correction(session: Session, *, feedback: Feedback, text: str) -> str | None:
+    """The corrected reply a reviewer's form means: None when it is blank or the original
+    reply unchanged (the form shows the original for editing; sending it back approves the
+    original)."""
+    if not text.strip():
+        return None
+    if feedback.message_pk is not None:
+        reply = session.get(Message, feedback.message_pk)
+        if reply is not None and reply.content == text:
+            return None
+    return text
