@@ -287,3 +287,17 @@ def test_an_unknown_csv_column_is_one_rejection(
     data = b"session_id,scroe\n" + b"s,1\n" * 1000
     report = run_import(server, account, assistant_id, data, "csv")
     assert rejected(report) == [(1, E.UNKNOWN_FIELD, "scroe")]
+
+
+def test_repeated_keys_and_nan_are_refused_as_in_a_body(
+    server: LiveServer, api: httpx.Client, account: Account, assistant_id: str
+) -> None:
+    lines = [b'{"session_id": "s", "session_id": "t"}', b'{"session_id": "s", "score": NaN}']
+    report = run_import(server, account, assistant_id, b"\n".join(lines) + b"\n")
+    assert len(report.rejected) == 2
+    for raw, row in zip(lines, report.rejected, strict=True):
+        res = api.post(
+            feedbacks_path(assistant_id), content=raw, headers={"Content-Type": "application/json"}
+        )
+        error = res.json()
+        assert (row.code, row.field) == (error["code"], error["details"]["field"]), raw
