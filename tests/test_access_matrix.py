@@ -128,6 +128,7 @@ def params_for(method: str, path: str) -> dict[str, str] | None:
     return {
         ("DELETE", "/v1/Assistants/{id}"): {"Cascade": "true"},
         ("GET", "/v1/Messages/{message_id}/Thumbs"): {"Identity": OWNER},
+        ("GET", "/v1/Exports/Golden"): {"Format": "openai"},
     }.get((method, path))
 
 
