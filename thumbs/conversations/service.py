@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from thumbs.assistants import service as assistants
 from thumbs.kit import errors as E
@@ -141,6 +141,40 @@ def conversation_before(session: Session, *, message: Message) -> list[dict[str,
         .order_by(Message.pk.asc())
     ).all()
     return [{"role": r.role, "content": r.content} for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """A reply and the question it answered (the last user turn before it)."""
+
+    question: str
+    reply: str
+
+
+def exchanges(session: Session, *, message_pks: set[int]) -> dict[int, Exchange]:
+    """The question and the reply of each message in ``message_pks`` (by message pk), in
+    one query: what a list of feedback shows beside each rating."""
+    if not message_pks:
+        return {}
+    asked = aliased(Message)
+    question = (
+        select(asked.content)
+        .where(
+            asked.session_pk == Message.session_pk,
+            asked.role == "user",
+            asked.pk < Message.pk,
+        )
+        .order_by(asked.pk.desc())
+        .limit(1)
+        .correlate(Message)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(Message.pk, Message.content, question.label("question")).where(
+            Message.pk.in_(message_pks)
+        )
+    )
+    return {r.pk: Exchange(question=r.question or "", reply=r.content) for r in rows}
 
 
 def last_user_turn(turns: list[dict[str, str]]) -> str:

@@ -109,5 +109,6 @@ async def rate_session(
         data=FeedbackCreate(session_id=data.session_id, score=data.score, text=data.text),
         idempotency_key=None,
         identity=identity_of(user),
+        channel="console",
     )
     return Response(result.body, status_code=result.status, media_type="application/json")

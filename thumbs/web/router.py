@@ -259,6 +259,9 @@ def feedback_explorer(
         user=user,
         active="feedback",
         items=result.items,
+        exchanges=conversations.exchanges(
+            session, message_pks={f.message_pk for f in result.items if f.message_pk is not None}
+        ),
         names=names,
         assistants=service.assistants(session, account_pk=user.account_pk),
         form=form.shown,

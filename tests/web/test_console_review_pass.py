@@ -1,0 +1,68 @@
+"""The console's review screens over HTTP: the explorer's question and reply, the channel of
+a console session rating, the review item's wording, and reinstating a golden example."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+
+from tests.lifecycle_helpers import log_turn, thumbs
+from tests.web.conftest import csrf_of
+
+
+def _row(html: str, feedback_id: str) -> str:
+    match = re.search(rf'<tr data-id="{feedback_id}">(.*?)</tr>', html, re.S)
+    assert match is not None, html
+    return match.group(1)
+
+
+def _rate_session(console: httpx.Client, assistant_id: str, body: dict[str, Any]) -> str:
+    token = csrf_of(console.get("/console/simulator").text)
+    res = console.post(
+        f"/console/api/assistants/{assistant_id}/session-feedback",
+        json=body,
+        headers={"X-CSRF-Token": token, "Accept": "application/json"},
+    )
+    assert res.status_code == 201, res.text
+    return str(res.json()["id"])
+
+
+def test_the_explorer_shows_the_question_and_the_reply_escaped_and_clipped(
+    console: httpx.Client, api: httpx.Client, assistant_id: str
+) -> None:
+    long_reply = "Open <b>Settings</b> then Billing. " * 10
+    reply = log_turn(api, assistant_id, body="How do I <i>pay</i>?", reply=long_reply)
+    fid = thumbs(api, reply, "negative", reason="too long").json()["id"]
+    row = _row(console.get("/console/feedback").text, fid)
+    question = re.search(r'<td class="fb-question">(.*?)</td>', row, re.S)
+    answer = re.search(r'<td class="fb-reply">(.*?)</td>', row, re.S)
+    assert question is not None
+    assert answer is not None
+    assert "How do I &lt;i&gt;pay&lt;/i&gt;?" in question.group(1)
+    assert "<details" not in question.group(1)  # short: shown whole
+    # long: a clipped summary with the full text on hover and on expanding
+    assert '<details class="clip' in answer.group(1)
+    summary = re.search(r"<summary title=\"(.*?)\">(.*?)</summary>", answer.group(1), re.S)
+    assert summary is not None
+    assert summary.group(1) == long_reply.replace("<", "&lt;").replace(">", "&gt;")
+    assert summary.group(2).endswith("…")
+    assert len(summary.group(2)) < 120
+    assert "<b>" not in row
+
+
+def test_a_session_rated_in_the_console_is_channel_console_and_the_api_stays_api(
+    console: httpx.Client, api: httpx.Client, assistant_id: str
+) -> None:
+    rated = _rate_session(console, assistant_id, {"session_id": "sim-1", "score": 0})
+    created = api.post(
+        f"/v1/Assistants/{assistant_id}/Feedbacks", json={"session_id": "app-1", "score": 1}
+    ).json()["id"]
+    html = console.get("/console/feedback").text
+    assert '<td class="fb-channel">console</td>' in _row(html, rated)
+    assert '<td class="fb-channel">api</td>' in _row(html, created)
+    assert rated in console.get("/console/feedback?channel=console").text
+    assert created not in console.get("/console/feedback?channel=console").text
+    queued = api.get("/v1/Review", params={"Channel": "console"}).json()["feedbacks"]
+    assert [f["id"] for f in queued] == [rated]
