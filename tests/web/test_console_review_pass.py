@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 
-from tests.lifecycle_helpers import log_turn, thumbs
-from tests.web.conftest import csrf_of
+from tests.lifecycle_helpers import corrected, log_turn, thumbs
+from tests.web.conftest import csrf_of, make_user, sign_in
 
 
 def _row(html: str, feedback_id: str) -> str:
@@ -66,3 +66,60 @@ def test_a_session_rated_in_the_console_is_channel_console_and_the_api_stays_api
     assert created not in console.get("/console/feedback?channel=console").text
     queued = api.get("/v1/Review", params={"Channel": "console"}).json()["feedbacks"]
     assert [f["id"] for f in queued] == [rated]
+
+
+def test_a_withdrawn_golden_example_is_reinstated(
+    console: httpx.Client, api: httpx.Client, assistant_id: str
+) -> None:
+    gid = corrected(api, assistant_id, "Use the Forgot password link.")
+    html = console.get("/console/golden").text
+    token = csrf_of(html)
+    assert 'class="inline golden-withdraw" data-confirm="Withdraw this golden example?' in html
+    res = console.post(f"/console/golden/{gid}/withdraw", data={"csrf_token": token})
+    assert res.status_code == 303
+    withdrawn = api.get(f"/v1/GoldenExamples/{gid}").json()
+    assert (withdrawn["status"], withdrawn["withdrawn_reason"]) == (
+        "withdrawn",
+        "withdrawn by admin@example.com",
+    )
+    page = console.get(res.headers["location"]).text
+    assert "Reinstate it to use it again." in page
+    assert f'action="/console/golden/{gid}/reinstate"' in page
+    res = console.post(f"/console/golden/{gid}/reinstate", data={"csrf_token": token})
+    assert res.status_code == 303
+    assert res.headers["location"] == "/console/golden?done=reinstated"
+    back = api.get(f"/v1/GoldenExamples/{gid}").json()
+    assert (back["status"], back["withdrawn_at"], back["withdrawn_reason"]) == (
+        "active",
+        None,
+        None,
+    )
+    assert gid in console.get("/console/golden", params={"status": "active"}).text
+    # the responder answers with it again
+    token = csrf_of(console.get("/console/simulator").text)
+    answer = console.post(
+        f"/console/api/assistants/{assistant_id}/messages",
+        json={"body": "How do I reset my password?"},
+        headers={"X-CSRF-Token": token, "Accept": "application/json"},
+    )
+    assert "Forgot password link" in answer.text
+
+
+def test_reinstating_needs_an_admin_and_the_csrf_token(
+    server: Any, account: Any, console: httpx.Client, api: httpx.Client, assistant_id: str
+) -> None:
+    gid = corrected(api, assistant_id, "Kept.")
+    token = csrf_of(console.get("/console/golden").text)
+    assert (
+        console.post(f"/console/golden/{gid}/withdraw", data={"csrf_token": token}).status_code
+        == 303
+    )
+    assert console.post(f"/console/golden/{gid}/reinstate", data={}).status_code == 403
+    member = make_user(server, account, "member@example.com", "member")
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        assert sign_in(client, member).status_code == 303
+        page = client.get("/console/golden").text
+        assert "/reinstate" not in page
+        res = client.post(f"/console/golden/{gid}/reinstate", data={"csrf_token": csrf_of(page)})
+        assert res.status_code == 403
+    assert api.get(f"/v1/GoldenExamples/{gid}").json()["status"] == "withdrawn"

@@ -195,6 +195,18 @@ def withdraw(session: Session, *, golden: GoldenExample, reason: str) -> GoldenE
     return golden
 
 
+def reinstate(session: Session, *, golden: GoldenExample) -> GoldenExample:
+    """Use a withdrawn example again (the undo of :func:`withdraw`): active, without the
+    withdrawal's time and reason."""
+    if golden.status != "active":
+        golden.status = "active"
+        golden.withdrawn_at = None
+        golden.withdrawn_reason = None
+        golden.date_updated = utcnow()
+        session.flush()
+    return golden
+
+
 def remove(session: Session, *, golden: GoldenExample) -> None:
     session.execute(
         update(PreferencePair)

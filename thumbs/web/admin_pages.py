@@ -34,7 +34,8 @@ NOTICES = {
     "approved": "Approved.",
     "dismissed": "Dismissed.",
     "saved": "Saved.",
-    "withdrawn": "Withdrawn.",
+    "withdrawn": "Withdrawn: responders no longer use it. Reinstate it to use it again.",
+    "reinstated": "Reinstated: responders use it again.",
 }
 
 
@@ -236,6 +237,18 @@ def withdraw_golden(
         session, golden=_golden(session, user, golden_id), reason=f"withdrawn by {user.email}"
     )
     return _back(request, "golden", back, done="withdrawn")
+
+
+@router.post("/golden/{golden_id}/reinstate")
+def reinstate_golden(
+    request: Request,
+    session: DbSession,
+    user: CheckedAdmin,
+    golden_id: str,
+    back: Back = "",
+) -> Response:
+    golden.reinstate(session, golden=_golden(session, user, golden_id))
+    return _back(request, "golden", back, done="reinstated")
 
 
 # -- lifecycle settings (shown on the settings page) ---------------------------------------------

@@ -28,6 +28,16 @@
     });
   }
 
+  // A form with data-confirm asks first (window.confirm: no inline script needed).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-confirm")) { return; }
+    if (!window.confirm(form.getAttribute("data-confirm"))) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }, true);
+
   // A form is sent once: its submit buttons are disabled while the page navigates.
   document.addEventListener("submit", function (event) {
     var form = event.target;
