@@ -123,3 +123,49 @@ def test_reinstating_needs_an_admin_and_the_csrf_token(
         res = client.post(f"/console/golden/{gid}/reinstate", data={"csrf_token": csrf_of(page)})
         assert res.status_code == 403
     assert api.get(f"/v1/GoldenExamples/{gid}").json()["status"] == "withdrawn"
+
+
+def _item(html: str, feedback_id: str) -> str:
+    match = re.search(rf'<article [^>]*data-feedback-id="{feedback_id}".*?</article>', html, re.S)
+    assert match is not None, html
+    return match.group(0)
+
+
+def test_a_review_item_says_each_thing_once_and_names_the_user(
+    console: httpx.Client, api: httpx.Client, assistant_id: str
+) -> None:
+    reply = log_turn(api, assistant_id, identity="ann@example.com")
+    fid = thumbs(api, reply, "negative", identity="ann@example.com", reason="too vague").json()[
+        "id"
+    ]
+    stored = api.get(f"/v1/Review/{fid}").json()
+    assert (stored["text"], stored["score"]) == ("too vague", 0.0)
+    item = _item(console.get("/console/review").text, fid)
+    assert item.count("too vague") == 1  # the reason, not the same text again
+    assert "Score" not in item  # the 👎 badge says it
+    assert ">ann@example.com</span>" in item
+    assert f'title="{stored["user_sid"]}"' in item
+    assert re.search(r'<time datetime="\d{4}-\d\d-\d\dT[^"]+Z"', item) is not None
+
+
+def test_the_approve_form_says_what_approving_makes_before_and_after(
+    console: httpx.Client, api: httpx.Client, assistant_id: str
+) -> None:
+    down = thumbs(api, log_turn(api, assistant_id, session_id="a"), "negative").json()["id"]
+    up = thumbs(api, log_turn(api, assistant_id, session_id="b"), "positive").json()["id"]
+    html = console.get("/console/review").text
+    assert ">Approve without a correction: no golden example is made.</p>" in _item(html, down)
+    assert (
+        'data-edited="Approve with your correction: creates a golden example and a preference '
+        'pair."' in _item(html, down)
+    )
+    assert ">Approve as is: the reply becomes a golden example.</p>" in _item(html, up)
+    token = csrf_of(html)
+    res = console.post(f"/console/review/{down}/approve", data={"csrf_token": token})
+    assert res.headers["location"] == "/console/review?done=approved_nothing"
+    assert "no golden example was made" in console.get(res.headers["location"]).text
+    assert api.get("/v1/GoldenExamples").json()["golden_examples"] == []
+    res = console.post(f"/console/review/{up}/approve", data={"csrf_token": token})
+    assert res.headers["location"] == "/console/review?done=approved_golden"
+    [made] = api.get("/v1/GoldenExamples").json()["golden_examples"]
+    assert made["feedback_id"] == up

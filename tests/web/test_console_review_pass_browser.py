@@ -4,12 +4,14 @@ confirmation and reinstated, and the explorer's question and reply."""
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 from playwright.sync_api import Dialog, Page, expect
 
 from tests.conftest import LiveServer
-from tests.lifecycle_helpers import corrected
+from tests.lifecycle_helpers import corrected, log_turn, thumbs
 from tests.web.conftest import ConsoleUser, open_console
 
 pytestmark = pytest.mark.browser
@@ -59,3 +61,24 @@ def test_the_question_of_a_preference_pair_reads_as_words(
     assert box is not None
     assert box["width"] > 150  # a column, not a letter per line
     assert box["height"] < 80  # one or two lines
+
+
+def test_the_review_item_says_what_approving_makes_and_shows_relative_times(
+    page: Page, server: LiveServer, admin: ConsoleUser, api: httpx.Client, assistant_id: str
+) -> None:
+    fid = thumbs(api, log_turn(api, assistant_id), "negative", reason="vague").json()["id"]
+    open_console(page, server, admin, "review")
+    item = page.locator(f'[data-feedback-id="{fid}"]')
+    when = item.locator("time")
+    expect(when).to_have_text(re.compile(r"^(just now|\d+ (sec|min)\. ago)$"))
+    expect(when).to_have_attribute("title", re.compile(r"\d{4}"))
+    effect = item.locator(".approve-effect")
+    expect(effect).to_have_text("Approve without a correction: no golden example is made.")
+    item.locator("textarea.correction").fill("Use the Forgot password link.")
+    expect(effect).to_have_text(
+        "Approve with your correction: creates a golden example and a preference pair."
+    )
+    item.locator(".approve-button").click()
+    expect(page.get_by_role("status")).to_have_text(
+        "Approved with your correction: a golden example and a preference pair were made."
+    )

@@ -28,6 +28,17 @@
     if (form) { form.requestSubmit(); }
   }
 
+  // Say what approving will make: the sentence follows the correction as it is edited.
+  items.forEach(function (el) {
+    var box = el.querySelector("textarea.correction");
+    var effect = el.querySelector(".approve-effect");
+    if (!box || !effect) { return; }
+    box.addEventListener("input", function () {
+      var edited = box.value.trim() !== "" && box.value !== box.defaultValue;
+      effect.textContent = effect.getAttribute(edited ? "data-edited" : "data-plain");
+    });
+  });
+
   items.forEach(function (el, i) {
     el.addEventListener("click", function () { if (current !== i) { select(i); } });
   });
