@@ -169,3 +169,26 @@ def test_the_approve_form_says_what_approving_makes_before_and_after(
     assert res.headers["location"] == "/console/review?done=approved_golden"
     [made] = api.get("/v1/GoldenExamples").json()["golden_examples"]
     assert made["feedback_id"] == up
+
+
+def test_the_queue_says_where_it_stands_and_the_navigation_counts_what_waits(
+    console: httpx.Client, api: httpx.Client, assistant_id: str
+) -> None:
+    for i in range(3):
+        reply = log_turn(api, assistant_id, session_id=f"q{i}", body=f"Question {i}?")
+        thumbs(api, reply, "negative", reason=f"reason {i}")
+    first = console.get("/console/review", params={"PageSize": 2}).text
+    assert re.search(r'<span class="at">1</span> of 3</p>', first) is not None
+    assert '<span class="count" id="pending-count" title="3 waiting for review">3</span>' in first
+    assert first.count('class="review-pick"') == 2
+    older = re.search(r'rel="next" href="([^"]+)"', first)
+    assert older is not None
+    second = console.get(older.group(1).replace("&amp;", "&")).text
+    assert re.search(r'<span class="at">3</span> of 3</p>', second) is not None
+    assert "reason 2" in second
+    # the count is the account's, whatever the page shows
+    assert 'id="pending-count" title="3 waiting' in console.get("/console/golden").text
+    assert 'id="pending-count" title="3 waiting' in console.get("/console/feedback").text
+    filtered = console.get("/console/review", params={"type": "positive"}).text
+    assert "Nothing is waiting for review." in filtered
+    assert 'id="pending-count" title="3 waiting' in filtered

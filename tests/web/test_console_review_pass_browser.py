@@ -82,3 +82,69 @@ def test_the_review_item_says_what_approving_makes_and_shows_relative_times(
     expect(page.get_by_role("status")).to_have_text(
         "Approved with your correction: a golden example and a preference pair were made."
     )
+
+
+def _three_pending(api: httpx.Client, assistant_id: str) -> list[str]:
+    ids = []
+    for i in range(3):
+        reply = log_turn(api, assistant_id, session_id=f"q{i}", body=f"Question {i}?")
+        ids.append(thumbs(api, reply, "negative", reason=f"reason {i}").json()["id"])
+    return ids
+
+
+def test_the_queue_shows_one_item_with_the_list_beside_and_keeps_the_keys(
+    page: Page, server: LiveServer, admin: ConsoleUser, api: httpx.Client, assistant_id: str
+) -> None:
+    first, second, third = _three_pending(api, assistant_id)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    open_console(page, server, admin, "review")
+    progress = page.locator("#review-progress")
+    expect(progress).to_have_text("1 of 3")
+    expect(page.locator("#pending-count")).to_have_text("3")
+    expect(page.locator(f'article[data-feedback-id="{first}"]')).to_be_visible()
+    expect(page.locator(f'article[data-feedback-id="{second}"]')).to_be_hidden()
+    listed = page.locator(".review-pick")
+    expect(listed).to_have_count(3)
+    side = page.locator(".review-list").bounding_box()
+    shown = page.locator(f'article[data-feedback-id="{first}"]').bounding_box()
+    assert side is not None
+    assert shown is not None
+    assert side["x"] + side["width"] <= shown["x"]  # beside
+
+    page.keyboard.press("j")
+    expect(progress).to_have_text("2 of 3")
+    expect(page.locator(f'article[data-feedback-id="{second}"]')).to_be_visible()
+    expect(page.locator(f'article[data-feedback-id="{first}"]')).to_be_hidden()
+    expect(listed.nth(1)).to_have_attribute("aria-current", "true")
+    listed.nth(2).click()
+    expect(progress).to_have_text("3 of 3")
+    expect(page.locator(f'article[data-feedback-id="{third}"]')).to_be_visible()
+    page.keyboard.press("k")
+    expect(progress).to_have_text("2 of 3")
+
+    # d then Enter dismisses the selected item; the status line stays in view
+    page.keyboard.press("d")
+    page.keyboard.type("duplicate")
+    page.keyboard.press("Enter")
+    status = page.get_by_role("status")
+    expect(status).to_have_text("Dismissed.")
+    expect(status).to_be_in_viewport()
+    assert status.evaluate("el => getComputedStyle(el).position") == "fixed"
+    expect(page.locator("#pending-count")).to_have_text("2")
+    expect(progress).to_have_text("1 of 2")
+    assert api.get(f"/v1/Review/{second}").json()["status"] == "dismissed"
+    assert api.get(f"/v1/Review/{first}").json()["status"] == "pending"
+
+
+def test_on_a_narrow_screen_the_list_stacks_above_the_item(
+    page: Page, server: LiveServer, admin: ConsoleUser, api: httpx.Client, assistant_id: str
+) -> None:
+    first, _, _ = _three_pending(api, assistant_id)
+    page.set_viewport_size({"width": 390, "height": 844})
+    open_console(page, server, admin, "review")
+    side = page.locator(".review-list").bounding_box()
+    shown = page.locator(f'article[data-feedback-id="{first}"]').bounding_box()
+    assert side is not None
+    assert shown is not None
+    assert side["y"] + side["height"] <= shown["y"]  # stacked
+    assert shown["width"] <= 390

@@ -104,8 +104,12 @@ def review_queue(
         user=user,
         active="review",
         items=queue.in_context(session, result.items),
+        progress=queue.progress(
+            session, where=form.where, first_pk=result.items[0].pk if result.items else None
+        ),
         names=names,
         people=people,
+        pending=queue.pending_count(session, account_pk=user.account_pk),
         makes=golden.approval_makes,
         effects=EFFECTS,
         assistants=service.assistants(session, account_pk=user.account_pk),
@@ -220,6 +224,7 @@ def golden_examples(
         "golden.html",
         user=user,
         active="golden",
+        pending=queue.pending_count(session, account_pk=user.account_pk),
         items=result.items,
         pairs=pairs.items,
         names=names,

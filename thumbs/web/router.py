@@ -19,6 +19,7 @@ from thumbs.kit import errors as E
 from thumbs.kit.body import validate_fields
 from thumbs.kit.deps import DbSession, get_runtime
 from thumbs.kit.paging import PageParams, page_params
+from thumbs.review import queue
 from thumbs.review import service as review
 from thumbs.web import service
 from thumbs.web.deps import (
@@ -258,6 +259,7 @@ def feedback_explorer(
         "feedback.html",
         user=user,
         active="feedback",
+        pending=queue.pending_count(session, account_pk=user.account_pk),
         items=result.items,
         exchanges=conversations.exchanges(
             session, message_pks={f.message_pk for f in result.items if f.message_pk is not None}
