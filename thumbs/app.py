@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from thumbs import __version__
 from thumbs.assistants.router import router as assistants_router
+from thumbs.auth.router import router as keys_router
 from thumbs.chat.router import router as chat_router
 from thumbs.config import Settings, get_settings
 from thumbs.conversations.router import router as conversations_router
@@ -21,13 +22,15 @@ from thumbs.feedback.router import FEEDBACKS_PATH, create_feedback
 from thumbs.feedback.router import router as feedback_router
 from thumbs.golden.router import router as golden_router
 from thumbs.kit import handlers, openapi
+from thumbs.kit.body import MAX_BODY_BYTES
 from thumbs.kit.compat import GoClientScores
+from thumbs.kit.intake import WholeBody
 from thumbs.review.router import router as review_router
 from thumbs.review.thumbs_router import router as thumbs_router
 from thumbs.runtime import Runtime
 from thumbs.store import migrate
 from thumbs.users.router import router as users_router
-from thumbs.web.app import create_console
+from thumbs.web.app import MAX_FORM_BYTES, create_console
 
 log = logging.getLogger("thumbs")
 
@@ -99,6 +102,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         docs_url="/docs",
         redoc_url=None,
     )
+    # Every body is received in full before any handler runs (console forms may be larger).
+    app.add_middleware(WholeBody, limit=MAX_BODY_BYTES, limits=[("/console/", MAX_FORM_BYTES)])
     handlers.install(app)
     app.add_middleware(GoClientScores)
     # The feedback create route is the hot path: it is served by a plain Starlette route
@@ -115,6 +120,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(review_router)
     app.include_router(golden_router)
     app.include_router(chat_router)
+    app.include_router(keys_router)
     app.include_router(docs_router)
     openapi.install(app)
     app.mount("/console", console, name="console")
