@@ -138,3 +138,20 @@ def test_a_reason_typed_after_the_thumb_is_saved_on_enter_and_on_leaving_the_box
     expect(reply.locator(".verdict")).to_have_text("Your verdict: positive (pending)")
     expect(reply.locator(".reason-saved")).to_have_text("Reason saved.")
     assert stored() == ("positive", "Actually fine")
+
+
+def test_the_session_form_shows_only_once_there_is_a_session_and_says_what_happened(
+    page: Page, server: LiveServer, admin: ConsoleUser, api: httpx.Client, assistant_id: str
+) -> None:
+    open_console(page, server, admin, "simulator")
+    form = page.locator("#sim-session-feedback")
+    expect(form).to_be_hidden()
+    expect(page.get_by_role("button", name="Rate session")).to_be_hidden()
+    say(page, "How do I reset my password?")
+    expect(page.locator("#sim-chat li.turn.assistant")).to_have_count(1)
+    expect(form).to_be_visible()
+    page.get_by_role("button", name="Rate session").click()
+    expect(page.locator("#sim-session-verdict")).to_have_text("Session rated: score 1")
+    page.get_by_role("button", name="New session").click()
+    expect(form).to_be_hidden()
+    expect(page.locator("#sim-session-verdict")).to_have_text("")

@@ -158,8 +158,12 @@
   sessionForm.addEventListener("submit", function (event) {
     event.preventDefault();
     var opt = option();
-    if (!sessionId || !opt) { return; }
     var verdict = document.getElementById("sim-session-verdict");
+    if (!sessionId || !opt) {
+      verdict.textContent = "Ask a question first: there is no session to rate yet.";
+      return;
+    }
+    verdict.textContent = "Sending…";
     var payload = {
       session_id: sessionId,
       score: Number(document.getElementById("sim-session-score").value)
