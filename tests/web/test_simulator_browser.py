@@ -155,3 +155,15 @@ def test_the_session_form_shows_only_once_there_is_a_session_and_says_what_happe
     page.get_by_role("button", name="New session").click()
     expect(form).to_be_hidden()
     expect(page.locator("#sim-session-verdict")).to_have_text("")
+
+
+def test_the_question_box_has_a_visible_label(
+    page: Page, server: LiveServer, admin: ConsoleUser, assistant_id: str
+) -> None:
+    open_console(page, server, admin, "simulator")
+    expect(page.get_by_text("Your question", exact=True)).to_be_visible()
+    box = page.get_by_label("Your question")
+    expect(box).to_have_attribute("id", "sim-body")
+    box.fill("How do I reset my password?")
+    box.press("Enter")
+    expect(page.locator("#sim-chat li.turn.assistant")).to_have_count(1)
