@@ -167,3 +167,23 @@ def test_the_question_box_has_a_visible_label(
     box.fill("How do I reset my password?")
     box.press("Enter")
     expect(page.locator("#sim-chat li.turn.assistant")).to_have_count(1)
+
+
+def test_the_reason_box_is_labelled_from_the_effective_settings(
+    page: Page, server: LiveServer, admin: ConsoleUser, assistant_id: str
+) -> None:
+    open_console(page, server, admin, "simulator")
+    say(page, "How do I reset my password?")
+    reply = page.locator("#sim-chat li.turn.assistant").last
+    expect(reply.locator(".reason")).to_have_attribute("placeholder", "Reason (optional)")
+    page.get_by_role("link", name="Settings").click()
+    page.get_by_label("Support bot: negative require reason").check()
+    page.get_by_role("button", name="Save Support bot").click()
+    expect(page.get_by_role("status")).to_have_text("Feedback settings saved.")
+    page.get_by_role("link", name="Simulator").click()
+    say(page, "How do I reset my password?")
+    reply = page.locator("#sim-chat li.turn.assistant").last
+    expect(reply.locator(".reason")).to_have_attribute(
+        "placeholder", "Reason (required for thumbs down)"
+    )
+    expect(reply.get_by_label("Reason (required for thumbs down)")).to_be_visible()

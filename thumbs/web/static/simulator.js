@@ -32,6 +32,24 @@
     return !!opt && opt.getAttribute("data-reason-" + type) === "yes";
   }
 
+  // The reason box says what the assistant's effective settings ask for.
+  function reasonLabel() {
+    var up = reasonRequired("positive");
+    var down = reasonRequired("negative");
+    if (up && down) { return "Reason (required)"; }
+    if (down) { return "Reason (required for thumbs down)"; }
+    if (up) { return "Reason (required for thumbs up)"; }
+    return "Reason (optional)";
+  }
+
+  function labelReasons() {
+    var label = reasonLabel();
+    chat.querySelectorAll(".reason").forEach(function (box) {
+      box.placeholder = label;
+      box.setAttribute("aria-label", label);
+    });
+  }
+
   function newSession() {
     sessionId = null;
     shown.textContent = "new";
@@ -125,6 +143,7 @@
       li.querySelector(".reason-saved").textContent = "";
     });
     chat.appendChild(li);
+    labelReasons();
   }
 
   ask.addEventListener("submit", function (event) {
