@@ -3,11 +3,14 @@ thumbs (reason rules from the settings), change the verdict, rate the session.""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import httpx
 import pytest
 from playwright.sync_api import Dialog, Page, expect
 
 from tests.conftest import LiveServer
+from tests.responders import fake_openai
 from tests.web.conftest import ConsoleUser, open_console, say
 
 pytestmark = pytest.mark.browser
@@ -187,3 +190,49 @@ def test_the_reason_box_is_labelled_from_the_effective_settings(
         "placeholder", "Reason (required for thumbs down)"
     )
     expect(reply.get_by_label("Reason (required for thumbs down)")).to_be_visible()
+
+
+@pytest.fixture
+def fake() -> Iterator[fake_openai.FakeOpenAI]:
+    srv = fake_openai.start()
+    yield srv
+    srv.release.set()
+    srv.server.shutdown()
+
+
+def use_endpoint(api: httpx.Client, assistant_id: str, base_url: str) -> None:
+    res = api.put(
+        f"/v1/Assistants/{assistant_id}",
+        json={"responder": "openai", "responder_base_url": base_url, "responder_model": "m"},
+    )
+    assert res.status_code == 200, res.text
+
+
+def test_thinking_is_shown_and_a_failed_question_stays_in_the_box_with_a_retry(
+    page: Page,
+    server: LiveServer,
+    admin: ConsoleUser,
+    api: httpx.Client,
+    assistant_id: str,
+    fake: fake_openai.FakeOpenAI,
+) -> None:
+    use_endpoint(api, assistant_id, fake.base_url("slow"))
+    open_console(page, server, admin, "simulator")
+    say(page, "Is the <b>sky</b> blue?")
+    thinking = page.locator("#sim-chat li.thinking")
+    expect(thinking).to_have_text("The assistant is thinking…")
+    expect(page.locator("#sim-chat li.turn.user")).to_have_count(1)
+    fake.release.set()  # the endpoint answers, without choices: the question fails
+    expect(page.locator("#sim-error")).to_be_visible()
+    expect(thinking).to_have_count(0)
+    # not in the chat as if sent: the text is back in the box
+    expect(page.locator("#sim-chat li")).to_have_count(0)
+    expect(page.get_by_label("Your question")).to_have_value("Is the <b>sky</b> blue?")
+    use_endpoint(api, assistant_id, fake.base_url("ok"))
+    page.get_by_role("button", name="Retry").click()
+    reply = page.locator("#sim-chat li.turn.assistant")
+    expect(reply).to_have_count(1)
+    expect(reply.locator(".content")).to_contain_text("sky")
+    expect(page.locator("#sim-chat li.turn.user .content")).to_have_text("Is the <b>sky</b> blue?")
+    expect(page.locator("#sim-error")).to_be_hidden()
+    expect(page.get_by_label("Your question")).to_have_value("")

@@ -71,6 +71,7 @@
     li.appendChild(role);
     li.appendChild(content);
     chat.appendChild(li);
+    return li;
   }
 
   function showVerdict(li, fb) {
@@ -146,13 +147,37 @@
     labelReasons();
   }
 
+  // While the responder thinks, a placeholder turn says so (removed when it answers).
+  function addThinking() {
+    var li = document.createElement("li");
+    li.className = "turn thinking";
+    li.setAttribute("role", "status");
+    li.textContent = "The assistant is thinking…";
+    chat.appendChild(li);
+    return li;
+  }
+
+  // A failed question is taken back out of the chat: its text returns to the box, and
+  // the error offers to send it again.
+  function showFailure(err) {
+    showError(message(err));
+    var again = document.createElement("button");
+    again.type = "button";
+    again.className = "secondary retry";
+    again.textContent = "Retry";
+    again.addEventListener("click", function () { ask.requestSubmit(); });
+    failure.appendChild(document.createTextNode(" "));
+    failure.appendChild(again);
+  }
+
   ask.addEventListener("submit", function (event) {
     event.preventDefault();
     var text = input.value.trim();
     var opt = option();
     if (!text || !opt) { return; }
     showError("");
-    addUserTurn(text);
+    var turn = addUserTurn(text);
+    var thinking = addThinking();
     input.value = "";
     var button = ask.querySelector("button");
     button.disabled = true;
@@ -166,8 +191,13 @@
         sessionForm.hidden = false;
         addReply(out);
       })
-      .catch(function (err) { showError(message(err)); })
+      .catch(function (err) {
+        chat.removeChild(turn);
+        if (!input.value) { input.value = text; }
+        showFailure(err);
+      })
       .then(function () {
+        chat.removeChild(thinking);
         button.disabled = false;
         input.disabled = false;
         input.focus();
