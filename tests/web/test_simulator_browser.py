@@ -8,10 +8,13 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from playwright.sync_api import Dialog, Page, expect
+from sqlalchemy import select
 
-from tests.conftest import LiveServer
+from tests.conftest import Account, LiveServer
 from tests.responders import fake_openai
 from tests.web.conftest import ConsoleUser, open_console, say
+from thumbs.kit import ids
+from thumbs.store.models import Assistant, GoldenExample
 
 pytestmark = pytest.mark.browser
 
@@ -236,3 +239,67 @@ def test_thinking_is_shown_and_a_failed_question_stays_in_the_box_with_a_retry(
     expect(page.locator("#sim-chat li.turn.user .content")).to_have_text("Is the <b>sky</b> blue?")
     expect(page.locator("#sim-error")).to_be_hidden()
     expect(page.get_by_label("Your question")).to_have_value("")
+
+
+HOSTILE = (
+    "# Steps\n\nRun **this**:\n\n```\nthumbs serve <now>\n```\n\n"
+    '<script>window.pwned = 1</script> <img src=x onerror="window.pwned = 2"> '
+    "[click](javascript:window.pwned=3)"
+)
+
+
+def add_golden(
+    server: LiveServer, account: Account, assistant_id: str, prompt: str, output: str
+) -> None:
+    with server.runtime.store.session() as s:
+        bot = s.scalars(select(Assistant).where(Assistant.id == assistant_id)).one()
+        s.add(
+            GoldenExample(
+                id=ids.new_id(ids.GOLDEN),
+                account_pk=account.pk,
+                assistant_pk=bot.pk,
+                input=[{"role": "user", "content": prompt}],
+                prompt=prompt,
+                output=output,
+                source="corrected",
+                status="active",
+            )
+        )
+
+
+def test_replies_render_markdown_and_code_and_any_html_as_text(
+    page: Page, server: LiveServer, admin: ConsoleUser, account: Account, assistant_id: str
+) -> None:
+    add_golden(server, account, assistant_id, "How do I start the server?", HOSTILE)
+    open_console(page, server, admin, "simulator")
+    say(page, "How do I start the server?")
+    content = page.locator("#sim-chat li.turn.assistant .content")
+    expect(content.locator("h1")).to_have_text("Steps")
+    expect(content.locator("strong")).to_have_text("this")
+    expect(content.locator("pre code")).to_have_text("thumbs serve <now>\n")
+    expect(content).to_contain_text("<script>window.pwned = 1</script>")
+    expect(content).to_contain_text('<img src=x onerror="window.pwned = 2">')
+    assert content.locator("script, img, a[href^='javascript']").count() == 0
+    assert page.evaluate("window.pwned") is None
+    expect(page.get_by_role("button", name="Show more")).to_have_count(0)
+
+
+def test_a_very_long_reply_is_collapsed_with_show_more(
+    page: Page, server: LiveServer, admin: ConsoleUser, account: Account, assistant_id: str
+) -> None:
+    long_reply = "Start here. " + "All the details of the long answer. " * 150 + "The end."
+    assert len(long_reply) > 5000
+    add_golden(server, account, assistant_id, "Tell me everything about invoices", long_reply)
+    open_console(page, server, admin, "simulator")
+    say(page, "Tell me everything about invoices")
+    content = page.locator("#sim-chat li.turn.assistant .content")
+    expect(content).to_have_class("content md collapsed")
+    collapsed = content.bounding_box()
+    assert collapsed is not None
+    more = page.get_by_role("button", name="Show more")
+    more.click()
+    expect(content).to_have_class("content md")
+    expect(page.get_by_role("button", name="Show less")).to_have_attribute("aria-expanded", "true")
+    opened = content.bounding_box()
+    assert opened is not None
+    assert opened["height"] > collapsed["height"]

@@ -1,5 +1,6 @@
 // The Simulator: chat with an assistant, rate each reply, rate the session.
-// User text is only ever set with textContent.
+// User text is only ever set with textContent; a reply's HTML is the server's Markdown
+// rendering, which escapes any raw HTML (thumbs/web/markdown.py).
 (function () {
   "use strict";
   var root = document.getElementById("simulator");
@@ -125,10 +126,31 @@
     rate(li, verdict, true);
   }
 
+  // Very long replies are collapsed behind "Show more".
+  var LONG_REPLY = 5000;
+
+  function showContent(li, html, length) {
+    var content = li.querySelector(".content");
+    content.innerHTML = html;
+    if (length <= LONG_REPLY) { return; }
+    content.classList.add("collapsed");
+    var more = document.createElement("button");
+    more.type = "button";
+    more.className = "link more";
+    more.textContent = "Show more";
+    more.setAttribute("aria-expanded", "false");
+    more.addEventListener("click", function () {
+      var open = content.classList.toggle("collapsed") === false;
+      more.textContent = open ? "Show less" : "Show more";
+      more.setAttribute("aria-expanded", String(open));
+    });
+    content.insertAdjacentElement("afterend", more);
+  }
+
   function addReply(out) {
     var li = replyTemplate.content.firstElementChild.cloneNode(true);
     li.setAttribute("data-message-id", out.message_id);
-    li.querySelector(".content").textContent = out.body;
+    showContent(li, out.html, out.body.length);
     li.querySelectorAll(".thumb").forEach(function (b) {
       b.addEventListener("click", function () { rate(li, b.getAttribute("data-type")); });
     });
