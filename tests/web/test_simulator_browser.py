@@ -3,6 +3,7 @@ thumbs (reason rules from the settings), change the verdict, rate the session.""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import httpx
@@ -303,3 +304,52 @@ def test_a_very_long_reply_is_collapsed_with_show_more(
     opened = content.bounding_box()
     assert opened is not None
     assert opened["height"] > collapsed["height"]
+
+
+def test_the_session_is_kept_in_the_url_and_resumed_on_reload_back_and_nav(
+    page: Page, server: LiveServer, admin: ConsoleUser, api: httpx.Client, assistant_id: str
+) -> None:
+    open_console(page, server, admin, "simulator")
+    say(page, "How do I reset my password?")
+    expect(page.locator("#sim-chat li.turn.assistant")).to_have_count(1)
+    session_id = page.locator("#sim-session").text_content()
+    assert session_id is not None
+    assert session_id.startswith("aia_sess_")
+    expect(page).to_have_url(re.compile(rf"\?session={session_id}&assistant={assistant_id}$"))
+
+    def resumed() -> None:
+        expect(page.locator("#sim-session")).to_have_text(session_id)
+        expect(page.locator("#sim-chat li.turn.user .content")).to_have_text(
+            ["How do I reset my password?"]
+        )
+        expect(page.locator("#sim-chat li.turn.assistant .content")).to_contain_text(["no answer"])
+        expect(page.locator("#sim-session-feedback")).to_be_visible()
+
+    page.reload()
+    resumed()
+    # the resumed conversation goes on in the same session, and its replies can be rated
+    say(page, "And my username?")
+    expect(page.locator("#sim-chat li.turn.assistant")).to_have_count(2)
+    expect(page.locator("#sim-session")).to_have_text(session_id)
+    first = page.locator("#sim-chat li.turn.assistant").first
+    first.get_by_role("button", name="Thumbs up").click()
+    expect(first.locator(".verdict")).to_have_text("Your verdict: positive (pending)")
+    # leaving by the nav and coming back
+    page.get_by_role("link", name="Settings").click()
+    page.get_by_role("link", name="Simulator").click()
+    expect(page.locator("#sim-chat li.turn.user")).to_have_count(2)
+    expect(page.locator("#sim-session")).to_have_text(session_id)
+    # a new session, then Back: the old one again
+    page.get_by_role("button", name="New session").click()
+    expect(page.locator("#sim-session")).to_have_text("new")
+    expect(page.locator("#sim-session-feedback")).to_be_hidden()
+    page.go_back()
+    expect(page.locator("#sim-chat li.turn.user")).to_have_count(2)
+    expect(page.locator("#sim-session")).to_have_text(session_id)
+    # the recent sessions list resumes it too
+    page.get_by_role("button", name="New session").click()
+    page.reload()
+    expect(page.locator("#sim-session")).to_have_text("new")
+    page.locator("#sim-recent").get_by_role("link", name=re.compile(session_id)).click()
+    expect(page.locator("#sim-chat li.turn.user")).to_have_count(2)
+    expect(page.locator("#sim-session")).to_have_text(session_id)

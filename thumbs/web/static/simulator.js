@@ -14,7 +14,8 @@
   var failure = document.getElementById("sim-error");
   var sessionForm = document.getElementById("sim-session-feedback");
   var replyTemplate = document.getElementById("sim-reply");
-  var sessionId = null;
+  var sessionId = root.getAttribute("data-session");
+  var RESUME = "thumbs.simulator.resume";
 
   function message(err) {
     if (err && err.message) { return err.message; }
@@ -51,7 +52,18 @@
     });
   }
 
+  // The session lives in the URL (?session=…&assistant=…): reload and Back restore it from
+  // the server; the last one is remembered for this tab so the nav link returns to it.
+  function remember() {
+    var query = "?session=" + encodeURIComponent(sessionId) +
+      "&assistant=" + encodeURIComponent(option().value);
+    if (location.search !== query) { history.pushState(null, "", query); }
+    sessionStorage.setItem(RESUME, query);
+  }
+
   function newSession() {
+    if (sessionId) { history.pushState(null, "", location.pathname); }
+    sessionStorage.removeItem(RESUME);
     sessionId = null;
     shown.textContent = "new";
     chat.textContent = "";
@@ -130,9 +142,12 @@
   var LONG_REPLY = 5000;
 
   function showContent(li, html, length) {
+    li.querySelector(".content").innerHTML = html;
+    if (length > LONG_REPLY) { collapse(li); }
+  }
+
+  function collapse(li) {
     var content = li.querySelector(".content");
-    content.innerHTML = html;
-    if (length <= LONG_REPLY) { return; }
     content.classList.add("collapsed");
     var more = document.createElement("button");
     more.type = "button";
@@ -151,6 +166,12 @@
     var li = replyTemplate.content.firstElementChild.cloneNode(true);
     li.setAttribute("data-message-id", out.message_id);
     showContent(li, out.html, out.body.length);
+    wire(li);
+    chat.appendChild(li);
+    labelReasons();
+  }
+
+  function wire(li) {
     li.querySelectorAll(".thumb").forEach(function (b) {
       b.addEventListener("click", function () { rate(li, b.getAttribute("data-type")); });
     });
@@ -165,8 +186,6 @@
     reasonBox.addEventListener("input", function () {
       li.querySelector(".reason-saved").textContent = "";
     });
-    chat.appendChild(li);
-    labelReasons();
   }
 
   // While the responder thinks, a placeholder turn says so (removed when it answers).
@@ -210,6 +229,7 @@
       .then(function (out) {
         sessionId = out.session_id;
         shown.textContent = sessionId;
+        remember();
         sessionForm.hidden = false;
         addReply(out);
       })
@@ -247,5 +267,17 @@
   });
 
   pick.addEventListener("change", newSession);
+  window.addEventListener("popstate", function () { location.reload(); });
+  if (sessionId) {
+    chat.querySelectorAll("li.turn.assistant").forEach(function (li) {
+      if (li.querySelector(".content").textContent.length > LONG_REPLY) { collapse(li); }
+      wire(li);
+    });
+    labelReasons();
+    remember();
+  } else if (!location.search && sessionStorage.getItem(RESUME)) {
+    location.replace(location.pathname + sessionStorage.getItem(RESUME));
+    return;
+  }
   document.getElementById("sim-new").addEventListener("click", newSession);
 })();
