@@ -1,17 +1,15 @@
-"""Migration 0008 on SQLite: feedback written before it gets version 1 (its first ETag),
-new rows start at 1 without naming the column, and downgrading removes the column and
-keeps the rows and the one-verdict-per-user index."""
+"""Migration 0008 on SQLite and PostgreSQL: feedback written before it gets version 1 (its
+first ETag), new rows start at 1 without naming the column, and downgrading removes the
+column and keeps the rows and the one-verdict-per-user index."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
 
 from tests.store.seed import account_and_assistant
 from thumbs.store import migrate
-from thumbs.store.engine import Store
+from thumbs.store.engine import make_engine
 
 BEFORE = ScriptDirectory.from_config(migrate.alembic_config("sqlite://")).get_revision("0008")
 
@@ -27,32 +25,33 @@ def _feedback(conn: Connection, account_pk: int, assistant_pk: int, fid: str) ->
     )
 
 
-def test_existing_feedback_starts_at_version_one_and_downgrade_removes_it(tmp_path: Path) -> None:
+def test_existing_feedback_starts_at_version_one_and_downgrade_removes_it(
+    empty_database: str,
+) -> None:
     assert BEFORE is not None
     down = BEFORE.down_revision
     assert isinstance(down, str)
-    url = f"sqlite:///{(tmp_path / 'm.db').as_posix()}"
+    url = empty_database
     migrate.upgrade(url, down)
-    store = Store(url)
+    engine = make_engine(url, null_pool=True)
     try:
-        with store.engine.begin() as conn:
+        with engine.begin() as conn:
             account_pk, assistant_pk = account_and_assistant(conn)
             _feedback(conn, account_pk, assistant_pk, "aia_fdbk_before")
 
         migrate.upgrade(url, "0008")
-        with store.engine.begin() as conn:
+        with engine.begin() as conn:
             _feedback(conn, account_pk, assistant_pk, "aia_fdbk_after")
             versions = conn.execute(text("SELECT id, version FROM feedbacks ORDER BY pk")).all()
         assert [tuple(v) for v in versions] == [("aia_fdbk_before", 1), ("aia_fdbk_after", 1)]
 
         migrate.downgrade(url, down)
-        store.engine.dispose()
-        columns = {c["name"] for c in inspect(store.engine).get_columns("feedbacks")}
+        columns = {c["name"] for c in inspect(engine).get_columns("feedbacks")}
         assert "version" not in columns
-        indexes = {i["name"] for i in inspect(store.engine).get_indexes("feedbacks")}
+        indexes = {i["name"] for i in inspect(engine).get_indexes("feedbacks")}
         assert "uq_feedbacks_thumb" in indexes
-        with store.engine.connect() as conn:
+        with engine.connect() as conn:
             kept = conn.execute(text("SELECT id FROM feedbacks ORDER BY pk")).scalars().all()
         assert kept == ["aia_fdbk_before", "aia_fdbk_after"]
     finally:
-        store.dispose()
+        engine.dispose()

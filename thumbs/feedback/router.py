@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from thumbs.assistants.deps import AccountAssistant
-from thumbs.auth.deps import CurrentPrincipal, authenticate, identity_header
+from thumbs.auth.deps import AdminActor, StaffActor, authenticate, identity_header
 from thumbs.feedback import service
 from thumbs.feedback.deps import cached_assistant, idempotency_key_of
 from thumbs.feedback.filters import FeedbackFilter
@@ -87,7 +87,7 @@ async def create_feedback(request: Request) -> Response:
 
 
 async def list_filter(
-    principal: CurrentPrincipal,
+    actor: StaffActor,
     assistant: AccountAssistant,
     session_id: Annotated[str | None, Query(alias="SessionId", max_length=256)] = None,
     message_id: Annotated[str | None, Query(alias="MessageId", max_length=256)] = None,
@@ -101,7 +101,7 @@ async def list_filter(
     ] = None,
 ) -> FeedbackFilter:
     return FeedbackFilter(
-        account_pk=principal.account_pk,
+        account_pk=actor.account_pk,
         assistant_pk=assistant.pk,
         session_id=session_id,
         message_id=message_id,
@@ -115,7 +115,7 @@ async def list_filter(
 )
 def list_feedbacks(
     request: Request,
-    principal: CurrentPrincipal,
+    actor: StaffActor,
     session: DbSession,
     assistant: AccountAssistant,
     params: Annotated[PageParams, Depends(page_params)],
@@ -123,7 +123,7 @@ def list_feedbacks(
 ) -> Response:
     page = service.list_page(session, where=where, params=params)
     items = [
-        service.feedback_out(f, assistant_id=assistant.id, account_sid=principal.account_sid)
+        service.feedback_out(f, assistant_id=assistant.id, account_sid=actor.account_sid)
         for f in page.items
     ]
     return JSON(envelope(request, "feedbacks", params, page, items))
@@ -136,15 +136,10 @@ def list_feedbacks(
     summary="Fetch one feedback (thumbs extension)",
 )
 def fetch_feedback(
-    principal: CurrentPrincipal,
-    session: DbSession,
-    assistant: AccountAssistant,
-    feedback_id: FeedbackIdPath,
+    actor: StaffActor, session: DbSession, assistant: AccountAssistant, feedback_id: FeedbackIdPath
 ) -> Response:
     fb = service.get(session, assistant_pk=assistant.pk, feedback_id=feedback_id)
-    return JSON(
-        service.feedback_out(fb, assistant_id=assistant.id, account_sid=principal.account_sid)
-    )
+    return JSON(service.feedback_out(fb, assistant_id=assistant.id, account_sid=actor.account_sid))
 
 
 @router.delete(
@@ -154,7 +149,7 @@ def fetch_feedback(
     summary="Delete one feedback (thumbs extension)",
 )
 def delete_feedback(
-    session: DbSession, assistant: AccountAssistant, feedback_id: FeedbackIdPath
+    _actor: AdminActor, session: DbSession, assistant: AccountAssistant, feedback_id: FeedbackIdPath
 ) -> Response:
     fb = service.get(session, assistant_pk=assistant.pk, feedback_id=feedback_id)
     service.remove(session, feedback=fb)

@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from thumbs.assistants import service as assistants
 from thumbs.assistants.deps import AccountAssistant
-from thumbs.auth.deps import AdminActor, CurrentPrincipal, StaffActor
+from thumbs.auth.deps import AdminActor, StaffActor
 from thumbs.auth.service import Principal
 from thumbs.feedback import service as feedback
 from thumbs.feedback.filters import FeedbackFilter
@@ -222,7 +222,7 @@ def dismiss(
     summary="Update score/text (thumbs extension); the type follows the score",
 )
 def update_feedback(
-    principal: CurrentPrincipal,
+    actor: AdminActor,
     session: DbSession,
     assistant: AccountAssistant,
     feedback_id: FeedbackIdPath,
@@ -234,11 +234,9 @@ def update_feedback(
         feedback=fb,
         data=data,
         positive_threshold=assistant.positive_threshold,
-        actor=principal,
+        actor=actor,
     )
-    return JSON(
-        feedback.feedback_out(fb, assistant_id=assistant.id, account_sid=principal.account_sid)
-    )
+    return JSON(feedback.feedback_out(fb, assistant_id=assistant.id, account_sid=actor.account_sid))
 
 
 @router.get(

@@ -5,7 +5,7 @@ status): the ETag of the feedback, so that a review decision can be conditional 
 state the reviewer saw (``If-Match``, the console's forms). Existing rows start at 1.
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0005
 Create Date: 2026-11-30 09:00:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
