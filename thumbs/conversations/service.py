@@ -6,6 +6,7 @@ The reusable pieces: :func:`get_or_create_session`, :func:`append_message`,
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -288,6 +289,36 @@ def session_view(
     if asst is None and not messages and not feedback:
         raise E.NotFound("Session", session_id[:256])
     return SessionView(session_id=session_id, assistant=asst, messages=messages, feedback=feedback)
+
+
+@dataclass(frozen=True, slots=True)
+class RecentSession:
+    session_id: str
+    assistant_id: str
+    assistant_name: str
+    date_updated: datetime
+
+
+def recent_sessions(
+    session: Session, *, account_pk: int, identity: str, limit: int = 10
+) -> list[RecentSession]:
+    """The newest sessions of one end user (the Simulator's ``console:<email>``), newest first."""
+    rows = session.execute(
+        select(
+            ConversationSession.id, ConversationSession.date_updated, Assistant.id, Assistant.name
+        )
+        .join(Assistant, Assistant.pk == ConversationSession.assistant_pk)
+        .where(
+            ConversationSession.account_pk == account_pk,
+            ConversationSession.identity == identity,
+        )
+        .order_by(ConversationSession.pk.desc())
+        .limit(limit)
+    ).all()
+    return [
+        RecentSession(session_id=r[0], date_updated=r[1], assistant_id=r[2], assistant_name=r[3])
+        for r in rows
+    ]
 
 
 # -- output ----------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from thumbs.kit.schemas import InputModel, RequiredId
 from thumbs.review import service as review
 from thumbs.review import submission
 from thumbs.review.schemas import FeedbackType
+from thumbs.web import markdown
 from thumbs.web.deps import CheckedUser
 
 router = APIRouter(prefix="/api")
@@ -72,7 +73,9 @@ async def ask(
         session_id=data.session_id,
         body=data.body,
     )
-    return JSON(chat.reply_out(answered, account_sid=user.account_sid))
+    out = chat.reply_out(answered, account_sid=user.account_sid)
+    out["html"] = markdown.render(answered.reply)
+    return JSON(out)
 
 
 @router.post("/messages/{message_id}/thumbs")
