@@ -7,8 +7,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1] / "thumbs"
 
 # floor of each top-level module/package of thumbs; a module may import its own floor or lower
