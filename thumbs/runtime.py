@@ -12,6 +12,7 @@ import httpx
 
 from thumbs.auth.service import CredentialCache
 from thumbs.config import Settings
+from thumbs.store import migrate
 from thumbs.store.engine import Store
 from thumbs.store.writer import GroupCommitWriter
 from thumbs.web import security
@@ -60,19 +61,23 @@ class Runtime:
     credentials: CredentialCache
     assistants: TTLCache = field(default_factory=lambda: TTLCache(30.0))
     signin: SignInThrottle = field(default_factory=SignInThrottle)
+    # the schema revision this server needs (``/readyz`` compares the store's with it)
+    schema_head: str | None = None
     # the responders' HTTP client, opened and closed with the server (on its event loop)
     http: httpx.AsyncClient | None = None
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
-        store = Store(settings.effective_database_url)
+        store = Store.of(settings)
         security.configure(settings.hash_profile)
         return cls(
             settings=settings,
             store=store,
+            schema_head=migrate.head_revision(store.url),
             writer=GroupCommitWriter(
                 store.engine,
                 max_batch=settings.write_batch_max,
+                max_queue=settings.write_queue_max,
                 inline=settings.writer_mode == "inline"
                 or (settings.writer_mode == "auto" and store.sqlite),
             ),
