@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 
 import orjson
 from fastapi import FastAPI
@@ -20,7 +21,7 @@ from thumbs.kit import chars
 from thumbs.kit import errors as E
 from thumbs.kit.body import error_from_pydantic
 from thumbs.kit.urls import base_url
-from thumbs.store.engine import store_unavailable
+from thumbs.store.engine import describe, store_unavailable
 
 log = logging.getLogger("thumbs.errors")
 
@@ -86,15 +87,19 @@ async def _store_error(request: Request, exc: Exception) -> Response:
     """A store that is busy or unreachable is a 503 the client may retry; a constraint
     that a concurrent request (here or in another process) got to first is a 409. The
     log line names the statement, never its parameters (``hide_parameters``)."""
+    where = f"{request.method} {request.url.path}"
     if store_unavailable(exc):
-        log.warning("store unavailable on %s %s: %s", request.method, request.url.path, exc)
+        log.warning("store unavailable on %s: %s", where, describe(exc))
         return render(request, E.StoreUnavailable())
     if isinstance(exc, IntegrityError):
-        log.info("conflict on %s %s: %s", request.method, request.url.path, exc.orig)
+        log.info("conflict on %s: %s", where, describe(exc))
         return render(
             request, E.Conflict("A request made at the same time changed this; retry the request")
         )
-    return await _unexpected(request, exc)
+    # the stack, but not the message: it would carry the values of the row
+    stack = "".join(traceback.format_tb(exc.__traceback__))
+    log.error("store error on %s: %s\n%s", where, describe(exc), stack)
+    return render(request, E.ThumbsError(E.INTERNAL_ERROR, "An unexpected error occurred"))
 
 
 async def _client_gone(request: Request, exc: Exception) -> Response:

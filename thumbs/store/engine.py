@@ -67,6 +67,21 @@ def store_unavailable(exc: BaseException) -> bool:
     return False
 
 
+def describe(exc: BaseException) -> str:
+    """A store error in one line, for logs: the driver's error class and primary message and
+    the start of the statement, never the values (neither the bound parameters nor the
+    ``DETAIL`` with a row's values that PostgreSQL adds to constraint errors)."""
+    if not isinstance(exc, DBAPIError):
+        return f"{type(exc).__name__}: {exc}"
+    orig = exc.orig
+    diag = getattr(orig, "diag", None)
+    message = getattr(diag, "message_primary", None) or str(orig).split("\n", 1)[0]
+    statement = " ".join((exc.statement or "").split())
+    if len(statement) > 160:
+        statement = statement[:160] + "…"
+    return f"{type(orig).__name__}: {message} [SQL: {statement}]"
+
+
 def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")

@@ -43,7 +43,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from sqlalchemy import Connection, Engine
 
 from thumbs.kit import errors as E
-from thumbs.store.engine import store_unavailable
+from thumbs.store.engine import describe, store_unavailable
 
 log = logging.getLogger("thumbs.writer")
 
@@ -191,7 +191,9 @@ class GroupCommitWriter:
             try:
                 self._write_batch(conn, batch)
             except Exception as exc:
-                log.info("batch of %d failed on the loop (%s); retried off it", len(batch), exc)
+                log.info(
+                    "batch of %d failed on the loop (%s); retried off it", len(batch), describe(exc)
+                )
                 return False
             self.write_seconds += time.perf_counter() - started
             return True
@@ -237,11 +239,15 @@ class GroupCommitWriter:
             return
         except Exception as exc:
             if store_unavailable(exc):
-                log.warning("store unavailable: a batch of %d failed (%s)", len(batch), exc)
+                log.warning(
+                    "store unavailable: a batch of %d failed (%s)", len(batch), describe(exc)
+                )
                 for p in batch:
                     p.error = exc
                 return
-            log.info("batch of %d failed (%s); writing its jobs one by one", len(batch), exc)
+            log.info(
+                "batch of %d failed (%s); writing its jobs one by one", len(batch), describe(exc)
+            )
         for i, p in enumerate(batch):
             try:
                 p.result = p.kind.write_one(self.engine, p.job)
@@ -272,7 +278,7 @@ class GroupCommitWriter:
                 conn.exec_driver_sql(f"PRAGMA busy_timeout={INLINE_BUSY_MS}")
                 conn.commit()
         except Exception as exc:
-            log.warning("writer: cannot open a connection yet (%s)", exc)
+            log.warning("writer: cannot open a connection yet (%s)", describe(exc))
             return
         self._conn = conn
 
