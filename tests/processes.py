@@ -187,7 +187,8 @@ class Load:
         deadline = time.monotonic() + timeout
         while len(self.acknowledged) < acknowledged:
             assert time.monotonic() < deadline, f"only {len(self.acknowledged)} acknowledged"
-            assert self._thread is not None and self._thread.is_alive()
+            assert self._thread is not None
+            assert self._thread.is_alive()
             time.sleep(0.05)
 
     def stop(self) -> None:

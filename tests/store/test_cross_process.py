@@ -75,6 +75,12 @@ async def at_once(
         await asyncio.gather(*(c.aclose() for c in clients))
 
 
+def creates_at_once(
+    pair: list[Served], tenant: Tenant, bodies: list[dict[str, Any]], headers: dict[str, str]
+) -> list[httpx.Response]:
+    return run(at_once(pair, tenant, "POST", tenant.feedbacks, bodies, headers=headers))
+
+
 def no_5xx(responses: list[httpx.Response]) -> None:
     assert [r.status_code for r in responses if r.status_code >= 500] == [], [
         r.text for r in responses if r.status_code >= 500
@@ -87,15 +93,8 @@ def test_the_same_idempotency_token_on_both_servers_is_one_row_and_replays_its_i
     created: list[str] = []
     for r in range(ROUNDS):
         body = {"session_id": f"race-{r}", "score": 0.9, "text": f"round {r}"}
-        responses = run(
-            at_once(
-                pair,
-                tenant,
-                "POST",
-                tenant.feedbacks,
-                [body] * (2 * PER_SERVER),
-                headers={"I-Twilio-Idempotency-Token": f"token-{r}"},
-            )
+        responses = creates_at_once(
+            pair, tenant, [body] * (2 * PER_SERVER), {"I-Twilio-Idempotency-Token": f"token-{r}"}
         )
         no_5xx(responses)
         assert [res.status_code for res in responses] == [201] * len(responses)
@@ -125,16 +124,7 @@ def test_a_new_identity_on_both_servers_at_once_is_one_user(
             {"session_id": f"identity-{r}", "score": 0.1, "text": f"request {i}"}
             for i in range(2 * PER_SERVER)
         ]
-        responses = run(
-            at_once(
-                pair,
-                tenant,
-                "POST",
-                tenant.feedbacks,
-                bodies,
-                headers={"X-Thumbs-Identity": identity},
-            )
-        )
+        responses = creates_at_once(pair, tenant, bodies, {"X-Thumbs-Identity": identity})
         no_5xx(responses)
         assert [res.status_code for res in responses] == [201] * len(responses)
         sids = {res.json()["user_sid"] for res in responses}
