@@ -99,7 +99,6 @@ class GroupCommitWriter:
         self._conn: Connection | None = None
 
     def start(self) -> None:
-        self._closing = False
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="thumbs-writer")
 
