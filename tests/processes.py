@@ -166,14 +166,14 @@ def stored_ids(database_url: str, ids: list[str]) -> dict[str, int]:
 @dataclass
 class Load:
     """Creates sent by ``clients`` concurrent clients, spread over ``urls``, each with its own
-    idempotency token, until stopped: what was acknowledged (token -> id) and what was sent
-    but not acknowledged (token -> body), for the retry after a crash."""
+    idempotency token, until stopped or until the client's server is gone: what was
+    acknowledged (token -> id) and the body of every token sent, for retries."""
 
     urls: list[str]
     tenant: Tenant
     clients: int = 8
     acknowledged: dict[str, str] = field(default_factory=dict)
-    unanswered: dict[str, dict[str, Any]] = field(default_factory=dict)
+    bodies: dict[str, dict[str, Any]] = field(default_factory=dict)
     statuses: dict[int, int] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -195,11 +195,16 @@ class Load:
         self._stop.set()
         assert self._thread is not None
         self._thread.join(timeout=120)
+        assert not self._thread.is_alive()
+
+    @property
+    def unanswered(self) -> list[str]:
+        return [t for t in self.bodies if t not in self.acknowledged]
 
     async def _client(self, n: int) -> None:
         url = self.urls[n % len(self.urls)]
         i = 0
-        async with httpx.AsyncClient(base_url=url, auth=self.tenant.auth, timeout=30) as client:
+        async with httpx.AsyncClient(base_url=url, auth=self.tenant.auth, timeout=60) as client:
             while not self._stop.is_set():
                 i += 1
                 token = f"load-{n}-{i}"
@@ -209,6 +214,7 @@ class Load:
                     "score": (i % 11) / 10,
                     "text": f"client {n} request {i}",
                 }
+                self.bodies[token] = body
                 try:
                     res = await client.post(
                         self.tenant.feedbacks,
@@ -216,14 +222,10 @@ class Load:
                         headers={"I-Twilio-Idempotency-Token": token},
                     )
                 except httpx.TransportError:
-                    self.unanswered[token] = body
-                    await asyncio.sleep(0.05)
-                    continue
+                    return  # the server is gone
                 self.statuses[res.status_code] = self.statuses.get(res.status_code, 0) + 1
                 if res.status_code == 201:
                     self.acknowledged[token] = res.json()["id"]
-                else:
-                    self.unanswered[token] = body
 
     async def _run(self) -> None:
         await asyncio.gather(*(self._client(n) for n in range(self.clients)))
