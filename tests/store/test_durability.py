@@ -1,7 +1,7 @@
 """Nothing acknowledged is lost: real ``thumbs serve`` processes under a create load are
-stopped with SIGTERM (they drain and shut down in order) or killed with SIGKILL (then restarted); every
-create that was answered 201 is in the store exactly once, and a retry with the same
-idempotency token after the restart replays the same id. SQLite with one server;
+stopped with SIGTERM (they drain and shut down in order) or killed with SIGKILL (then
+restarted); every create that was answered 201 is in the store exactly once, and a retry
+with the same idempotency token after the restart replays the same id. SQLite with one server;
 PostgreSQL with two servers on one database. Bounded in requests and time."""
 
 from __future__ import annotations
