@@ -8,12 +8,9 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 stamp=".venv/.installed${extras:+-$extras}"
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements.lock -nt "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
-  if [ -n "$extras" ]; then
-    .venv/bin/python -m pip install --quiet -e ".[$extras]"
-  else
-    .venv/bin/python -m pip install --quiet -e .
-  fi
+  # every version, transitive ones included, as locked in requirements.lock (scripts/lock.sh)
+  .venv/bin/python -m pip install --quiet -c requirements.lock -e ".${extras:+[$extras]}"
   touch "$stamp"
 fi

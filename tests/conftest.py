@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 
 from thumbs.app import create_app
 from thumbs.auth import service as auth_service
@@ -36,6 +36,25 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _worker_database(url: str) -> str:
+    """Under pytest-xdist each worker gets a PostgreSQL database of its own
+    (``<database>_gw0``, …), created on first use; the main process uses ``url`` as is."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = make_engine(url, null_pool=True)
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        exists = conn.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+        ).first()
+        if exists is None:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
 def _reset_postgres(url: str) -> None:
     engine = make_engine(url, null_pool=True)
     with engine.begin() as conn:
@@ -51,7 +70,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         url = f"sqlite:///{path.as_posix()}"
     else:
         assert PG_URL is not None
-        url = normalize_database_url(PG_URL)
+        url = _worker_database(normalize_database_url(PG_URL))
         _reset_postgres(url)
     migrate.upgrade(url)
     return url
