@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from tests.conftest import PG_URL, LiveServer
+from tests.conftest import PG_URL, LiveServer, _worker_database
 from tests.processes import Served, TcpProxy, make_tenant, serving, stored_ids
 from tests.support import assert_error, create_feedback, feedbacks_path, run
 from thumbs.config import normalize_database_url
@@ -141,7 +141,7 @@ if PG_URL is not None:
         """PostgreSQL is taken away from the server by a TCP forwarder between them (the shared
         PostgreSQL itself keeps running)."""
         assert PG_URL is not None
-        database_url = normalize_database_url(PG_URL)
+        database_url = _worker_database(normalize_database_url(PG_URL))
         real = make_url(database_url)
         proxy = TcpProxy(real.host or "127.0.0.1", real.port or 5432)
         proxy.start()
