@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,9 +26,10 @@ ROUNDS = 25
 PER_SERVER = 2  # concurrent requests per server and round
 
 
-@pytest.fixture
-def pair(database_url: str, tmp_path: Path) -> Iterator[list[Served]]:
-    with serving(database_url, tmp_path, count=2) as servers:
+@pytest.fixture(scope="module")
+def pair(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Served]]:
+    """Two servers on one database, for every test of this module (on each backend)."""
+    with serving(database_url, tmp_path_factory.mktemp("pair"), count=2) as servers:
         yield servers
 
 
