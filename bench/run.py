@@ -45,6 +45,7 @@ class WrkResult:
     requests: int
     errors: int
     non2xx: int
+    max_ms: float = 0.0
 
 
 def free_port() -> int:
@@ -70,12 +71,14 @@ def wrk(url: str, script: str, env: dict[str, str], *, seconds: int, connections
 
 class Proc:
     def __init__(self, cmd: list[str], env: dict[str, str], cwd: Path = ROOT) -> None:
+        # the log goes to a file: a pipe nobody reads during the run would stall the server
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed with the process
         self.p = subprocess.Popen(
             cmd,
             env={**os.environ, **env},
             cwd=cwd,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=self.log,
             start_new_session=True,
         )
 
@@ -86,8 +89,8 @@ class Proc:
                 self.p.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 os.killpg(self.p.pid, signal.SIGKILL)
-        assert self.p.stderr is not None
-        return self.p.stderr.read().decode(errors="replace")
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
 
 
 def setup(env: dict[str, str]) -> tuple[str, str]:
@@ -292,6 +295,7 @@ def wrk_many(
                 requests=int(f["requests"]),
                 errors=int(f["errors"]),
                 non2xx=int(f["non2xx"]),
+                max_ms=int(f["max_us"]) / 1e3,
             )
         )
     return results
@@ -348,16 +352,22 @@ def bench_mixed(args: argparse.Namespace, env: dict[str, str], rows: list[str]) 
         )
         ended = [rss_mib(s.p.pid) for s in servers]
     finally:
-        for s in servers:
-            s.stop()
+        logs = [s.stop() for s in servers]
     shutil.rmtree(data.parent, ignore_errors=True)
+    for line in sorted(
+        {ln for log in logs for ln in log.splitlines() if "WARNING" in ln or "ERROR" in ln}
+    ):
+        print(line[:300])
     total = sum(r.requests for r in runs)
     rps = sum(r.rps for r in runs)
     bad = sum(r.errors + r.non2xx for r in runs + warm)
     engine = "PostgreSQL" if "postgres" in env.get("THUMBS_DATABASE_URL", "") else "SQLite"
     print(f"\n== mixed workload, {engine}, {args.servers} server process(es) ==")
     for i, r in enumerate(runs):
-        print(f"wrk {i + 1}: {fmt(r)}  requests {r.requests}  errors {r.errors + r.non2xx}")
+        print(
+            f"wrk {i + 1}: {fmt(r)}  max {r.max_ms:.0f} ms  requests {r.requests}  "
+            f"socket errors/timeouts {r.errors}, non-2xx {r.non2xx}"
+        )
     memory = ", ".join(
         f"{a:.0f} → {b:.0f} → {c:.0f} MiB" for a, b, c in zip(started, warmed, ended, strict=True)
     )
