@@ -23,6 +23,7 @@ from thumbs.feedback.thumbs_router import router as thumbs_router
 from thumbs.golden.router import router as golden_router
 from thumbs.health.router import router as health_router
 from thumbs.kit import handlers, openapi
+from thumbs.kit.compat import GoClientScores
 from thumbs.review.router import router as review_router
 from thumbs.runtime import Runtime
 from thumbs.store import migrate
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         redoc_url=None,
     )
     handlers.install(app)
+    app.add_middleware(GoClientScores)
     # The feedback create route is the hot path: it is served by a plain Starlette route
     # placed first (FastAPI's per-route machinery costs more than the handler itself); the
     # FastAPI route of the same handler stays for the OpenAPI description and validation.

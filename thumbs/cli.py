@@ -166,9 +166,9 @@ def users_create(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Create a console user; the password is prompted for (never echoed) or read from stdin."""
-    from thumbs.web import service
+    from thumbs.auth import console
 
-    if role not in service.ROLES:
+    if role not in console.ROLES:
         typer.echo("--role must be admin or member", err=True)
         raise typer.Exit(2)
     if password_stdin:
@@ -179,7 +179,7 @@ def users_create(
     try:
         _ensure_schema(store)
         with store.session() as session:
-            user = service.create_user(
+            user = console.create_user(
                 session, account_sid=account, email=email, role=role, password=password
             )
             sid, stored_email = user.sid, user.email or ""

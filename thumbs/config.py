@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     # moves on.
     signin_max_failures: int = Field(default=5, ge=1, le=1000)
     signin_window: float = Field(default=900.0, gt=0)
+    # Console password checks running at once per server process (each holds the hash
+    # profile's memory, 64 MiB by default), and sign-ins that may wait for one; beyond
+    # that, sign-in answers 503 with Retry-After.
+    signin_hash_slots: int = Field(default=2, ge=1, le=64)
+    signin_hash_waiting: int = Field(default=16, ge=0, le=10_000)
     # Console sign-in sessions last this many seconds (default 12 hours).
     console_session_ttl: float = Field(default=12 * 3600.0, gt=0)
 

@@ -10,13 +10,12 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from thumbs.auth.console import SignIn
 from thumbs.auth.service import CredentialCache
 from thumbs.config import Settings
 from thumbs.store import migrate
 from thumbs.store.engine import Store
 from thumbs.store.writer import GroupCommitWriter
-from thumbs.web import security
-from thumbs.web.throttle import SignInThrottle
 
 log = logging.getLogger("thumbs")
 
@@ -60,7 +59,8 @@ class Runtime:
     writer: GroupCommitWriter
     credentials: CredentialCache
     assistants: TTLCache = field(default_factory=lambda: TTLCache(30.0))
-    signin: SignInThrottle = field(default_factory=SignInThrottle)
+    # console sign-in: its throttle and its bounded password-hashing pool
+    signin: SignIn = field(default_factory=SignIn)
     # the schema revision this server needs (``/readyz`` compares the store's with it)
     schema_head: str | None = None
     # the responders' HTTP client, opened and closed with the server (on its event loop)
@@ -69,7 +69,6 @@ class Runtime:
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
         store = Store.of(settings)
-        security.configure(settings.hash_profile)
         return cls(
             settings=settings,
             store=store,
@@ -83,11 +82,7 @@ class Runtime:
             ),
             credentials=CredentialCache(settings.auth_cache_ttl),
             assistants=TTLCache(settings.auth_cache_ttl),
-            signin=SignInThrottle(
-                per_email=settings.signin_max_failures,
-                per_address=4 * settings.signin_max_failures,
-                window=settings.signin_window,
-            ),
+            signin=SignIn.build(settings),
         )
 
     def start(self) -> None:

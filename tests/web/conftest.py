@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.conftest import Account, LiveServer
-from thumbs.web import service
+from thumbs.auth.console import create_user
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -38,9 +38,7 @@ class ConsoleUser:
 
 def make_user(server: LiveServer, account: Account, email: str, role: str = "admin") -> ConsoleUser:
     with server.runtime.store.session() as s:
-        user = service.create_user(
-            s, account_sid=account.sid, email=email, role=role, password=PASSWORD
-        )
+        user = create_user(s, account_sid=account.sid, email=email, role=role, password=PASSWORD)
         return ConsoleUser(email=email, password=PASSWORD, sid=user.sid, pk=user.pk)
 
 

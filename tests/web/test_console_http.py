@@ -11,10 +11,10 @@ from sqlalchemy import select, update
 
 from tests.conftest import Account, LiveServer
 from tests.web.conftest import PASSWORD, ConsoleUser, csrf_of, make_user, sign_in
+from thumbs.auth.console import token_digest
 from thumbs.kit import errors as E
 from thumbs.kit.timefmt import utcnow
 from thumbs.store.models import Assistant, WebSession
-from thumbs.web import security
 
 
 def stored_sessions(server: LiveServer) -> list[WebSession]:
@@ -45,7 +45,7 @@ def test_signing_in_sets_a_secure_cookie_and_stores_only_its_digest(
         assert "secure" not in attrs  # served over plain http here
         [row] = stored_sessions(server)
         assert row.user_pk == admin.pk
-        assert row.token_hash == security.token_digest(token)
+        assert row.token_hash == token_digest(token)
         assert token not in row.token_hash
         page = client.get("/console/feedback")
         assert page.status_code == 200

@@ -9,10 +9,10 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from tests.conftest import Account, LiveServer
+from thumbs.auth import passwords
 from thumbs.cli import app
 from thumbs.config import get_settings
 from thumbs.store.models import User
-from thumbs.web import security
 
 SECRET = "a long enough passphrase"
 
@@ -47,7 +47,7 @@ def test_a_user_is_created_with_the_password_from_stdin(
     )
     assert user.password_hash is not None
     assert user.password_hash.startswith("$argon2id$")
-    assert security.verify_password(SECRET, user.password_hash)
+    assert passwords.verify_password(SECRET, user.password_hash)
 
 
 def test_the_password_is_prompted_for_twice_and_never_echoed(
@@ -103,3 +103,15 @@ def test_an_unknown_account_or_a_taken_email_is_refused(
     assert res.exit_code == 1
     assert "exists already" in res.output
     assert len(users(server)) == 1
+
+
+def test_one_email_may_be_a_console_user_of_several_accounts(
+    cli: CliRunner, server: LiveServer, account: Account, other_account: Account
+) -> None:
+    args = ["users", "create", "--email", "x@example.com", "--password-stdin"]
+    for acc in (account, other_account):
+        res = cli.invoke(app, [*args, "--account", acc.sid], input=SECRET)
+        assert res.exit_code == 0, res.output
+    assert sorted((u.account_pk, u.email) for u in users(server)) == sorted(
+        [(account.pk, "x@example.com"), (other_account.pk, "x@example.com")]
+    )

@@ -2,10 +2,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic import Field, StringConstraints, ValidationInfo, field_validator
 
-from thumbs.kit.schemas import InputModel, OutputModel, PageMeta, RequiredId
+from thumbs.kit.schemas import InputModel, OutputModel, PageMeta, RequiredId, TwilioBody
 
 Name = RequiredId
 Short = Annotated[str, StringConstraints(max_length=256)]
@@ -14,18 +13,39 @@ Url = Annotated[str, StringConstraints(max_length=1024, pattern=r"^https?://\S+$
 EnvName = Annotated[str, StringConstraints(max_length=256, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 
 
-class CustomerAi(InputModel):
+class CustomerAi(TwilioBody):
     perception_engine_enabled: bool
     personalization_engine_enabled: bool
 
 
-class SegmentCredential(InputModel):
+class SegmentCredential(TwilioBody):
     profile_api_key: Short | None = None
     space_id: Short | None = None
     write_key: Short | None = None
 
 
-class _AssistantFields(InputModel):
+Responder = Literal["embedded", "openai"]
+
+
+class ResponderSettings(InputModel):
+    """An assistant's responder, set as a whole (the console's settings form): a field left
+    out or blank is cleared, a blank responder is the embedded one. The rule that ties the
+    fields together is ``service.set_responder``."""
+
+    responder: Responder = "embedded"
+    responder_base_url: Url | None = None
+    responder_model: Short | None = None
+    responder_api_key_env: EnvName | None = None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return "embedded" if info.field_name == "responder" else None
+        return value.strip() if isinstance(value, str) else value
+
+
+class _AssistantFields(TwilioBody):
     owner: Short | None = Field(default=None, description="Free-form owner of the assistant.")
     personality_prompt: Prompt | None = Field(default=None, description="System prompt.")
     customer_ai: CustomerAi | None = None
@@ -40,13 +60,15 @@ class _AssistantFields(InputModel):
         le=1,
         description="thumbs: a Twilio score at or above this counts as positive (default 0.5).",
     )
-    responder: Literal["embedded", "openai"] | None = Field(
+    responder: Responder | None = Field(
         default=None, description="thumbs: what answers in the Simulator."
     )
     responder_base_url: Url | None = Field(
         default=None, description="thumbs: base URL of an OpenAI-compatible API (…/v1)."
     )
-    responder_model: Short | None = None
+    responder_model: Short | None = Field(
+        default=None, description="thumbs: the model to ask (required for openai)."
+    )
     responder_api_key_env: EnvName | None = Field(
         default=None, description="thumbs: the environment variable holding the API key."
     )
@@ -57,15 +79,7 @@ class AssistantCreate(_AssistantFields):
 
 
 class AssistantUpdate(_AssistantFields):
-    name: Name | None = Field(default=None, description="Leave out to keep the name.")
-
-    @field_validator("name")
-    @classmethod
-    def _no_null_name(cls, value: str | None) -> str | None:
-        # given as null: refused like any other wrong type (an assistant always has a name)
-        if value is None:
-            raise PydanticCustomError("string_type", "Input should be a valid string")
-        return value
+    name: Name | None = Field(default=None, description="Leave out (or null) to keep the name.")
 
 
 class CustomerAiOut(OutputModel):

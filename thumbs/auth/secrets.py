@@ -2,7 +2,7 @@
 
 Auth Tokens and API Key secrets are 128-bit random values made by thumbs, so a SHA-256
 digest is a safe one-way store for them and verifying costs microseconds (the hot path
-authenticates every request). Human passwords use argon2 (see thumbs.web)."""
+authenticates every request). Human passwords use argon2 (see thumbs.auth.passwords)."""
 
 from __future__ import annotations
 

@@ -11,24 +11,31 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from thumbs.assistants import service as assistants
 from thumbs.kit import errors as E
 from thumbs.kit import ids
 from thumbs.kit.paging import Page, PageParams, keyset_page
 from thumbs.kit.sql import insert_ignore
 from thumbs.kit.timefmt import iso, utcnow
-from thumbs.store.models import Assistant, ConversationSession, Message
+from thumbs.store.models import Assistant, ConversationSession, Feedback, Message
 
 ROLES = ("user", "assistant", "system")
+
+
+def find_session(
+    session: Session, *, account_pk: int, session_id: str
+) -> ConversationSession | None:
+    return session.scalars(
+        select(ConversationSession).where(
+            ConversationSession.account_pk == account_pk, ConversationSession.id == session_id
+        )
+    ).one_or_none()
 
 
 def get_session(session: Session, *, account_pk: int, session_id: str) -> ConversationSession:
     if len(session_id) > 256:
         raise E.NotFound("Session", session_id[:64] + "…")
-    conv = session.scalars(
-        select(ConversationSession).where(
-            ConversationSession.account_pk == account_pk, ConversationSession.id == session_id
-        )
-    ).one_or_none()
+    conv = find_session(session, account_pk=account_pk, session_id=session_id)
     if conv is None:
         raise E.NotFound("Session", session_id[:64])
     return conv
@@ -202,6 +209,51 @@ def assistant_ids(session: Session, pks: set[int]) -> dict[int, str]:
         return {}
     rows = session.execute(select(Assistant.pk, Assistant.id).where(Assistant.pk.in_(pks)))
     return {r.pk: r.id for r in rows}
+
+
+# -- one session with its feedback (the console's session page) ------------------------------
+
+VIEW_LIMIT = 500
+
+
+@dataclass(frozen=True, slots=True)
+class SessionView:
+    session_id: str
+    assistant: Assistant | None
+    messages: list[Message]
+    feedback: list[Feedback]
+
+
+def session_view(
+    session: Session, *, account_pk: int, session_id: str, assistant_id: str | None
+) -> SessionView:
+    """The messages of a session (when they were logged) and every feedback given on it
+    (of one assistant, when ``assistant_id`` is given); the first 500 of each."""
+    asst = (
+        assistants.get(session, account_pk=account_pk, assistant_id=assistant_id)
+        if assistant_id
+        else None
+    )
+    conv = find_session(session, account_pk=account_pk, session_id=session_id)
+    messages: list[Message] = []
+    if conv is not None:
+        messages = list(
+            session.scalars(
+                select(Message)
+                .where(Message.account_pk == account_pk, Message.session_pk == conv.pk)
+                .order_by(Message.pk)
+                .limit(VIEW_LIMIT)
+            ).all()
+        )
+    stmt = select(Feedback).where(
+        Feedback.account_pk == account_pk, Feedback.session_id == session_id
+    )
+    if asst is not None:
+        stmt = stmt.where(Feedback.assistant_pk == asst.pk)
+    feedback = list(session.scalars(stmt.order_by(Feedback.pk).limit(VIEW_LIMIT)).all())
+    if asst is None and not messages and not feedback:
+        raise E.NotFound("Session", session_id[:256])
+    return SessionView(session_id=session_id, assistant=asst, messages=messages, feedback=feedback)
 
 
 # -- output ----------------------------------------------------------------------------------

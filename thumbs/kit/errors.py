@@ -151,6 +151,14 @@ INVALID_CHARACTER = _code(
     "A value holds a NUL character (U+0000), in the body, the path or a query parameter. "
     "Text is stored as it is given, and no store keeps NUL in text: remove it.",
 )
+FIELD_GIVEN_TWICE = _code(
+    60017,
+    400,
+    "Field given twice",
+    "The body gives one field twice with different values: under its name and under its "
+    "camelCase spelling (`session_id` and `sessionId`). Give it once (the same value under "
+    "both spellings is accepted).",
+)
 INVALID_TRANSITION = _code(
     60410,
     409,

@@ -161,6 +161,55 @@ def settings_out(assistant_id: str | None, settings: Sequence[EffectiveSetting])
     }
 
 
+@dataclass(frozen=True, slots=True)
+class ScopeSettings:
+    """The effective settings of one scope: the account default or one assistant."""
+
+    scope: str  # "" for the account default, else the assistant's id
+    label: str
+    by_type: dict[str, EffectiveSetting]
+
+
+def settings_by_scope(
+    session: Session, *, account_pk: int, assistants: Sequence[Assistant]
+) -> list[ScopeSettings]:
+    """The account default, then each of ``assistants`` (the console's settings table)."""
+
+    def one(scope: str, label: str, assistant: Assistant | None) -> ScopeSettings:
+        found = effective_settings(session, account_pk=account_pk, assistant=assistant)
+        return ScopeSettings(scope, label, {s.feedback_type: s for s in found})
+
+    return [one("", "Account default", None)] + [one(a.id, a.name, a) for a in assistants]
+
+
+def put_settings(
+    session: Session,
+    *,
+    account_pk: int,
+    assistant: Assistant | None,
+    values: dict[str, dict[str, bool]],
+) -> None:
+    """Set ``auto_approve`` and ``require_reason`` of several types at once (per type, as
+    :func:`put_setting`) for the account default (``assistant`` None) or one assistant."""
+    for feedback_type, flags in values.items():
+        put_setting(
+            session,
+            account_pk=account_pk,
+            assistant=assistant,
+            feedback_type=feedback_type,
+            auto_approve=flags["auto_approve"],
+            require_reason=flags["require_reason"],
+        )
+
+
+def reason_required(session: Session, *, account_pk: int, assistant: Assistant) -> dict[str, bool]:
+    """Per feedback type: does this assistant's feedback need a reason?"""
+    return {
+        s.feedback_type: s.require_reason
+        for s in effective_settings(session, account_pk=account_pk, assistant=assistant)
+    }
+
+
 # -- transitions -----------------------------------------------------------------------------
 
 

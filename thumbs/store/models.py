@@ -85,12 +85,16 @@ class ApiKey(Base):
 
 
 class User(Base):
-    """End users (named by the app with an ``identity``) and console users (members, admins)."""
+    """End users (named by the app with an ``identity``) and console users (members, admins).
+
+    An email is unique within an account, never across accounts: one account's users say
+    nothing about another's (console sign-in finds an email in every account it has)."""
 
     __tablename__ = "users"
     __table_args__ = (
         UniqueConstraint("account_pk", "identity"),
-        Index("uq_users_email", "email", unique=True),
+        UniqueConstraint("account_pk", "email"),
+        Index("ix_users_email", "email"),
     )
     pk: Mapped[int] = _pk()
     sid: Mapped[str] = mapped_column(String(34), unique=True)

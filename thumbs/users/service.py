@@ -51,7 +51,12 @@ def create(
 ) -> User:
     if find_by_identity(session, account_pk=account_pk, identity=identity) is not None:
         raise E.Conflict(f"A user with identity {identity!r} already exists", field="identity")
-    if email is not None and session.scalars(select(User.pk).where(User.email == email)).first():
+    if (
+        email is not None
+        and session.scalars(
+            select(User.pk).where(User.account_pk == account_pk, User.email == email)
+        ).first()
+    ):
         raise E.Conflict("A user with this email already exists", field="email")
     user = User(
         sid=ids.new_sid(ids.USER), account_pk=account_pk, identity=identity, role=role, email=email

@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from thumbs.assistants import service as assistants
+from thumbs.auth.console import ConsoleUser
 from thumbs.auth.service import Principal
 from thumbs.conversations import service as conversations
 from thumbs.golden import service as golden
@@ -40,8 +42,8 @@ NOTICES = {
 }
 
 
-def reviewer(user: service.ConsoleUser) -> Principal:
-    return service.principal_of(user)
+def reviewer(user: ConsoleUser) -> Principal:
+    return user.principal
 
 
 def _back(request: Request, screen: str, target: str, **query: str) -> RedirectResponse:
@@ -273,7 +275,7 @@ def golden_examples(
     )
 
 
-def _golden(session: Session, user: service.ConsoleUser, golden_id: str) -> GoldenExample:
+def _golden(session: Session, user: ConsoleUser, golden_id: str) -> GoldenExample:
     return golden.get(session, account_pk=user.account_pk, golden_id=golden_id)
 
 
@@ -329,10 +331,13 @@ def save_lifecycle(
     negative_require_reason: Flag = "",
 ) -> Response:
     """Checkboxes: present (any value) means on."""
-    service.save_lifecycle(
+    assistant = (
+        assistants.get(session, account_pk=user.account_pk, assistant_id=scope) if scope else None
+    )
+    review.put_settings(
         session,
         account_pk=user.account_pk,
-        scope=scope,
+        assistant=assistant,
         values={
             "positive": {
                 "auto_approve": bool(positive_auto_approve),

@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from thumbs.auth.service import Principal
+from thumbs.auth.console import ConsoleUser
 from thumbs.chat import service as chat
 from thumbs.chat.schemas import Body
 from thumbs.feedback import service as feedback
@@ -25,9 +25,7 @@ from thumbs.kit.deps import DbSession, get_runtime
 from thumbs.kit.responses import JSON
 from thumbs.kit.schemas import InputModel, RequiredId
 from thumbs.review import service as review
-from thumbs.web import service
 from thumbs.web.deps import CheckedUser
-from thumbs.web.service import ConsoleUser
 
 router = APIRouter(prefix="/api")
 
@@ -36,11 +34,7 @@ MessageIdPath = Annotated[str, Path(max_length=64)]
 
 
 def identity_of(user: ConsoleUser) -> str:
-    return f"console:{user.email}"
-
-
-def principal_of(user: ConsoleUser) -> Principal:
-    return service.principal_of(user, identity=identity_of(user))
+    return user.identity
 
 
 class Ask(InputModel):
@@ -73,7 +67,7 @@ async def ask(
         client=runtime.http,
         account_pk=user.account_pk,
         assistant_id=assistant_id,
-        identity=identity_of(user),
+        identity=user.identity,
         session_id=data.session_id,
         body=data.body,
     )
@@ -89,8 +83,8 @@ def rate_message(
 ) -> Response:
     result = submission.submit(
         session,
-        actor=principal_of(user),
-        identity=identity_of(user),
+        actor=user.principal,
+        identity=user.identity,
         message_id=message_id,
         feedback_type=data.feedback_type,
         reason=data.reason,

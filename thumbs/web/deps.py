@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import Depends
 from starlette.requests import Request
 
+from thumbs.auth import console
+from thumbs.auth.console import ConsoleUser
 from thumbs.kit import errors as E
 from thumbs.kit.deps import DbSession
-from thumbs.web import security, service
-from thumbs.web.service import ConsoleUser
 
 SESSION_COOKIE = "thumbs_session"
 LOGIN_CSRF_COOKIE = "thumbs_login_csrf"
@@ -44,7 +44,7 @@ def optional_user(request: Request, session: DbSession) -> ConsoleUser | None:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
-    return service.session_user(session, token=token)
+    return console.session_user(session, token=token)
 
 
 def current_user(
@@ -77,7 +77,7 @@ async def sent_csrf_token(request: Request) -> str | None:
 
 async def checked_user(request: Request, user: CurrentUser) -> ConsoleUser:
     """A signed-in user whose POST carries the CSRF token of their session."""
-    if not security.same(await sent_csrf_token(request), user.csrf_token):
+    if not console.same(await sent_csrf_token(request), user.csrf_token):
         raise CsrfRejected()
     return user
 

@@ -9,10 +9,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from thumbs.auth.console import ConsoleUser
 from thumbs.kit.paging import Cursor, Page, encode_token, list_scope
 from thumbs.kit.timefmt import iso
 from thumbs.web.deps import base_path
-from thumbs.web.service import ConsoleUser
 
 HERE = Path(__file__).parent
 

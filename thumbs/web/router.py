@@ -9,10 +9,17 @@ from fastapi import APIRouter, Depends, Form, Query
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from thumbs.assistants import service as assistants_service
+from thumbs.assistants.schemas import ResponderSettings
+from thumbs.auth import console
+from thumbs.auth.console import ConsoleUser
+from thumbs.conversations import service as conversations
 from thumbs.kit import errors as E
+from thumbs.kit.body import validate_fields
 from thumbs.kit.deps import DbSession, get_runtime
 from thumbs.kit.paging import PageParams, page_params
-from thumbs.web import security, service
+from thumbs.review import service as review
+from thumbs.web import service
 from thumbs.web.deps import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -63,67 +70,141 @@ def _cookie_args(request: Request) -> dict[str, object]:
 def login_form(request: Request, user: MaybeUser, next: Short = None) -> Response:
     if user is not None:
         return _redirect(_safe_next(request, next))
-    token = security.new_token()
+    token = console.new_token()
     response = page(request, "login.html", user=None, csrf_token=token, next=next or "", email="")
     response.set_cookie(LOGIN_CSRF_COOKIE, token, max_age=3600, **_cookie_args(request))  # type: ignore[arg-type]
     return response
 
 
-@router.post("/login")
-def login(
-    request: Request,
-    session: DbSession,
-    email: Annotated[str, Form(max_length=320)] = "",
-    password: Annotated[str, Form(max_length=1024)] = "",
-    csrf_token: Annotated[str, Form(max_length=128)] = "",
-    next: Annotated[str, Form(max_length=2048)] = "",
-) -> Response:
-    if not security.same(csrf_token, request.cookies.get(LOGIN_CSRF_COOKIE)):
+def _check_login_form(request: Request, csrf_token: str) -> None:
+    if not console.same(csrf_token, request.cookies.get(LOGIN_CSRF_COOKIE)):
         raise CsrfRejected()
-    runtime = get_runtime(request)
-    keys = runtime.signin.keys(email, request.client.host if request.client else None)
-    wait = runtime.signin.retry_after(keys)
-    if wait is not None:
-        minutes = max(1, math.ceil(wait / 60))
-        return page(
-            request,
-            "login.html",
-            user=None,
-            status=429,
-            headers={"Retry-After": str(math.ceil(wait))},
-            csrf_token=csrf_token,
-            next=next,
-            email=email,
-            error=f"Too many failed sign-ins. Try again in {minutes} minute"
-            + ("s." if minutes > 1 else "."),
-        )
-    created = service.sign_in(
-        session, email=email, password=password, ttl=runtime.settings.console_session_ttl
-    )
-    if created is None:
-        runtime.signin.failed(keys)
-        return page(
-            request,
-            "login.html",
-            user=None,
-            status=401,
-            csrf_token=csrf_token,
-            next=next,
-            email=email,
-            error="Email or password is wrong.",
-        )
-    runtime.signin.succeeded(email)
+
+
+def _signed_in(request: Request, created: console.NewSession, next: str) -> Response:
     response = _redirect(_safe_next(request, next))
     args = _cookie_args(request)
-    max_age = int(runtime.settings.console_session_ttl)
+    max_age = int(get_runtime(request).settings.console_session_ttl)
     response.set_cookie(SESSION_COOKIE, created.token, max_age=max_age, **args)  # type: ignore[arg-type]
     response.delete_cookie(LOGIN_CSRF_COOKIE, **args)  # type: ignore[arg-type]
     return response
 
 
+def _login_page(
+    request: Request,
+    *,
+    status: int,
+    error: str,
+    csrf_token: str,
+    next: str,
+    email: str,
+    retry_after: int | None = None,
+) -> Response:
+    """The sign-in form again, saying why (the email kept, never the password)."""
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return page(
+        request,
+        "login.html",
+        user=None,
+        status=status,
+        headers=headers,
+        csrf_token=csrf_token,
+        next=next,
+        email=email,
+        error=error,
+    )
+
+
+def _wait_text(seconds: float) -> str:
+    minutes = max(1, math.ceil(seconds / 60))
+    return f"{minutes} minute" + ("s" if minutes > 1 else "")
+
+
+@router.post("/login")
+async def login(
+    request: Request,
+    email: Annotated[str, Form(max_length=320)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+    next: Annotated[str, Form(max_length=2048)] = "",
+) -> Response:
+    _check_login_form(request, csrf_token)
+    runtime = get_runtime(request)
+    outcome = await runtime.signin.sign_in(
+        runtime.store,
+        email=email,
+        password=password,
+        address=request.client.host if request.client else None,
+        login_token=csrf_token,
+    )
+    if isinstance(outcome, console.SignedIn):
+        return _signed_in(request, outcome.created, next)
+    if isinstance(outcome, console.ChooseAccount):
+        return page(
+            request,
+            "choose_account.html",
+            user=None,
+            csrf_token=csrf_token,
+            next=next,
+            ticket=outcome.ticket,
+            accounts=outcome.accounts,
+        )
+    if isinstance(outcome, console.TryLater):
+        wait = math.ceil(outcome.retry_after)
+        error = (
+            f"Too many failed sign-ins. Try again in {_wait_text(outcome.retry_after)}."
+            if outcome.throttled
+            else "Many sign-ins are being checked right now. Try again in a moment."
+        )
+        status = 429 if outcome.throttled else 503
+        return _login_page(
+            request,
+            status=status,
+            error=error,
+            csrf_token=csrf_token,
+            next=next,
+            email=email,
+            retry_after=wait,
+        )
+    return _login_page(
+        request,
+        status=401,
+        error="Email or password is wrong.",
+        csrf_token=csrf_token,
+        next=next,
+        email=email,
+    )
+
+
+@router.post("/login/account")
+async def login_account(
+    request: Request,
+    ticket: Annotated[str, Form(max_length=8192)] = "",
+    account: Annotated[str, Form(max_length=64)] = "",
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+    next: Annotated[str, Form(max_length=2048)] = "",
+) -> Response:
+    """The account picked after a password that opens several (see ``auth.console``)."""
+    _check_login_form(request, csrf_token)
+    runtime = get_runtime(request)
+    created = await runtime.signin.choose(
+        runtime.store, ticket=ticket, account_sid=account, login_token=csrf_token
+    )
+    if created is None:
+        return _login_page(
+            request,
+            status=401,
+            error="That choice has expired. Sign in again.",
+            csrf_token=csrf_token,
+            next=next,
+            email="",
+        )
+    return _signed_in(request, created, next)
+
+
 @router.post("/logout")
 def logout(request: Request, session: DbSession, user: CheckedUser) -> Response:
-    service.sign_out(session, token=request.cookies.get(SESSION_COOKIE, ""))
+    console.sign_out(session, token=request.cookies.get(SESSION_COOKIE, ""))
     response = _redirect(base_path(request) + "/login")
     response.delete_cookie(SESSION_COOKIE, **_cookie_args(request))  # type: ignore[arg-type]
     return response
@@ -139,9 +220,9 @@ def home(request: Request, user: CurrentUser) -> Response:
 
 @router.get("/simulator")
 def simulator(request: Request, session: DbSession, user: CurrentUser) -> Response:
-    assistants = service.assistants(session, account_pk=user.account_pk)
+    assistants = assistants_service.all_by_name(session, account_pk=user.account_pk)
     reasons = {
-        a.pk: service.reason_required(session, account_pk=user.account_pk, assistant=a)
+        a.pk: review.reason_required(session, account_pk=user.account_pk, assistant=a)
         for a in assistants
     }
     return page(
@@ -224,7 +305,7 @@ def session_detail(
 ) -> Response:
     if len(session_id) > 256:
         raise E.NotFound("Session", session_id[:64] + "…")
-    view = service.session_view(
+    view = conversations.session_view(
         session, account_pk=user.account_pk, session_id=session_id, assistant_id=assistant
     )
     return page(request, "session.html", user=user, active="feedback", view=view)
@@ -236,14 +317,14 @@ def session_detail(
 def _settings_page(
     request: Request,
     session: DbSession,
-    user: service.ConsoleUser,
+    user: ConsoleUser,
     *,
     status: int = 200,
     error: str | None = None,
     error_for: str | None = None,
     notice: str | None = None,
 ) -> Response:
-    assistants = service.assistants(session, account_pk=user.account_pk)
+    assistants = assistants_service.all_by_name(session, account_pk=user.account_pk)
     return page(
         request,
         "settings.html",
@@ -251,8 +332,8 @@ def _settings_page(
         active="settings",
         status=status,
         assistants=assistants,
-        key_set={a.pk: service.responder_key_is_set(a) for a in assistants},
-        lifecycle=service.lifecycle_rows(
+        key_set={a.pk: assistants_service.responder_key_is_set(a) for a in assistants},
+        lifecycle=review.settings_by_scope(
             session, account_pk=user.account_pk, assistants=assistants
         ),
         error=error,
@@ -281,18 +362,18 @@ def save_responder(
     responder_model: Annotated[str, Form(max_length=512)] = "",
     responder_api_key_env: Annotated[str, Form(max_length=512)] = "",
 ) -> Response:
+    assistant = assistants_service.get(
+        session, account_pk=user.account_pk, assistant_id=assistant_id
+    )
+    form = {
+        "responder": responder,
+        "responder_base_url": responder_base_url,
+        "responder_model": responder_model,
+        "responder_api_key_env": responder_api_key_env,
+    }
     try:
-        service.update_responder(
-            session,
-            account_pk=user.account_pk,
-            assistant_id=assistant_id,
-            fields={
-                "responder": responder,
-                "responder_base_url": responder_base_url,
-                "responder_model": responder_model,
-                "responder_api_key_env": responder_api_key_env,
-            },
-        )
+        settings = validate_fields(ResponderSettings, form)
+        assistants_service.set_responder(session, assistant=assistant, settings=settings)
     except E.InvalidField as err:
         session.rollback()
         return _settings_page(

@@ -1,0 +1,94 @@
+"""Migration 0004 on SQLite and PostgreSQL: users made before it keep their emails, an email
+becomes unique per account (free in another account, still refused twice in one), and
+downgrading restores the global rule."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, insert, select, text
+from sqlalchemy.exc import IntegrityError
+
+from tests.conftest import BACKENDS, PG_URL
+from thumbs.config import normalize_database_url
+from thumbs.kit import ids
+from thumbs.store import migrate
+from thumbs.store.engine import make_engine
+from thumbs.store.models import Account, User
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database: a SQLite file, or a schema of its own in the PostgreSQL test
+    database (so the suite's tables are left alone)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{(tmp_path / 'm.db').as_posix()}"
+        return
+    assert PG_URL is not None
+    base = normalize_database_url(PG_URL)
+    schema = f"migration_0004_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    admin = make_engine(base, null_pool=True)
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{base}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def add_account(engine: Engine) -> int:
+    with engine.begin() as conn:
+        return int(
+            conn.execute(
+                insert(Account)
+                .values(sid=ids.new_sid(ids.ACCOUNT), friendly_name="a", auth_token_hash="x")
+                .returning(Account.pk)
+            ).scalar_one()
+        )
+
+
+def add_user(engine: Engine, account_pk: int, email: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            insert(User).values(
+                sid=ids.new_sid(ids.USER), account_pk=account_pk, email=email, role="member"
+            )
+        )
+
+
+def test_an_email_becomes_unique_per_account(empty_database: str) -> None:
+    url = empty_database
+    migrate.upgrade(url, "0003")
+    engine = make_engine(url, null_pool=True)
+    try:
+        first, second = add_account(engine), add_account(engine)
+        add_user(engine, first, "ada@example.com")
+        with pytest.raises(IntegrityError):
+            add_user(engine, second, "ada@example.com")  # before: unique across accounts
+
+        migrate.upgrade(url)
+        add_user(engine, second, "ada@example.com")
+        with pytest.raises(IntegrityError):
+            add_user(engine, first, "ada@example.com")
+        with engine.connect() as conn:
+            rows = conn.execute(select(User.account_pk, User.email).order_by(User.pk)).all()
+        assert [tuple(r) for r in rows] == [
+            (first, "ada@example.com"),
+            (second, "ada@example.com"),
+        ]
+
+        with engine.begin() as conn:
+            conn.execute(User.__table__.delete().where(User.account_pk == second))
+        migrate.downgrade(url, "0003")
+        with pytest.raises(IntegrityError):
+            add_user(engine, second, "ada@example.com")
+        migrate.upgrade(url)
+        assert migrate.current_revision(engine) == migrate.head_revision(url)
+    finally:
+        engine.dispose()
