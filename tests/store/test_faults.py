@@ -19,14 +19,14 @@ import httpx
 import pytest
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from tests.conftest import PG_URL, LiveServer, _worker_database
 from tests.processes import Served, TcpProxy, make_tenant, serving, stored_ids
 from tests.support import assert_error, create_feedback, feedbacks_path, run
 from thumbs.config import normalize_database_url
-from thumbs.store.engine import describe, make_engine
+from thumbs.store.engine import StoreLimits, describe, make_engine, store_unavailable
 
 
 def assert_unavailable(res: httpx.Response) -> None:
@@ -224,3 +224,21 @@ def test_a_client_that_goes_away_mid_body_is_one_info_line(tmp_path: Path) -> No
     lines = [line for line in log.splitlines() if "went away" in line]
     assert len(lines) == 2
     assert all(line.startswith("INFO:") for line in lines)
+
+
+if PG_URL is not None:
+
+    def test_postgresql_statements_are_cut_at_the_statement_timeout_url_options_kept() -> None:
+        base = _worker_database(normalize_database_url(PG_URL))
+        engine = make_engine(
+            f"{base}?options=-c%20work_mem%3D7MB", limits=StoreLimits(statement_timeout=0.2)
+        )
+        try:
+            with engine.connect() as conn:
+                assert conn.execute(text("SHOW work_mem")).scalar() == "7MB"
+                assert conn.execute(text("SHOW statement_timeout")).scalar() == "200ms"
+                with pytest.raises(OperationalError) as caught:
+                    conn.execute(text("SELECT pg_sleep(5)"))
+        finally:
+            engine.dispose()
+        assert store_unavailable(caught.value)  # answered 503 (20503) by the API

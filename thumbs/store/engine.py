@@ -118,7 +118,11 @@ def make_engine(url: str, *, limits: StoreLimits | None = None, null_pool: bool 
         return engine
     connect_args: dict[str, Any] = {"connect_timeout": limits.connect_timeout}
     if limits.statement_timeout > 0:
-        connect_args["options"] = f"-c statement_timeout={round(limits.statement_timeout * 1000)}"
+        # added to the URL's own ``options`` (connect_args would replace them)
+        given = make_url(url).query.get("options", "")
+        options = [*([given] if isinstance(given, str) else given)]
+        options.append(f"-c statement_timeout={round(limits.statement_timeout * 1000)}")
+        connect_args["options"] = " ".join(o for o in options if o)
     return create_engine(
         url,
         connect_args=connect_args,
