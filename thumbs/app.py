@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from thumbs import __version__
 from thumbs.assistants.router import router as assistants_router
+from thumbs.auth.router import router as keys_router
 from thumbs.chat.router import router as chat_router
 from thumbs.config import Settings, get_settings
 from thumbs.conversations.router import router as conversations_router
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(review_router)
     app.include_router(golden_router)
     app.include_router(chat_router)
+    app.include_router(keys_router)
     app.include_router(docs_router)
     app.include_router(health_router)
     openapi.install(app)

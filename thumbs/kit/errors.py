@@ -177,7 +177,13 @@ IDEMPOTENCY_KEY_REUSED = _code(
     "new request; a retry must repeat the original request exactly.",
 )
 FORBIDDEN = _code(
-    60403, 403, "Forbidden", "The authenticated user's role does not allow this operation."
+    60403,
+    403,
+    "Forbidden",
+    "The role of the request does not allow this operation: members cannot review or change "
+    "settings, an end user (named by X-Thumbs-Identity) acts only for themselves and only on "
+    "the end-user routes, and API keys cannot manage API keys. The access model is in "
+    "docs/lifecycle.md.",
 )
 BODY_TOO_LARGE = _code(
     60413, 413, "Request body too large", "Request bodies are limited to 64 KiB."
