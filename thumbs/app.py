@@ -21,6 +21,7 @@ from thumbs.docs.router import router as docs_router
 from thumbs.feedback.router import FEEDBACKS_PATH, create_feedback
 from thumbs.feedback.router import router as feedback_router
 from thumbs.golden.router import router as golden_router
+from thumbs.health.router import router as health_router
 from thumbs.kit import handlers, openapi
 from thumbs.kit.body import MAX_BODY_BYTES
 from thumbs.kit.compat import GoClientScores
@@ -90,6 +91,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         try:
             yield
         finally:
+            # the server has stopped taking requests and answered those in flight: write
+            # what the writer still holds before the store is closed
+            await rt.writer.drain()
             await rt.http.aclose()
             rt.http = None
             rt.stop()
@@ -122,6 +126,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(chat_router)
     app.include_router(keys_router)
     app.include_router(docs_router)
+    app.include_router(health_router)
     openapi.install(app)
     app.mount("/console", console, name="console")
 

@@ -34,7 +34,7 @@ app.add_typer(users_app, name="users")
 
 
 def _store() -> Store:
-    return Store(get_settings().effective_database_url)
+    return Store.of(get_settings())
 
 
 def _ensure_schema(store: Store) -> None:

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from thumbs.feedback import idempotency
 from thumbs.kit import errors as E
-from thumbs.store.models import Feedback, IdempotencyKey
+from thumbs.store.models import Assistant, Feedback, IdempotencyKey
 from thumbs.store.sql import RawInsert, messages_by_id
 from thumbs.users import service as users
 
@@ -181,19 +181,26 @@ class CreateFeedbackKind:
         return results
 
     def write_one(self, engine: Engine, job: CreateJob) -> CreateResult:
-        try:
-            with engine.begin() as conn:
-                return self.write_many(conn, [job])[0]
-        except IntegrityError as exc:
-            if job.idempotency_key:
-                # another process took the same idempotency key first: replay its result
+        """The job alone, after its batch failed. A constraint violated here is a race that
+        another process won (its transaction committed first): the same idempotency token,
+        the first use of the same X-Thumbs-Identity, the assistant deleted. Written again,
+        the job sees what that process committed and gets the answer one process gives: a
+        replay, the user it created, or 404."""
+        tries = 3
+        while True:
+            tries -= 1
+            try:
                 with engine.begin() as conn:
-                    if self._existing(conn, [job]):
-                        return self.write_many(conn, [job])[0]
-            # the assistant was deleted between the lookup and the write
-            raise E.ThumbsError(
-                E.NOT_FOUND, "The requested Assistant was deleted", field="id"
-            ) from exc
+                    return self.write_many(conn, [job])[0]
+            except IntegrityError:
+                with engine.connect() as conn:
+                    assistant = conn.execute(
+                        select(Assistant.pk).where(Assistant.pk == job.row["assistant_pk"])
+                    ).first()
+                if assistant is None:
+                    raise E.NotFound("Assistant", orjson.loads(job.body)["assistant_id"]) from None
+                if not tries:
+                    raise
 
 
 CREATE_KIND = CreateFeedbackKind()
