@@ -27,6 +27,7 @@ FLOORS: dict[str, int] = {
     "analytics": 2,
     "exports": 2,
     "docs": 2,
+    "health": 2,
     # what one server process holds (store, writer, caches), then the doors
     "runtime": 3,
     "web": 4,

@@ -20,8 +20,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from thumbs.kit import chars
 from thumbs.kit import errors as E
 from thumbs.kit.body import error_from_pydantic
+from thumbs.kit.dberrors import describe, store_unavailable
 from thumbs.kit.urls import base_url
-from thumbs.store.engine import describe, store_unavailable
 
 log = logging.getLogger("thumbs.errors")
 

@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool, QueuePool
+
+from thumbs.kit.dberrors import describe as describe
+from thumbs.kit.dberrors import store_unavailable as store_unavailable
 
 if TYPE_CHECKING:
     from thumbs.config import Settings
@@ -54,32 +55,6 @@ class StoreLimits:
             connect_timeout=settings.db_connect_timeout,
             statement_timeout=settings.db_statement_timeout,
         )
-
-
-def store_unavailable(exc: BaseException) -> bool:
-    """True for the failures that mean "the store is busy or cannot be reached" (a pool
-    wait that timed out, a refused or lost connection, a lock or statement timeout), as
-    opposed to a failure of the statement itself (a constraint, a bug)."""
-    if isinstance(exc, PoolTimeout):
-        return True
-    if isinstance(exc, DBAPIError):
-        return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
-    return False
-
-
-def describe(exc: BaseException) -> str:
-    """A store error in one line, for logs: the driver's error class and primary message and
-    the start of the statement, never the values (neither the bound parameters nor the
-    ``DETAIL`` with a row's values that PostgreSQL adds to constraint errors)."""
-    if not isinstance(exc, DBAPIError):
-        return f"{type(exc).__name__}: {exc}"
-    orig = exc.orig
-    diag = getattr(orig, "diag", None)
-    message = getattr(diag, "message_primary", None) or str(orig).split("\n", 1)[0]
-    statement = " ".join((exc.statement or "").split())
-    if len(statement) > 160:
-        statement = statement[:160] + "…"
-    return f"{type(orig).__name__}: {message} [SQL: {statement}]"
 
 
 def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: Any) -> None:

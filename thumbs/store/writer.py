@@ -43,7 +43,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from sqlalchemy import Connection, Engine
 
 from thumbs.kit import errors as E
-from thumbs.store.engine import describe, store_unavailable
+from thumbs.kit.dberrors import describe, store_unavailable
 
 log = logging.getLogger("thumbs.writer")
 
