@@ -12,6 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from thumbs import __version__
+from thumbs.analytics.router import router as analytics_router
 from thumbs.assistants.router import router as assistants_router
 from thumbs.auth.router import router as keys_router
 from thumbs.chat.router import router as chat_router
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(golden_router)
     app.include_router(chat_router)
     app.include_router(keys_router)
+    app.include_router(analytics_router)
     app.include_router(docs_router)
     app.include_router(health_router)
     openapi.install(app)

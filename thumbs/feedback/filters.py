@@ -25,9 +25,9 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, or_, select
 
-from thumbs.store.models import Feedback
+from thumbs.store.models import NO_TYPE, Feedback
 
-NO_TYPE = "none"
+__all__ = ["NO_TYPE", "FeedbackFilter", "select_feedback"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from thumbs.feedback import idempotency
 from thumbs.kit import errors as E
+from thumbs.store import rollups
 from thumbs.store.models import Assistant, Feedback, IdempotencyKey
 from thumbs.store.sql import RawInsert, messages_by_id
 from thumbs.users import service as users
@@ -176,6 +177,7 @@ class CreateFeedbackKind:
             results.append(CreateResult(201, job.body, replayed=False))
         if rows:
             _INSERT_FEEDBACK.run(conn, rows)
+            rollups.created(conn, rows)
         if keys:
             _INSERT_KEYS.run(conn, keys)
         return results

@@ -20,6 +20,7 @@ from thumbs.kit import errors as E
 from thumbs.kit import ids
 from thumbs.kit.paging import Page, PageParams, keyset_page
 from thumbs.kit.timefmt import iso, utcnow
+from thumbs.store import rollups
 from thumbs.store.models import Assistant, Feedback
 from thumbs.store.writer import GroupCommitWriter
 
@@ -204,5 +205,6 @@ def get(session: Session, *, assistant_pk: int, feedback_id: str) -> Feedback:
 
 def remove(session: Session, *, feedback: Feedback) -> None:
     golden.withdraw_for_feedback(session, feedback_pk=feedback.pk, reason="feedback deleted")
+    rollups.deleting(session, feedback_pks=[feedback.pk])
     session.execute(delete(Feedback).where(Feedback.pk == feedback.pk))
     session.flush()

@@ -33,6 +33,7 @@ NAV = (
     ("golden", "Golden examples"),
     ("settings", "Settings"),
     ("feedback", "Feedback explorer"),
+    ("analytics", "Analytics"),
 )
 
 
