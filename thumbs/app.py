@@ -19,6 +19,7 @@ from thumbs.chat.router import router as chat_router
 from thumbs.config import Settings, get_settings
 from thumbs.conversations.router import router as conversations_router
 from thumbs.docs.router import router as docs_router
+from thumbs.exports.router import router as exports_router
 from thumbs.feedback.router import FEEDBACKS_PATH, create_feedback
 from thumbs.feedback.router import router as feedback_router
 from thumbs.golden.router import router as golden_router
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(chat_router)
     app.include_router(keys_router)
     app.include_router(analytics_router)
+    app.include_router(exports_router)
     app.include_router(docs_router)
     app.include_router(health_router)
     openapi.install(app)

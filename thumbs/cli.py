@@ -1,12 +1,15 @@
-"""The one CLI: ``thumbs serve``, ``db``, ``accounts``, ``keys``, ``users``, ``stats``."""
+"""The one CLI: ``thumbs serve``, ``db``, ``accounts``, ``keys``, ``users``, ``stats``,
+``export``, ``import``."""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from pathlib import Path
+from typing import IO, Annotated, Any
 
 import typer
 from sqlalchemy.engine import make_url
@@ -15,6 +18,8 @@ from sqlalchemy.orm import Session
 
 from thumbs.auth.schemas import AccountCreate, ApiKeyCreate
 from thumbs.config import get_settings
+from thumbs.exports.formats import FeedbackFormat, GoldenFormat
+from thumbs.feedback.schemas import ChannelChoice, FeedbackQuery, StatusChoice, TypeChoice
 from thumbs.kit.body import validate_fields
 from thumbs.kit.errors import ThumbsError
 from thumbs.kit.timefmt import iso
@@ -28,10 +33,14 @@ db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_he
 accounts_app = typer.Typer(help="Accounts (tenants) and their Auth Tokens.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys (SK…) of an account.", no_args_is_help=True)
 users_app = typer.Typer(help="Console users (admins and members).", no_args_is_help=True)
+export_app = typer.Typer(help="Export feedback and golden examples.", no_args_is_help=True)
+import_app = typer.Typer(help="Import feedback (a backfill).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(keys_app, name="keys")
 app.add_typer(users_app, name="users")
+app.add_typer(export_app, name="export")
+app.add_typer(import_app, name="import")
 
 
 def _store() -> Store:
@@ -327,6 +336,199 @@ def stats(
         sys.stdout.write(json.dumps(payload) + "\n")
     else:
         typer.echo(service.summary_table(payload))
+
+
+AccountOption = Annotated[str, typer.Option(help="The Account SID (AC…).")]
+OutputOption = Annotated[str, typer.Option(help="The file to write (- for standard output).")]
+AssistantFilter = Annotated[str | None, typer.Option(help="Only this assistant (aia_asst_…).")]
+
+
+def _account_pk(store: Store, sid: str) -> int:
+    from thumbs.auth import service
+
+    with store.session() as session:
+        acc = service.get_account(session, sid=sid)
+        if acc is None:
+            typer.echo(f"No account {sid}", err=True)
+            raise typer.Exit(1)
+        return acc.pk
+
+
+@contextmanager
+def _output(path: str) -> Iterator[IO[bytes]]:
+    """Standard output for ``-``; else a file that appears at ``path`` only when complete."""
+    if path == "-":
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    target = Path(path)
+    partial = target.with_name(target.name + ".partial")
+    try:
+        with partial.open("wb") as out:
+            yield out
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _write_export(chunks: Iterator[Any], *, total: int, output: str, what: str) -> None:
+    rows = size = 0
+    with (
+        _output(output) as out,
+        typer.progressbar(length=total, label=f"Exporting {what}", file=sys.stderr) as bar,
+    ):
+        for chunk in chunks:
+            out.write(chunk.data)
+            rows += chunk.rows
+            size += len(chunk.data)
+            bar.update(chunk.rows)
+    where = "standard output" if output == "-" else output
+    typer.echo(f"Exported {rows} {what} to {where} ({size:,} bytes)", err=True)
+
+
+@export_app.command("feedback")
+def export_feedback(
+    account: AccountOption,
+    fmt: Annotated[FeedbackFormat, typer.Option("--format")],
+    output: OutputOption,
+    assistant: AssistantFilter = None,
+    session_id: Annotated[str | None, typer.Option("--session", help="Only this session.")] = None,
+    user: Annotated[str | None, typer.Option(help="Only this end user (US…).")] = None,
+    feedback_type: Annotated[TypeChoice | None, typer.Option("--type")] = None,
+    status: Annotated[StatusChoice | None, typer.Option()] = None,
+    channel: Annotated[ChannelChoice | None, typer.Option()] = None,
+    since: Annotated[str | None, typer.Option(help="Created at or after (ISO 8601).")] = None,
+    until: Annotated[str | None, typer.Option(help="Created before (ISO 8601).")] = None,
+) -> None:
+    """Export feedback (one row per feedback) as CSV, JSONL or Parquet, oldest first."""
+    from thumbs.exports import service
+    from thumbs.feedback import filters
+
+    query = validate_fields(
+        FeedbackQuery,
+        {
+            "assistant_id": assistant,
+            "session_id": session_id,
+            "user_sid": user,
+            "feedback_type": feedback_type,
+            "status": status,
+            "channel": channel,
+            "created_after": since,
+            "created_before": until,
+        },
+    )
+    store = _store()
+    try:
+        _ensure_schema(store)
+        account_pk = _account_pk(store, account)
+        with store.session() as session:
+            flt = filters.resolve(session, account_pk=account_pk, query=query)
+        total = service.count_feedback(store.engine, flt=flt)
+        chunks = service.export_feedback(store.engine, flt=flt, account_sid=account, fmt=fmt)
+        _write_export(chunks, total=total, output=output, what="feedback")
+    finally:
+        store.dispose()
+
+
+@export_app.command("golden")
+def export_golden(
+    account: AccountOption,
+    fmt: Annotated[GoldenFormat, typer.Option("--format")],
+    output: OutputOption,
+    assistant: AssistantFilter = None,
+) -> None:
+    """Export the active golden examples as OpenAI chat fine-tuning JSONL (openai) or an
+    evaluation set (eval), or the preference pairs for DPO (dpo)."""
+    from thumbs.assistants import service as assistants
+    from thumbs.exports import service
+
+    store = _store()
+    try:
+        _ensure_schema(store)
+        account_pk = _account_pk(store, account)
+        with store.session() as session:
+            assistant_pk = assistants.pk_of(session, account_pk=account_pk, assistant_id=assistant)
+        total = service.count_golden(
+            store.engine, account_pk=account_pk, assistant_pk=assistant_pk, fmt=fmt
+        )
+        chunks = service.export_golden(
+            store.engine, account_pk=account_pk, assistant_pk=assistant_pk, fmt=fmt
+        )
+        what = "preference pairs" if fmt == "dpo" else "golden examples"
+        _write_export(chunks, total=total, output=output, what=what)
+    finally:
+        store.dispose()
+
+
+@import_app.command("feedback")
+def import_feedback(
+    path: Annotated[Path, typer.Argument(help="A .jsonl (.ndjson) or .csv file.")],
+    account: AccountOption,
+    assistant: Annotated[str, typer.Option(help="The assistant (aia_asst_…) to import into.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate and count; write nothing.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Import feedback from JSONL or CSV, all rows or none: exits 1 with the list of rejected
+    rows (line and reason) when any row is invalid. Safe to re-run: rows imported before are
+    skipped."""
+    from thumbs.exports import imports
+    from thumbs.feedback.service import assistant_ref
+
+    fmt = imports.format_of(path)
+    if not path.is_file():
+        typer.echo(f"No file {path}", err=True)
+        raise typer.Exit(1)
+    store = _store()
+    try:
+        _ensure_schema(store)
+        account_pk = _account_pk(store, account)
+        with store.session() as session:
+            ref = assistant_ref(session, account_pk=account_pk, assistant_id=assistant)
+        with (
+            path.open("rb") as stream,
+            typer.progressbar(
+                length=path.stat().st_size, label="Importing", file=sys.stderr
+            ) as bar,
+        ):
+            done = 0
+
+            def advance(position: int) -> None:
+                nonlocal done
+                bar.update(position - done)
+                done = position
+
+            report = imports.import_feedback(
+                store.engine,
+                account_sid=account,
+                assistant=ref,
+                stream=stream,
+                fmt=fmt,
+                dry_run=dry_run,
+                progress=advance,
+            )
+    finally:
+        store.dispose()
+    if as_json:
+        sys.stdout.write(json.dumps(report.as_dict()) + "\n")
+    else:
+        for r in report.rejected:
+            where = f" {r.field}" if r.field else ""
+            typer.echo(f"line {r.line}: {r.code}{where}: {r.message}")
+        verb = "would import" if dry_run else "imported"
+        if report.rejected:
+            typer.echo(
+                f"{len(report.rejected)} of {report.rows} rows rejected: nothing imported "
+                "(fix or remove them and run again)"
+            )
+        else:
+            typer.echo(
+                f"{report.rows} rows: {verb} {report.imported}, already present "
+                f"{report.present}, repeated in the file {report.repeated}"
+            )
+    if report.rejected:
+        raise typer.Exit(1)
 
 
 def _database_shown() -> str:

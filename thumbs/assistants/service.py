@@ -33,6 +33,13 @@ def get(session: Session, *, account_pk: int, assistant_id: str) -> Assistant:
     return assistant
 
 
+def pk_of(session: Session, *, account_pk: int, assistant_id: str | None) -> int | None:
+    """An optional ``AssistantId`` filter: None stays None, an id becomes its key (or 404)."""
+    if assistant_id is None:
+        return None
+    return get(session, account_pk=account_pk, assistant_id=assistant_id).pk
+
+
 def _apply(session: Session, assistant: Assistant, fields: dict[str, Any]) -> None:
     for name in ("name", "owner", "personality_prompt", "positive_threshold"):
         if name in fields and fields[name] is not None:

@@ -71,7 +71,7 @@ _FEEDBACK_COLUMNS = (
     "date_created",
     "date_updated",
 )
-_INSERT_FEEDBACK = RawInsert(Feedback.__table__, _FEEDBACK_COLUMNS)
+INSERT_FEEDBACK = RawInsert(Feedback.__table__, _FEEDBACK_COLUMNS)
 _INSERT_KEYS = RawInsert(
     IdempotencyKey.__table__,
     ("account_pk", "key", "request_hash", "status_code", "response", "date_created"),
@@ -176,7 +176,7 @@ class CreateFeedbackKind:
             rows.append(job.row)
             results.append(CreateResult(201, job.body, replayed=False))
         if rows:
-            _INSERT_FEEDBACK.run(conn, rows)
+            INSERT_FEEDBACK.run(conn, rows)
             rollups.created(conn, rows)
         if keys:
             _INSERT_KEYS.run(conn, keys)

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from thumbs.kit.schemas import ID_MAX, OutputModel, PageMeta, RequiredId, TwilioBody
+from thumbs.kit.timefmt import UtcDateTime
 
 TEXT_MAX = 4000
 
@@ -51,3 +52,37 @@ class FeedbackOut(OutputModel):
 class FeedbackList(OutputModel):
     feedbacks: list[FeedbackOut]
     meta: PageMeta
+
+
+# -- selecting feedback (exports, analytics) ------------------------------------------------
+
+TypeChoice = Literal["positive", "negative", "none"]
+StatusChoice = Literal["pending", "auto_approved", "reviewed", "dismissed"]
+ChannelChoice = Literal["api", "thumbs", "import"]
+
+
+class FeedbackQuery(BaseModel):
+    """The feedback filter as query parameters (``AssistantId``, …) or CLI options
+    (``assistant_id``, …); :func:`thumbs.feedback.filters.resolve` makes it a
+    :class:`~thumbs.feedback.filters.FeedbackFilter` of one account."""
+
+    model_config = ConfigDict(populate_by_name=True, frozen=True)
+
+    assistant_id: str | None = Field(default=None, alias="AssistantId", max_length=64)
+    session_id: str | None = Field(default=None, alias="SessionId", max_length=ID_MAX)
+    message_id: str | None = Field(default=None, alias="MessageId", max_length=ID_MAX)
+    user_sid: str | None = Field(
+        default=None, alias="UserSid", max_length=34, description="One end user (US…)."
+    )
+    feedback_type: TypeChoice | None = Field(
+        default=None, alias="FeedbackType", description="none: feedback with no verdict."
+    )
+    status: StatusChoice | None = Field(default=None, alias="Status")
+    channel: ChannelChoice | None = Field(default=None, alias="Channel")
+    has_reason: bool | None = Field(default=None, alias="HasReason")
+    created_after: UtcDateTime | None = Field(
+        default=None, alias="DateCreatedAfter", description="ISO 8601; inclusive."
+    )
+    created_before: UtcDateTime | None = Field(
+        default=None, alias="DateCreatedBefore", description="ISO 8601; exclusive."
+    )

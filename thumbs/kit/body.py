@@ -8,6 +8,7 @@ dependencies in, so a malformed body costs no query."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
@@ -133,14 +134,16 @@ def refuse_repeated(keys: Iterable[str]) -> None:
         seen.add(key)
 
 
-def validate_fields(model: type[M], data: dict[str, Any]) -> M:
-    """Validate values that do not come from a request body (CLI options) with the same
-    rules and errors as a body."""
+def validate_fields(model: type[M], data: dict[str, Any], *, raw: bytes | None = None) -> M:
+    """Validate values that do not come from a request body (CLI options, a decoded line of
+    a file) with the same rules and errors as a body. Given the ``raw`` bytes the values
+    were decoded from, the NUL check walks the values only when those bytes can hold one."""
     try:
         parsed = model.model_validate(data)
     except ValidationError as exc:
         raise raise_validation(exc) from None
-    chars.check_model(parsed)
+    if raw is None or any(marker in raw for marker in _NUL_MARKERS):
+        chars.check_model(parsed)
     return parsed
 
 
@@ -251,20 +254,35 @@ def check_json(raw: bytes) -> None:
     parse and a count of colons, about a microsecond for a feedback. Otherwise the standard
     library's parser, which keeps every key and reads NaN, finds which field it is; a body
     that is not JSON at all is left to validation."""
+    with contextlib.suppress(ValueError):  # not JSON at all: left to validation
+        loads_checked(raw)
+
+
+_NOT_JSON = object()
+
+
+def loads_checked(raw: bytes) -> Any:
+    """The value of the JSON text ``raw`` (orjson's parse) after :func:`check_json`'s
+    refusals (60017, 60004); ``ValueError`` when ``raw`` is not JSON. For readers that decode
+    JSON themselves (a JSONL import) and must refuse what a body would."""
+    parsed: Any
     try:
         parsed = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        pass
+        parsed = _NOT_JSON
     else:
         kept = _keys_kept(parsed)
         # every key is followed by a colon: as many colons as keys kept settles it at once
         if raw.count(b":") == kept or len(_KEY_END.findall(raw)) == kept:
-            return
+            return parsed
     try:
         tree = json.loads(raw, object_pairs_hook=_Pairs)
     except (ValueError, RecursionError):
-        return
+        raise ValueError("not JSON") from None
     _walk(tree, ())
+    if parsed is _NOT_JSON:
+        raise ValueError("not JSON")
+    return parsed
 
 
 def _coerce_form(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
@@ -292,6 +310,18 @@ def _coerce_form(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]
 _NUL_MARKERS = (b"\\u0000", b"%00", b"\x00")
 
 
+def parse_fields(model: type[M], data: dict[str, Any]) -> M:
+    """Validate string values (a form body, a CSV record) into ``model``, with numbers where
+    the model wants numbers, and the rules and errors of a body."""
+    try:
+        parsed = model.model_validate(_coerce_form(model, data), strict=False)
+    except ValidationError as exc:
+        raise raise_validation(exc) from None
+    if any(isinstance(v, str) and chars.NUL in v for v in data.values()):
+        chars.check_model(parsed)
+    return parsed
+
+
 def parse_body(model: type[M], raw: bytes, media_type: str, *, required: bool = True) -> M:
     """Validate ``raw`` into ``model`` and refuse NUL characters in its strings."""
     parsed = _parse_body(model, raw, media_type, required=required)
@@ -312,11 +342,7 @@ def _parse_body(model: type[M], raw: bytes, media_type: str, *, required: bool) 
             E.MALFORMED_BODY, "The request body is empty; a JSON object is required", field="body"
         )
     if media_type == "application/x-www-form-urlencoded" and not raw.lstrip().startswith(b"{"):
-        data = _coerce_form(model, _form_to_dict(raw))
-        try:
-            return model.model_validate(data, strict=False)
-        except ValidationError as exc:
-            raise raise_validation(exc) from None
+        return parse_fields(model, _form_to_dict(raw))
     check_json(raw)
     try:
         return model.model_validate_json(raw)
@@ -325,11 +351,7 @@ def _parse_body(model: type[M], raw: bytes, media_type: str, *, required: bool) 
         if first["type"] == "json_invalid":
             stripped = raw.lstrip()
             if stripped[:1] not in (b"{", b"[", b'"') and b"=" in raw:
-                data = _coerce_form(model, _form_to_dict(raw))
-                try:
-                    return model.model_validate(data, strict=False)
-                except ValidationError as exc2:
-                    raise raise_validation(exc2) from None
+                return parse_fields(model, _form_to_dict(raw))
             raise E.ThumbsError(
                 E.MALFORMED_BODY, "The request body is not valid JSON", field="body"
             ) from None

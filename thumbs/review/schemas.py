@@ -45,7 +45,9 @@ class ThumbsOut(OutputModel):
     )
     reviewed_at: str | None
     created_at: str
-    channel: str = Field(description="thumbs (this API) or api (the Twilio-compatible API).")
+    channel: str = Field(
+        description="thumbs (this API), api (the Twilio-compatible API) or import (a backfill)."
+    )
     assistant_id: str | None
     account_sid: str
     user_sid: str | None

@@ -9,6 +9,8 @@ statements of the create hot path.
   driver-level statement.
 * :class:`epoch_seconds`: whole seconds since 1970 of a stored naive-UTC datetime, in
   either dialect (analytics buckets and review times).
+* :class:`api_time`: a stored timestamp as the API writes it, computed by the database
+  (exports).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, ColumnElement, Connection, CursorResult, insert
+from sqlalchemy import BigInteger, ColumnElement, Connection, CursorResult, String, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
@@ -141,3 +143,27 @@ def _epoch_seconds_postgresql(element: epoch_seconds, compiler: SQLCompiler, **k
     # a timestamp without time zone counts from 1970 as UTC
     inner = compiler.process(element.clauses, **kw)
     return f"CAST(FLOOR(EXTRACT(EPOCH FROM {inner})) AS BIGINT)"
+
+
+class api_time(FunctionElement[str]):  # noqa: N801 (an SQL function, named like one)
+    """A stored timestamp as the API writes it (:func:`thumbs.kit.timefmt.iso`:
+    ``YYYY-MM-DDTHH:MM:SSZ``, truncated to the second, NULL stays NULL), computed by the
+    database: readers of many rows (exports) then receive ready strings and convert
+    nothing per row."""
+
+    type = String()
+    inherit_cache = True
+    name = "api_time"
+
+
+@compiles(api_time, "sqlite")
+def _api_time_sqlite(element: api_time, compiler: SQLCompiler, **kw: Any) -> str:
+    # stored by SQLAlchemy as 'YYYY-MM-DD HH:MM:SS.ffffff'
+    value = compiler.process(element.clauses, **kw)
+    return f"(substr({value}, 1, 10) || 'T' || substr({value}, 12, 8) || 'Z')"
+
+
+@compiles(api_time, "postgresql")
+def _api_time_postgresql(element: api_time, compiler: SQLCompiler, **kw: Any) -> str:
+    value = compiler.process(element.clauses, **kw)
+    return f'to_char({value}, \'YYYY-MM-DD"T"HH24:MI:SS"Z"\')'
