@@ -12,6 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from thumbs import __version__
+from thumbs.analytics.router import router as analytics_router
 from thumbs.assistants.router import router as assistants_router
 from thumbs.auth.router import router as keys_router
 from thumbs.chat.router import router as chat_router
@@ -22,6 +23,7 @@ from thumbs.exports.router import router as exports_router
 from thumbs.feedback.router import FEEDBACKS_PATH, create_feedback
 from thumbs.feedback.router import router as feedback_router
 from thumbs.golden.router import router as golden_router
+from thumbs.health.router import router as health_router
 from thumbs.kit import handlers, openapi
 from thumbs.kit.body import MAX_BODY_BYTES
 from thumbs.kit.compat import GoClientScores
@@ -91,6 +93,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         try:
             yield
         finally:
+            # the server has stopped taking requests and answered those in flight: write
+            # what the writer still holds before the store is closed
+            await rt.writer.drain()
             await rt.http.aclose()
             rt.http = None
             rt.stop()
@@ -122,8 +127,10 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(golden_router)
     app.include_router(chat_router)
     app.include_router(keys_router)
+    app.include_router(analytics_router)
     app.include_router(exports_router)
     app.include_router(docs_router)
+    app.include_router(health_router)
     openapi.install(app)
     app.mount("/console", console, name="console")
 

@@ -1,5 +1,5 @@
-"""The one CLI: ``thumbs serve``, ``db``, ``accounts``, ``keys``, ``users``, ``export``,
-``import``."""
+"""The one CLI: ``thumbs serve``, ``db``, ``accounts``, ``keys``, ``users``, ``stats``,
+``export``, ``import``."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from thumbs.exports.formats import FeedbackFormat, GoldenFormat
 from thumbs.feedback.schemas import ChannelChoice, FeedbackQuery, StatusChoice, TypeChoice
 from thumbs.kit.body import validate_fields
 from thumbs.kit.errors import ThumbsError
+from thumbs.kit.timefmt import iso
 from thumbs.server import uvicorn_options
 from thumbs.store import migrate
 from thumbs.store.engine import Store
@@ -43,7 +44,7 @@ app.add_typer(import_app, name="import")
 
 
 def _store() -> Store:
-    return Store(get_settings().effective_database_url)
+    return Store.of(get_settings())
 
 
 def _ensure_schema(store: Store) -> None:
@@ -285,6 +286,56 @@ def users_create(
         {"user_sid": sid, "email": stored_email, "role": role, "account_sid": account},
         f"User SID: {sid}\nEmail:    {stored_email}\nRole:     {role}",
     )
+
+
+@app.command()
+def stats(
+    account: Annotated[str, typer.Option(help="The Account SID (AC…).")],
+    assistant: Annotated[
+        str | None, typer.Option(help="One assistant (aia_asst_…); default: all of them.")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="ISO 8601 date or time, inclusive (UTC unless given).")
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="ISO 8601 date or time, exclusive.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Feedback statistics: count, mean score, positive rate with its 95 % Wilson interval,
+    counts by type and status (from the rollups, as GET /v1/Analytics/Summary)."""
+    from thumbs.analytics import service
+    from thumbs.analytics.schemas import DateRange
+    from thumbs.auth import service as auth
+
+    dates = validate_fields(DateRange, {"since": since, "until": until})
+    store = _store()
+    try:
+        _ensure_schema(store)
+        with store.session() as session:
+            acc = auth.get_account(session, sid=account)
+            if acc is None:
+                typer.echo(f"No account {account}", err=True)
+                raise typer.Exit(1)
+            flt = service.filter_for(
+                session,
+                account_pk=acc.pk,
+                assistant_id=assistant,
+                since=dates.since,
+                until=dates.until,
+            )
+            found = service.summary_out(service.summary(session, flt=flt))
+    finally:
+        store.dispose()
+    payload = {
+        "account_sid": account,
+        "assistant_id": assistant,
+        "date_created_after": iso(dates.since),
+        "date_created_before": iso(dates.until),
+        **found,
+    }
+    if as_json:
+        sys.stdout.write(json.dumps(payload) + "\n")
+    else:
+        typer.echo(service.summary_table(payload))
 
 
 AccountOption = Annotated[str, typer.Option(help="The Account SID (AC…).")]

@@ -40,6 +40,16 @@ class Settings(BaseSettings):
     # SQLite, whose commit is a local fsync), "thread" on a dedicated writer thread (best for
     # PostgreSQL, whose commit is a network round trip), "auto" picks by engine.
     writer_mode: Literal["auto", "inline", "thread"] = "auto"
+    # Creates waiting for the writer at most; past that a create is answered 503 (20503,
+    # Retry-After) before anything is written.
+    write_queue_max: int = Field(default=10_000, ge=1)
+    # Store connections: pooled per process (and up to twice as many more under load); the
+    # seconds a request waits for one before it is answered 503; PostgreSQL's connect
+    # timeout (whole seconds, at least 2) and the longest one statement may run (0: none).
+    db_pool_size: int = Field(default=8, ge=1, le=1000)
+    db_pool_timeout: float = Field(default=3.0, gt=0)
+    db_connect_timeout: int = Field(default=5, ge=2)
+    db_statement_timeout: float = Field(default=30.0, ge=0)
     # Secret for signing console sessions and CSRF tokens.  Required in production.
     secret_key: str | None = None
     # Responder time limit (seconds) for OpenAI-compatible endpoints: the whole call, and

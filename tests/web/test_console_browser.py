@@ -41,6 +41,7 @@ def test_a_user_signs_in_and_out(page: Page, server: LiveServer, admin: ConsoleU
         "Golden examples",
         "Settings",
         "Feedback explorer",
+        "Analytics",
     ]
     cookie = next(c for c in page.context.cookies() if c["name"] == "thumbs_session")
     assert cookie["httpOnly"] is True

@@ -79,7 +79,7 @@ def test_approving_with_a_correction_makes_the_golden_example(
     [fid] = pending(api, assistant_id)
     res = decide(console, fid, "approve", corrected_response="Better answer.", note="fixed")
     assert res.status_code == 303
-    assert res.headers["location"] == "/console/review?done=approved"
+    assert res.headers["location"] == "/console/review?done=approved_golden_and_pair"
     [example] = api.get("/v1/GoldenExamples").json()["golden_examples"]
     assert (example["output"], example["source"]) == ("Better answer.", "corrected")
     golden_page = console.get("/console/golden").text
@@ -299,7 +299,7 @@ def test_a_stale_tab_cannot_overturn_another_reviewers_decision(
         assert sign_in(reviewer_a, other).status_code == 303
         tab_a = reviewer_a.get("/console/review").text
         approved = decide_on(reviewer_a, tab_a, fid, "approve", corrected_response="Better answer.")
-        assert approved.headers["location"] == "/console/review?done=approved"
+        assert approved.headers["location"] == "/console/review?done=approved_golden_and_pair"
 
     res = decide_on(console, tab_b, fid, "dismiss", note="spam")
 

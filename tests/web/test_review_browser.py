@@ -22,7 +22,9 @@ def test_a_stale_tab_is_told_someone_decided_meanwhile(
     tab_a = page.context.new_page()
     tab_a.goto("/console/review")
     tab_a.locator(f'[data-feedback-id="{fid}"] .approve-button').click()
-    expect(tab_a.get_by_role("status")).to_have_text("Approved.")
+    expect(tab_a.get_by_role("status")).to_have_text(
+        "Approved, without a correction: no golden example was made."
+    )
 
     page.locator(f'[data-feedback-id="{fid}"] .dismiss-note').fill("spam")
     page.locator(f'[data-feedback-id="{fid}"] .dismiss-button').click()

@@ -14,6 +14,7 @@ from thumbs.kit import ids
 from thumbs.kit.paging import Page, PageParams, keyset_page
 from thumbs.kit.timefmt import iso, utcnow
 from thumbs.responders.service import OPENAI
+from thumbs.store import rollups
 from thumbs.store.models import Assistant, Feedback
 
 EMBEDDED_MODEL = "thumbs-embedded"
@@ -154,6 +155,7 @@ def remove(session: Session, *, assistant: Assistant, cascade: bool) -> None:
             "Cascade=true to delete them too",
             feedback_count=count,
         )
+    rollups.deleting_assistant(session, assistant_pk=assistant.pk)
     session.execute(delete(Feedback).where(Feedback.assistant_pk == assistant.pk))
     session.delete(assistant)
     session.flush()

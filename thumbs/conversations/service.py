@@ -6,10 +6,11 @@ The reusable pieces: :func:`get_or_create_session`, :func:`append_message`,
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from thumbs.assistants import service as assistants
 from thumbs.kit import errors as E
@@ -143,6 +144,40 @@ def conversation_before(session: Session, *, message: Message) -> list[dict[str,
     return [{"role": r.role, "content": r.content} for r in rows]
 
 
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """A reply and the question it answered (the last user turn before it)."""
+
+    question: str
+    reply: str
+
+
+def exchanges(session: Session, *, message_pks: set[int]) -> dict[int, Exchange]:
+    """The question and the reply of each message in ``message_pks`` (by message pk), in
+    one query: what a list of feedback shows beside each rating."""
+    if not message_pks:
+        return {}
+    asked = aliased(Message)
+    question = (
+        select(asked.content)
+        .where(
+            asked.session_pk == Message.session_pk,
+            asked.role == "user",
+            asked.pk < Message.pk,
+        )
+        .order_by(asked.pk.desc())
+        .limit(1)
+        .correlate(Message)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(Message.pk, Message.content, question.label("question")).where(
+            Message.pk.in_(message_pks)
+        )
+    )
+    return {r.pk: Exchange(question=r.question or "", reply=r.content) for r in rows}
+
+
 def last_user_turn(turns: list[dict[str, str]]) -> str:
     for turn in reversed(turns):
         if turn["role"] == "user":
@@ -254,6 +289,36 @@ def session_view(
     if asst is None and not messages and not feedback:
         raise E.NotFound("Session", session_id[:256])
     return SessionView(session_id=session_id, assistant=asst, messages=messages, feedback=feedback)
+
+
+@dataclass(frozen=True, slots=True)
+class RecentSession:
+    session_id: str
+    assistant_id: str
+    assistant_name: str
+    date_updated: datetime
+
+
+def recent_sessions(
+    session: Session, *, account_pk: int, identity: str, limit: int = 10
+) -> list[RecentSession]:
+    """The newest sessions of one end user (the Simulator's ``console:<email>``), newest first."""
+    rows = session.execute(
+        select(
+            ConversationSession.id, ConversationSession.date_updated, Assistant.id, Assistant.name
+        )
+        .join(Assistant, Assistant.pk == ConversationSession.assistant_pk)
+        .where(
+            ConversationSession.account_pk == account_pk,
+            ConversationSession.identity == identity,
+        )
+        .order_by(ConversationSession.pk.desc())
+        .limit(limit)
+    ).all()
+    return [
+        RecentSession(session_id=r[0], date_updated=r[1], assistant_id=r[2], assistant_name=r[3])
+        for r in rows
+    ]
 
 
 # -- output ----------------------------------------------------------------------------------

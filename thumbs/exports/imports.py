@@ -44,12 +44,13 @@ import orjson
 from sqlalchemy import Connection, Engine
 
 from thumbs.exports.schemas import IGNORED_COLUMNS, FeedbackImport
-from thumbs.feedback.jobs import _INSERT_FEEDBACK
+from thumbs.feedback.jobs import INSERT_FEEDBACK
 from thumbs.feedback.service import AssistantRef, feedback_type_for
 from thumbs.kit import errors as E
 from thumbs.kit import ids
 from thumbs.kit.body import loads_checked, parse_fields, validate_fields
 from thumbs.kit.timefmt import from_iso, utcnow
+from thumbs.store import rollups
 from thumbs.store.models import Feedback
 from thumbs.store.sql import messages_by_id
 
@@ -210,8 +211,9 @@ def read_rows(stream: IO[bytes], fmt: SourceFormat) -> Iterator[Parsed]:
 
 def write_imported(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     """The one place imported feedback is written (in the import's transaction). Anything
-    that must accompany every new feedback row belongs here too."""
-    _INSERT_FEEDBACK.run(conn, rows)
+    that must accompany every new feedback row belongs here too: the analytics rollups."""
+    INSERT_FEEDBACK.run(conn, rows)
+    rollups.created(conn, rows)
 
 
 def _present(conn: Connection, *, assistant_pk: int, candidates: set[str]) -> set[str]:

@@ -34,10 +34,10 @@ from sqlalchemy.orm import Session
 
 from thumbs.assistants import service as assistants
 from thumbs.feedback.schemas import FeedbackQuery
-from thumbs.store.models import Feedback
+from thumbs.store.models import NO_TYPE, Feedback
 from thumbs.users import service as users
 
-NO_TYPE = "none"
+__all__ = ["NO_TYPE", "FeedbackFilter", "select_feedback"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,8 @@ from sqlalchemy.exc import IntegrityError
 
 from thumbs.feedback import idempotency
 from thumbs.kit import errors as E
-from thumbs.store.models import Feedback, IdempotencyKey
+from thumbs.store import rollups
+from thumbs.store.models import Assistant, Feedback, IdempotencyKey
 from thumbs.store.sql import RawInsert, messages_by_id
 from thumbs.users import service as users
 
@@ -70,7 +71,7 @@ _FEEDBACK_COLUMNS = (
     "date_created",
     "date_updated",
 )
-_INSERT_FEEDBACK = RawInsert(Feedback.__table__, _FEEDBACK_COLUMNS)
+INSERT_FEEDBACK = RawInsert(Feedback.__table__, _FEEDBACK_COLUMNS)
 _INSERT_KEYS = RawInsert(
     IdempotencyKey.__table__,
     ("account_pk", "key", "request_hash", "status_code", "response", "date_created"),
@@ -175,25 +176,33 @@ class CreateFeedbackKind:
             rows.append(job.row)
             results.append(CreateResult(201, job.body, replayed=False))
         if rows:
-            _INSERT_FEEDBACK.run(conn, rows)
+            INSERT_FEEDBACK.run(conn, rows)
+            rollups.created(conn, rows)
         if keys:
             _INSERT_KEYS.run(conn, keys)
         return results
 
     def write_one(self, engine: Engine, job: CreateJob) -> CreateResult:
-        try:
-            with engine.begin() as conn:
-                return self.write_many(conn, [job])[0]
-        except IntegrityError as exc:
-            if job.idempotency_key:
-                # another process took the same idempotency key first: replay its result
+        """The job alone, after its batch failed. A constraint violated here is a race that
+        another process won (its transaction committed first): the same idempotency token,
+        the first use of the same X-Thumbs-Identity, the assistant deleted. Written again,
+        the job sees what that process committed and gets the answer one process gives: a
+        replay, the user it created, or 404."""
+        tries = 3
+        while True:
+            tries -= 1
+            try:
                 with engine.begin() as conn:
-                    if self._existing(conn, [job]):
-                        return self.write_many(conn, [job])[0]
-            # the assistant was deleted between the lookup and the write
-            raise E.ThumbsError(
-                E.NOT_FOUND, "The requested Assistant was deleted", field="id"
-            ) from exc
+                    return self.write_many(conn, [job])[0]
+            except IntegrityError:
+                with engine.connect() as conn:
+                    assistant = conn.execute(
+                        select(Assistant.pk).where(Assistant.pk == job.row["assistant_pk"])
+                    ).first()
+                if assistant is None:
+                    raise E.NotFound("Assistant", orjson.loads(job.body)["assistant_id"]) from None
+                if not tries:
+                    raise
 
 
 CREATE_KIND = CreateFeedbackKind()

@@ -20,6 +20,7 @@ from thumbs.kit import errors as E
 from thumbs.kit import ids
 from thumbs.kit.paging import Page, PageParams, keyset_page
 from thumbs.kit.timefmt import iso, utcnow
+from thumbs.store import rollups
 from thumbs.store.models import Assistant, Feedback
 from thumbs.store.writer import GroupCommitWriter
 
@@ -115,6 +116,7 @@ def prepare_create(
     user_pk: int | None = None,
     user_sid: str | None = None,
     identity: str | None = None,
+    channel: str = "api",
 ) -> CreateJob:
     now = utcnow()
     fid = ids.new_id(ids.FEEDBACK)
@@ -129,7 +131,7 @@ def prepare_create(
         "user_sid": user_sid,
         "score": data.score,
         "text": data.text,
-        "channel": "api",
+        "channel": channel,
         "feedback_type": feedback_type_for(data.score, ref.positive_threshold),
         "status": "pending",
         "date_created": now,
@@ -166,15 +168,18 @@ async def create(
     data: FeedbackCreate,
     idempotency_key: str | None,
     identity: str | None,
+    channel: str = "api",
 ) -> CreateResult:
-    """Create one feedback (the Twilio create, the console's session rating): the job is
-    prepared here, written in the writer's next batch, and answered after its commit."""
+    """Create one feedback (the Twilio create, channel ``api``; the console's session rating,
+    channel ``console``): the job is prepared here, written in the writer's next batch, and
+    answered after its commit."""
     job = prepare_create(
         ref=ref,
         account_sid=account_sid,
         data=data,
         idempotency_key=idempotency_key,
         identity=identity,
+        channel=channel,
     )
     result: CreateResult = await writer.submit(CREATE_KIND, job)
     return result
@@ -200,5 +205,6 @@ def get(session: Session, *, assistant_pk: int, feedback_id: str) -> Feedback:
 
 def remove(session: Session, *, feedback: Feedback) -> None:
     golden.withdraw_for_feedback(session, feedback_pk=feedback.pk, reason="feedback deleted")
+    rollups.deleting(session, feedback_pks=[feedback.pk])
     session.execute(delete(Feedback).where(Feedback.pk == feedback.pk))
     session.flush()

@@ -55,7 +55,11 @@ INTERNAL_ERROR = _code(
     "An unexpected error occurred. It has been logged; the request may be retried.",
 )
 SERVICE_UNAVAILABLE = _code(
-    20503, 503, "Service unavailable", "The store could not be reached; retry shortly."
+    20503,
+    503,
+    "Service unavailable",
+    "The store is busy or could not be reached, or the server is shutting down or has too "
+    "many writes waiting; nothing was changed. Retry after the seconds in Retry-After.",
 )
 
 # thumbs' own codes, one per rule.
@@ -331,6 +335,14 @@ class Forbidden(ThumbsError):
 class Conflict(ThumbsError):
     def __init__(self, message: str, **details: Any) -> None:
         super().__init__(CONFLICT, message, details=details or None)
+
+
+class StoreUnavailable(ThumbsError):
+    """The store is busy or cannot be reached (or the server cannot take more writes):
+    503 with ``Retry-After``, the request had no effect."""
+
+    def __init__(self, message: str = "The store is busy or unreachable; retry shortly") -> None:
+        super().__init__(SERVICE_UNAVAILABLE, message, headers={"Retry-After": "1"})
 
 
 class InvalidField(ThumbsError):

@@ -91,7 +91,7 @@ class WholeBody:
             try:
                 first = await _receive_rest(message, receive, limit)
             except _ClientLeft:
-                log.info("%s %s: the client left before sending the whole body", *_line(scope))
+                log.info("client went away before its whole body: %s %s", *_line(scope))
                 return
         if len(first.get("body", b"")) > limit:
             await self.app(scope, _failing(too_large(limit)), send)

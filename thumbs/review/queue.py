@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import case, false, func, select
 from sqlalchemy.orm import Session
 
 from thumbs.conversations import service as conversations
@@ -23,6 +23,31 @@ def queue_page(session: Session, *, where: FeedbackFilter, params: PageParams) -
     """The pending feedback matching ``where``, oldest first, one keyset page."""
     stmt = select_feedback(where.narrowed(status="pending"))
     return keyset_page(session, stmt, Feedback.pk, params, descending=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Where a queue page stands: how many items wait before its first one, and in all."""
+
+    before: int
+    total: int
+
+
+def progress(session: Session, *, where: FeedbackFilter, first_pk: int | None) -> Progress:
+    """The pending feedback matching ``where``: how many come before ``first_pk`` (the
+    queue is oldest first) and how many there are, in one query."""
+    earlier = Feedback.pk < first_pk if first_pk is not None else false()
+    row = session.execute(
+        select(func.count(), func.count(case((earlier, 1)))).where(
+            *where.narrowed(status="pending").conditions()
+        )
+    ).one()
+    return Progress(before=int(row[1]), total=int(row[0]))
+
+
+def pending_count(session: Session, *, account_pk: int) -> int:
+    """How much waits for review in the account (the count beside the queue's name)."""
+    return progress(session, where=FeedbackFilter(account_pk=account_pk), first_pk=None).total
 
 
 @dataclass(frozen=True, slots=True)

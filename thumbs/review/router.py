@@ -60,7 +60,7 @@ def queue_filter(
         Literal["positive", "negative"] | None, Query(alias="FeedbackType")
     ] = None,
     has_reason: Annotated[bool | None, Query(alias="HasReason")] = None,
-    channel: Annotated[Literal["thumbs", "api"] | None, Query(alias="Channel")] = None,
+    channel: Annotated[Literal["thumbs", "api", "console"] | None, Query(alias="Channel")] = None,
     created_after: Annotated[
         UtcDateTime | None, Query(alias="DateCreatedAfter", description="ISO 8601; inclusive.")
     ] = None,

@@ -36,6 +36,7 @@ from thumbs.golden import service as golden
 from thumbs.kit import errors as E
 from thumbs.kit import ids
 from thumbs.kit.timefmt import iso, utcnow
+from thumbs.store import rollups
 from thumbs.store.models import (
     Assistant,
     ConversationSession,
@@ -281,6 +282,7 @@ def _write(
     ).one_or_none()
     if row is None:
         return False
+    rollups.updated(session, before=feedback, values=values)  # same transaction
     for key, value in {**values, "version": row.version}.items():
         set_committed_value(feedback, key, value)
     return True

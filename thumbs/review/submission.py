@@ -19,6 +19,7 @@ from thumbs.kit import errors as E
 from thumbs.kit import ids
 from thumbs.kit.timefmt import utcnow
 from thumbs.review import service as review
+from thumbs.store import rollups
 from thumbs.store.models import Feedback, Message
 from thumbs.store.sql import insert_ignore
 from thumbs.users import service as users
@@ -116,6 +117,7 @@ def submit(
         fb = _find(session, message_pk=message.pk, user_pk=user.pk)
         assert fb is not None
         if inserted:
+            rollups.inserted(session, feedback_pk=fb.pk)
             review.record(
                 session,
                 feedback=fb,

@@ -14,13 +14,16 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Column,
     DateTime,
     Float,
     ForeignKey,
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
+    Table,
     Text,
     UniqueConstraint,
     text,
@@ -180,6 +183,9 @@ class Message(Base):
     date_updated: Mapped[datetime] = _updated()
 
 
+NO_TYPE = "none"  # how filters and rollups name the type of a feedback without a verdict
+
+
 class Feedback(Base):
     """One feedback record: written by the Twilio-compatible API and the thumbs submission."""
 
@@ -189,6 +195,15 @@ class Feedback(Base):
         Index("ix_feedbacks_assistant_pk_session_id_pk", "assistant_pk", "session_id", "pk"),
         Index("ix_feedbacks_assistant_pk_message_id_pk", "assistant_pk", "message_id", "pk"),
         Index("ix_feedbacks_account_pk_status_pk", "account_pk", "status", "pk"),
+        # analytics: the minutes at the edges of a date range, and the end-user filter
+        Index("ix_feedbacks_assistant_pk_date_created", "assistant_pk", "date_created"),
+        Index(
+            "ix_feedbacks_user_pk_date_created",
+            "user_pk",
+            "date_created",
+            sqlite_where=text("user_pk IS NOT NULL"),
+            postgresql_where=text("user_pk IS NOT NULL"),
+        ),
         # one thumbs verdict per user per message
         Index(
             "uq_feedbacks_thumb",
@@ -225,6 +240,68 @@ class Feedback(Base):
     version: Mapped[int] = mapped_column(Integer, server_default="1")
     date_created: Mapped[datetime] = _created()
     date_updated: Mapped[datetime] = _updated()
+
+
+# -- analytics rollups (maintained by thumbs.store.rollups) ------------------------------
+
+# Lower edges, in seconds, of the time-to-review histogram's bins (the last bin is open):
+# under 1 min, 1-5 min, 5-15 min, 15-30 min, 30-60 min, 1-2 h, 2-4 h, 4-8 h, 8-16 h,
+# 16-24 h, 1-2 d, 2-4 d, 4-7 d, 7-14 d, 14-30 d, 30 d and more.
+REVIEW_TIME_EDGES = (
+    0,
+    60,
+    300,
+    900,
+    1800,
+    3600,
+    7200,
+    14400,
+    28800,
+    57600,
+    86400,
+    172800,
+    345600,
+    604800,
+    1209600,
+    2592000,
+)
+COUNT = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _rollup_table(name: str) -> Table:
+    """Feedback counted per account x assistant x time bucket x type x status x channel.
+
+    ``bucket`` is a whole number of UTC hours (or days) since 1970-01-01; ``feedback_type``
+    is ``none`` for feedback without a verdict. The measures are sums over the feedback
+    of the cell (see thumbs.store.rollups)."""
+    return Table(
+        name,
+        Base.metadata,
+        Column("account_pk", PK, ForeignKey("accounts.pk", ondelete="CASCADE"), nullable=False),
+        Column("assistant_pk", PK, ForeignKey("assistants.pk", ondelete="CASCADE"), nullable=False),
+        Column("bucket", Integer, nullable=False),
+        Column("feedback_type", String(16), nullable=False),
+        Column("status", String(16), nullable=False),
+        Column("channel", String(16), nullable=False),
+        Column("n", COUNT, nullable=False, server_default="0"),
+        Column("scored", COUNT, nullable=False, server_default="0"),
+        Column("score_sum", Float, nullable=False, server_default="0"),
+        Column("with_text", COUNT, nullable=False, server_default="0"),
+        Column("with_reason", COUNT, nullable=False, server_default="0"),
+        Column("reviewed", COUNT, nullable=False, server_default="0"),
+        Column("review_seconds", COUNT, nullable=False, server_default="0"),
+        *(
+            Column(f"rt_{i:02d}", COUNT, nullable=False, server_default="0")
+            for i in range(len(REVIEW_TIME_EDGES))
+        ),
+        PrimaryKeyConstraint("assistant_pk", "bucket", "feedback_type", "status", "channel"),
+        Index(f"ix_{name}_account_pk_bucket", "account_pk", "bucket"),
+        sqlite_with_rowid=False,
+    )
+
+
+FEEDBACK_ROLLUP_HOURS = _rollup_table("feedback_rollup_hours")  # bucket: UTC hours since 1970
+FEEDBACK_ROLLUP_DAYS = _rollup_table("feedback_rollup_days")  # bucket: UTC days since 1970
 
 
 class FeedbackSetting(Base):

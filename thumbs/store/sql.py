@@ -7,6 +7,8 @@ statements of the create hot path.
   writer's feedback and idempotency rows).
 * :func:`messages_by_id`: the logged messages a batch of creates links to, as one
   driver-level statement.
+* :class:`epoch_seconds`: whole seconds since 1970 of a stored naive-UTC datetime, in
+  either dialect (analytics buckets and review times).
 * :class:`api_time`: a stored timestamp as the API writes it, computed by the database
   (exports).
 """
@@ -17,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Connection, CursorResult, String, insert
+from sqlalchemy import BigInteger, ColumnElement, Connection, CursorResult, String, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
@@ -120,6 +122,27 @@ def messages_by_id(conn: Connection, message_ids: set[str]) -> list[Any]:
 def _sqlite_datetime(value: datetime) -> str:
     # SQLAlchemy's storage format for DateTime on SQLite
     return value.isoformat(sep=" ", timespec="microseconds")
+
+
+class epoch_seconds(FunctionElement[int]):  # noqa: N801 - a SQL function, named like one
+    """Whole seconds since 1970-01-01 of a naive-UTC ``DateTime`` (fractions dropped), the
+    same number as ``(value - datetime(1970, 1, 1)) // timedelta(seconds=1)`` in Python."""
+
+    type = BigInteger()
+    inherit_cache = True
+    name = "epoch_seconds"
+
+
+@compiles(epoch_seconds, "sqlite")
+def _epoch_seconds_sqlite(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST(strftime('%s', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
+
+
+@compiles(epoch_seconds, "postgresql")
+def _epoch_seconds_postgresql(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> str:
+    # a timestamp without time zone counts from 1970 as UTC
+    inner = compiler.process(element.clauses, **kw)
+    return f"CAST(FLOOR(EXTRACT(EPOCH FROM {inner})) AS BIGINT)"
 
 
 class api_time(FunctionElement[str]):  # noqa: N801 (an SQL function, named like one)

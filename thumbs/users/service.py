@@ -85,6 +85,18 @@ def _users_named(
     }
 
 
+def shown_names(session: Session, *, account_pk: int, pks: set[int]) -> dict[int, str]:
+    """How people show in a list (by user pk): their identity, else their email."""
+    if not pks:
+        return {}
+    rows = session.execute(
+        select(User.pk, User.identity, User.email).where(
+            User.account_pk == account_pk, User.pk.in_(pks)
+        )
+    )
+    return {r.pk: r.identity or r.email or "" for r in rows}
+
+
 def new_row(
     *,
     account_pk: int,

@@ -21,6 +21,7 @@ from thumbs.kit.paging import PageParams, page_params
 from thumbs.review import queue
 from thumbs.review import service as review
 from thumbs.store.models import Feedback, GoldenExample
+from thumbs.users import service as users
 from thumbs.web import service
 from thumbs.web.deps import CheckedAdmin, CurrentUser, base_path
 from thumbs.web.forms import Back, Decision, QueueForm, Text
@@ -32,9 +33,28 @@ Short = Annotated[str | None, Query(max_length=256)]
 
 NOTICES = {
     "approved": "Approved.",
+    "approved_nothing": "Approved, without a correction: no golden example was made.",
+    "approved_golden": "Approved: the reply is now a golden example.",
+    "approved_golden_and_pair": (
+        "Approved with your correction: a golden example and a preference pair were made."
+    ),
     "dismissed": "Dismissed.",
     "saved": "Saved.",
-    "withdrawn": "Withdrawn.",
+    "withdrawn": "Withdrawn: responders no longer use it. Reinstate it to use it again.",
+    "reinstated": "Reinstated: responders use it again.",
+}
+
+
+# What an approval will make, said before the click (review.js swaps the two sentences when
+# the correction is edited); the rule is golden.approval_makes.
+EFFECTS = {
+    "nothing": "Approve without a correction: no golden example is made.",
+    "golden": "Approve as is: the reply becomes a golden example.",
+    "edited_nothing": "Approve: no golden example is made (the reply is not logged here).",
+    "edited_golden": "Approve with your correction: it becomes a golden example.",
+    "edited_golden_and_pair": (
+        "Approve with your correction: creates a golden example and a preference pair."
+    ),
 }
 
 
@@ -66,6 +86,11 @@ def review_queue(
     names = service.assistant_names(
         session, account_pk=user.account_pk, pks={f.assistant_pk for f in result.items}
     )
+    people = users.shown_names(
+        session,
+        account_pk=user.account_pk,
+        pks={f.user_pk for f in result.items if f.user_pk is not None},
+    )
     older, newer = keyset_links(request, result)
     error = (
         "Someone decided on that feedback meanwhile, or changed it: it is no longer pending "
@@ -79,7 +104,14 @@ def review_queue(
         user=user,
         active="review",
         items=queue.in_context(session, result.items),
+        progress=queue.progress(
+            session, where=form.where, first_pk=result.items[0].pk if result.items else None
+        ),
         names=names,
+        people=people,
+        pending=queue.pending_count(session, account_pk=user.account_pk),
+        makes=golden.approval_makes,
+        effects=EFFECTS,
         assistants=service.assistants(session, account_pk=user.account_pk),
         form=form.shown,
         back=str(request.url.path) + ("?" + request.url.query if request.url.query else ""),
@@ -118,15 +150,20 @@ def approve(
     form: Decision,
 ) -> Response:
     def decide(fb: Feedback) -> str:
+        corrected = queue.correction(session, feedback=fb, text=form.corrected_response)
         review.approve(
             session,
             feedback=fb,
             actor=reviewer(user),
-            corrected_response=queue.correction(session, feedback=fb, text=form.corrected_response),
+            corrected_response=corrected,
             note=form.note,
             seen=form.seen,
         )
-        return "approved"
+        return "approved_" + golden.approval_makes(
+            feedback_type=fb.feedback_type,
+            linked=fb.message_pk is not None,
+            corrected=corrected is not None,
+        )
 
     return _decide(request, session, user, feedback_id, form.back, decide)
 
@@ -187,6 +224,7 @@ def golden_examples(
         "golden.html",
         user=user,
         active="golden",
+        pending=queue.pending_count(session, account_pk=user.account_pk),
         items=result.items,
         pairs=pairs.items,
         names=names,
@@ -236,6 +274,18 @@ def withdraw_golden(
         session, golden=_golden(session, user, golden_id), reason=f"withdrawn by {user.email}"
     )
     return _back(request, "golden", back, done="withdrawn")
+
+
+@router.post("/golden/{golden_id}/reinstate")
+def reinstate_golden(
+    request: Request,
+    session: DbSession,
+    user: CheckedAdmin,
+    golden_id: str,
+    back: Back = "",
+) -> Response:
+    golden.reinstate(session, golden=_golden(session, user, golden_id))
+    return _back(request, "golden", back, done="reinstated")
 
 
 # -- lifecycle settings (shown on the settings page) ---------------------------------------------

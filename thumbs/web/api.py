@@ -26,6 +26,7 @@ from thumbs.kit.schemas import InputModel, RequiredId
 from thumbs.review import service as review
 from thumbs.review import submission
 from thumbs.review.schemas import FeedbackType
+from thumbs.web import markdown
 from thumbs.web.deps import CheckedUser
 
 router = APIRouter(prefix="/api")
@@ -72,7 +73,9 @@ async def ask(
         session_id=data.session_id,
         body=data.body,
     )
-    return JSON(chat.reply_out(answered, account_sid=user.account_sid))
+    out = chat.reply_out(answered, account_sid=user.account_sid)
+    out["html"] = markdown.render(answered.reply)
+    return JSON(out)
 
 
 @router.post("/messages/{message_id}/thumbs")
@@ -109,5 +112,6 @@ async def rate_session(
         data=FeedbackCreate(session_id=data.session_id, score=data.score, text=data.text),
         idempotency_key=None,
         identity=identity_of(user),
+        channel="console",
     )
     return Response(result.body, status_code=result.status, media_type="application/json")

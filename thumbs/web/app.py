@@ -20,6 +20,7 @@ from thumbs.kit import chars, handlers
 from thumbs.kit import errors as E
 from thumbs.kit.body import error_from_pydantic, refuse_repeated_form_fields
 from thumbs.web.admin_pages import router as admin_router
+from thumbs.web.analytics_pages import router as analytics_router
 from thumbs.web.api import router as api_router
 from thumbs.web.deps import LoginRequired, base_path
 from thumbs.web.pages import HERE, page
@@ -161,5 +162,6 @@ def create_console() -> FastAPI:
     console.include_router(router)
     console.include_router(api_router)
     console.include_router(admin_router)
+    console.include_router(analytics_router)
     console.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return console

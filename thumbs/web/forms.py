@@ -27,7 +27,7 @@ from thumbs.web.deps import CurrentUser
 STATUSES = review.STATUSES
 VERDICTS = review.FEEDBACK_TYPES
 TYPES = (*VERDICTS, NO_TYPE)
-CHANNELS = ("api", "thumbs")
+CHANNELS = ("api", "thumbs", "console")
 REASONS = {"yes": True, "no": False}
 
 Field = Annotated[str | None, Query(max_length=256)]

@@ -19,6 +19,7 @@ from thumbs.kit import errors as E
 from thumbs.kit.body import validate_fields
 from thumbs.kit.deps import DbSession, get_runtime
 from thumbs.kit.paging import PageParams, page_params
+from thumbs.review import queue
 from thumbs.review import service as review
 from thumbs.web import service
 from thumbs.web.deps import (
@@ -221,12 +222,27 @@ def home(request: Request, user: CurrentUser) -> Response:
 
 
 @router.get("/simulator")
-def simulator(request: Request, session: DbSession, user: CurrentUser) -> Response:
+def simulator(
+    request: Request,
+    session: DbSession,
+    user: CurrentUser,
+    session_id: Annotated[str | None, Query(alias="session", max_length=256)] = None,
+    assistant: Short = None,
+) -> Response:
+    """The chat; ``?session=…&assistant=…`` resumes a session (its logged messages)."""
     assistants = assistants_service.all_by_name(session, account_pk=user.account_pk)
     reasons = {
         a.pk: review.reason_required(session, account_pk=user.account_pk, assistant=a)
         for a in assistants
     }
+    view = None
+    if session_id:
+        view = conversations.session_view(
+            session, account_pk=user.account_pk, session_id=session_id, assistant_id=assistant
+        )
+    chosen = assistant
+    if view is not None and chosen is None and view.messages:
+        chosen = next((a.id for a in assistants if a.pk == view.messages[0].assistant_pk), None)
     return page(
         request,
         "simulator.html",
@@ -234,6 +250,11 @@ def simulator(request: Request, session: DbSession, user: CurrentUser) -> Respon
         active="simulator",
         assistants=assistants,
         reasons=reasons,
+        view=view,
+        chosen=chosen,
+        recent=conversations.recent_sessions(
+            session, account_pk=user.account_pk, identity=user.identity
+        ),
     )
 
 
@@ -258,7 +279,11 @@ def feedback_explorer(
         "feedback.html",
         user=user,
         active="feedback",
+        pending=queue.pending_count(session, account_pk=user.account_pk),
         items=result.items,
+        exchanges=conversations.exchanges(
+            session, message_pks={f.message_pk for f in result.items if f.message_pk is not None}
+        ),
         names=names,
         assistants=service.assistants(session, account_pk=user.account_pk),
         form=form.shown,
