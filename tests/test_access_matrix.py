@@ -129,6 +129,7 @@ def params_for(method: str, path: str) -> dict[str, str] | None:
         ("DELETE", "/v1/Assistants/{id}"): {"Cascade": "true"},
         ("GET", "/v1/Messages/{message_id}/Thumbs"): {"Identity": OWNER},
         ("GET", "/v1/Exports/Golden"): {"Format": "openai"},
+        ("GET", "/v1/Analytics/Compare"): {"DateCreatedAfterB": "2020-01-01T00:00:00Z"},
     }.get((method, path))
 
 
