@@ -9,10 +9,11 @@ import threading
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from thumbs.auth.secrets import hash_secret, new_secret, verify_secret
+from thumbs.kit import errors as E
 from thumbs.kit import ids
 from thumbs.store.models import Account, ApiKey
 
@@ -75,6 +76,30 @@ def create_api_key(session: Session, *, account: Account, name: str = "") -> New
     session.add(key)
     session.flush()
     return NewApiKey(key=key, secret=secret)
+
+
+def all_api_keys(session: Session, *, account_pk: int) -> list[ApiKey]:
+    """Every API key of the account, oldest first (revoked keys are gone)."""
+    stmt = select(ApiKey).where(ApiKey.account_pk == account_pk).order_by(ApiKey.pk)
+    return list(session.scalars(stmt))
+
+
+def get_api_key(session: Session, *, account_pk: int, sid: str) -> ApiKey:
+    """The account's key ``sid``; another account's is not found."""
+    key = session.scalars(
+        select(ApiKey).where(ApiKey.sid == sid, ApiKey.account_pk == account_pk)
+    ).one_or_none()
+    if key is None:
+        raise E.NotFound("Key", sid[:64])
+    return key
+
+
+def revoke_api_key(session: Session, *, key: ApiKey) -> None:
+    """Delete the key: it authenticates nothing from the commit on (a server process that
+    cached it forgets it when its credential cache is cleared, or after
+    ``THUMBS_AUTH_CACHE_TTL`` seconds)."""
+    session.execute(delete(ApiKey).where(ApiKey.pk == key.pk))
+    session.flush()
 
 
 def verify_credentials(session: Session, *, username: str, password: str) -> Principal | None:

@@ -316,7 +316,32 @@ def withdraw_golden(
 
 # -- lifecycle settings (shown on the settings page) ---------------------------------------------
 
-Flag = Annotated[str, Form(max_length=8)]
+ACCOUNT = "account"  # the account default's rows in the settings form
+Choices = dict[str, dict[str, dict[str, bool] | None]]
+
+
+async def lifecycle_form(request: Request) -> Choices:
+    """The settings table as sent (a scope's row, or several): per scope (``account`` or an
+    assistant id), per type, its two flags (a checkbox sent means on), or None when the
+    assistant's type follows the account default (``<scope>.<type>.from`` = ``account``)."""
+    form = await request.form()
+    choices: Choices = {}
+    for key, value in form.multi_items():
+        scope, _, rest = key.rpartition(".")
+        scope, _, feedback_type = scope.rpartition(".")
+        if rest != "from" or feedback_type not in review.FEEDBACK_TYPES or not scope:
+            continue
+        if value not in ("own", "account") or (value == "account" and scope == ACCOUNT):
+            raise E.InvalidField(E.INVALID_VALUE, key, f"{key} is own or account")
+        choices.setdefault(scope, {})[feedback_type] = (
+            None
+            if value == "account"
+            else {
+                flag: f"{scope}.{feedback_type}.{flag}" in form
+                for flag in ("auto_approve", "require_reason")
+            }
+        )
+    return choices
 
 
 @router.post("/settings/lifecycle")
@@ -324,32 +349,16 @@ def save_lifecycle(
     request: Request,
     session: DbSession,
     user: CheckedAdmin,
-    scope: Annotated[str, Form(max_length=64)] = "",
-    positive_auto_approve: Flag = "",
-    positive_require_reason: Flag = "",
-    negative_auto_approve: Flag = "",
-    negative_require_reason: Flag = "",
+    choices: Annotated[Choices, Depends(lifecycle_form)],
 ) -> Response:
-    """Checkboxes: present (any value) means on."""
-    assistant = (
-        assistants.get(session, account_pk=user.account_pk, assistant_id=scope) if scope else None
-    )
-    review.put_settings(
-        session,
-        account_pk=user.account_pk,
-        assistant=assistant,
-        values={
-            "positive": {
-                "auto_approve": bool(positive_auto_approve),
-                "require_reason": bool(positive_require_reason),
-            },
-            "negative": {
-                "auto_approve": bool(negative_auto_approve),
-                "require_reason": bool(negative_require_reason),
-            },
-        },
-    )
-    anchor = f"#lifecycle-{scope}" if scope else "#lifecycle-account"
+    for scope, values in choices.items():
+        assistant = (
+            None
+            if scope == ACCOUNT
+            else assistants.get(session, account_pk=user.account_pk, assistant_id=scope)
+        )
+        review.put_settings(session, account_pk=user.account_pk, assistant=assistant, values=values)
+    anchor = f"#lifecycle-{next(iter(choices))}" if len(choices) == 1 else ""
     return RedirectResponse(
         f"{base_path(request)}/settings?saved=lifecycle{anchor}", status_code=303
     )

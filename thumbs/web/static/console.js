@@ -8,8 +8,19 @@
     return meta ? meta.getAttribute("content") : "";
   }
 
+  // The session ended (expired, or signed out in another tab): say so, with a link to
+  // sign in again in a new tab, so what is on this page is kept for a retry.
+  function showSignedOut(url) {
+    var banner = document.querySelector(".signed-out");
+    if (!banner) { return; }
+    var link = banner.querySelector("a.sign-in-link");
+    if (link && url) { link.setAttribute("href", url); }
+    banner.hidden = false;
+  }
+
   // POST JSON to a console endpoint; resolves to the parsed body, rejects with the
-  // error body ({code, message, ...}) so callers can show it.
+  // error body ({code, message, ...}) so callers can show it. A 401 carries the sign-in
+  // page in details.sign_in_url: the page shows the signed-out banner with it.
   function postJSON(url, payload) {
     return fetch(url, {
       method: "POST",
@@ -22,7 +33,12 @@
       body: JSON.stringify(payload)
     }).then(function (res) {
       return res.json().then(function (body) {
-        if (!res.ok) { throw body; }
+        if (!res.ok) {
+          if (res.status === 401 && body && body.details && body.details.sign_in_url) {
+            showSignedOut(body.details.sign_in_url);
+          }
+          throw body;
+        }
         return body;
       });
     });
@@ -37,5 +53,55 @@
     }, 0);
   });
 
-  window.thumbs = { csrfToken: csrfToken, postJSON: postJSON };
+  // The menu button (narrow screens): shows and hides the navigation.
+  var menuButton = document.querySelector(".menu-button");
+  if (menuButton) {
+    menuButton.addEventListener("click", function () {
+      var open = menuButton.getAttribute("aria-expanded") !== "true";
+      menuButton.setAttribute("aria-expanded", String(open));
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && menuButton.getAttribute("aria-expanded") === "true") {
+        menuButton.setAttribute("aria-expanded", "false");
+        menuButton.focus();
+      }
+    });
+  }
+
+  // Forms marked data-unsaved-warning: say when they hold unsaved changes, and ask before
+  // leaving the page with them.
+  document.querySelectorAll("form[data-unsaved-warning]").forEach(function (form) {
+    var status = form.querySelector(".unsaved");
+    var submitting = false;
+    // every field of the form, those outside it (form="…") too
+    function snapshot() {
+      var data = [];
+      Array.prototype.forEach.call(form.elements, function (el) {
+        if (!el.name || el.type === "hidden") { return; }
+        data.push(el.name + "=" + (el.type === "checkbox" ? el.checked : el.value));
+      });
+      return data.join("&");
+    }
+    var saved = snapshot();
+    function dirty() { return snapshot() !== saved; }
+    function update() {
+      var changed = dirty();
+      if (status) { status.hidden = !changed; }
+      form.classList.toggle("is-dirty", changed);
+    }
+    // after the page's own handlers of the same event (they may change other fields)
+    function later() { window.setTimeout(update, 0); }
+    document.addEventListener("input", later);
+    document.addEventListener("change", later);
+    form.addEventListener("submit", function () { submitting = true; });
+    window.addEventListener("beforeunload", function (event) {
+      if (!submitting && dirty()) {
+        event.preventDefault();
+        event.returnValue = "";
+      }
+    });
+    update();
+  });
+
+  window.thumbs = { csrfToken: csrfToken, postJSON: postJSON, showSignedOut: showSignedOut };
 })();
