@@ -6,7 +6,7 @@ API and the CLI call: ``thumbs.assistants``, ``thumbs.auth.members``, ``thumbs.a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Depends, Form, Query
 from sqlalchemy.orm import Session
@@ -22,7 +22,6 @@ from thumbs.auth.console import ConsoleUser
 from thumbs.kit import errors as E
 from thumbs.kit.body import validate_fields
 from thumbs.kit.deps import DbSession, get_runtime
-from thumbs.kit.urls import base_url
 from thumbs.web.deps import AdminViewer, CheckedAdmin, CurrentUser, base_path
 from thumbs.web.pages import page
 
@@ -43,6 +42,11 @@ NOTICES = {
     "revoked": "Key revoked: it authenticates nothing any more.",
 }
 REFUSALS = (E.InvalidField, E.Conflict)  # shown on the page with the form kept
+
+
+def origin(request: Request) -> str:
+    """Scheme and host the console was reached at (the links it hands out start so)."""
+    return f"{request.url.scheme}://{request.url.netloc}"
 
 
 def _done(request: Request, screen: str, done: str, anchor: str = "") -> RedirectResponse:
@@ -188,9 +192,7 @@ def delete_assistant(
             Shown.refused(err, f"delete-{assistant_id}"),
             feedback_count=err.details.get("feedback_count"),
         )
-    response = _done(request, "assistants", "deleted")
-    response.background = BackgroundTask(get_runtime(request).assistants.clear)  # once committed
-    return response
+    return _forget(get_runtime(request).assistants, _done(request, "assistants", "deleted"))
 
 
 # -- console users (admins) -----------------------------------------------------------------
@@ -216,7 +218,7 @@ def _users_page(
         error=shown.error,
         notice=shown.notice,
         link=link,
-        link_url=f"{base_url(request)}/password/{link.token}" if link else None,
+        link_url=f"{origin(request)}{base_path(request)}/password/{link.token}" if link else None,
         link_hours=int(members.LINK_TTL.total_seconds() // 3600),
     )
 
@@ -321,8 +323,17 @@ def keys_list(
 @router.post("/keys/{sid}/revoke")
 def revoke_key(request: Request, session: DbSession, user: CheckedAdmin, sid: str) -> Response:
     auth.revoke_api_key(session, key=auth.get_api_key(session, account_pk=user.account_pk, sid=sid))
-    response = _done(request, "keys", "revoked")
-    # once committed, this process forgets the cached credential (another process within
-    # THUMBS_AUTH_CACHE_TTL seconds)
-    response.background = BackgroundTask(get_runtime(request).credentials.clear)
+    return _forget(get_runtime(request).credentials, _done(request, "keys", "revoked"))
+
+
+class Cache(Protocol):
+    def clear(self) -> None: ...
+
+
+def _forget(cache: Cache, response: Response) -> Response:
+    """This process's cache forgets what was just deleted: now, and again once the change is
+    committed (a request in between may have cached it anew). Another server process
+    forgets it within ``THUMBS_AUTH_CACHE_TTL`` seconds."""
+    cache.clear()
+    response.background = BackgroundTask(cache.clear)
     return response
