@@ -446,3 +446,16 @@ def test_a_users_password_is_never_shown(server: LiveServer, console: httpx.Clie
     page = console.get("/console/users").text
     assert PASSWORD not in page
     assert "argon2" not in page
+
+
+def test_a_page_reads_the_form_token_of_the_current_session(
+    server: LiveServer, console: httpx.Client, admin: ConsoleUser
+) -> None:
+    token = csrf_of(console.get("/console/settings").text)
+    res = console.get("/console/api/session")
+    assert res.status_code == 200
+    assert res.json() == {"email": admin.email, "role": "admin", "csrf_token": token}
+    with httpx.Client(base_url=server.url, timeout=30) as stranger:
+        res = stranger.get("/console/api/session")
+        assert res.status_code == 401
+        assert res.json()["details"]["sign_in_url"].startswith("/console/login?next=")

@@ -25,7 +25,7 @@ from thumbs.kit.deps import DbSession, get_runtime
 from thumbs.kit.responses import JSON
 from thumbs.kit.schemas import InputModel, RequiredId
 from thumbs.review import service as review
-from thumbs.web.deps import CheckedUser
+from thumbs.web.deps import CheckedUser, CurrentUser
 
 router = APIRouter(prefix="/api")
 
@@ -51,6 +51,13 @@ class SessionVerdict(InputModel):
     session_id: RequiredId
     score: float | None = Field(default=None, ge=0, le=1)
     text: FeedbackText | None = None
+
+
+@router.get("/session")
+def current_session(user: CurrentUser) -> Response:
+    """Who is signed in and the form token of their session: a page opened before its
+    session ended takes the new token after signing in again (console.js)."""
+    return JSON({"email": user.email, "role": user.role, "csrf_token": user.csrf_token})
 
 
 @router.post("/assistants/{assistant_id}/messages")

@@ -20,17 +20,18 @@
     row.classList.toggle("inherited", inherited);
     var note = row.querySelector(".from-note");
     if (note) { note.hidden = !inherited; }
-    if (inherited) {
-      row.querySelectorAll("input[type=checkbox][data-flag]").forEach(function (box) {
-        box.checked = accountValue(type, box.getAttribute("data-flag"));
-      });
-    }
+    row.querySelectorAll("input[type=checkbox][data-flag]").forEach(function (box) {
+      // an inherited value only mirrors the account's: it is no change of this row
+      box.toggleAttribute("data-mirror", inherited);
+      if (inherited) { box.checked = accountValue(type, box.getAttribute("data-flag")); }
+    });
   }
 
   function showAll() {
     table.querySelectorAll("tr[data-type]").forEach(show);
   }
 
+  showAll();
   table.addEventListener("change", function (event) {
     var target = event.target;
     var row = target.closest("tr[data-type]");
