@@ -69,31 +69,22 @@ class QueueItem:
 def _queue_items(
     session: Session, feedbacks: list[Feedback], names: dict[int, Assistant]
 ) -> list[QueueItem]:
+    """The queue's items with their conversations: a few queries for the whole page."""
     pks = {f.message_pk for f in feedbacks if f.message_pk is not None}
     messages = (
         {m.pk: m for m in session.scalars(select(Message).where(Message.pk.in_(pks)))}
         if pks
         else {}
     )
+    # up to six turns before the rated reply, and two after it (the user's reaction)
+    around = conversations.turns_around(session, reply_pks=messages.keys(), before=6, after=2)
     items = []
     for f in feedbacks:
         reply = messages.get(f.message_pk) if f.message_pk is not None else None
-        before = conversations.conversation_before(session, message=reply) if reply else []
-        after = _turns_after(session, reply) if reply else []
+        before, after = around[reply.pk] if reply else ([], [])
         named = names.get(f.assistant_pk)
-        items.append(QueueItem(f, named.name if named else "?", before[-6:], reply, after))
+        items.append(QueueItem(f, named.name if named else "?", before, reply, after))
     return items
-
-
-def _turns_after(session: Session, reply: Message, limit: int = 2) -> list[dict[str, str]]:
-    """What the conversation went on with after the rated reply (the user's reaction)."""
-    rows = session.execute(
-        select(Message.role, Message.content)
-        .where(Message.session_pk == reply.session_pk, Message.pk > reply.pk)
-        .order_by(Message.pk.asc())
-        .limit(limit)
-    ).all()
-    return [{"role": r.role, "content": r.content} for r in rows]
 
 
 @router.get("/review")
