@@ -181,6 +181,9 @@ class Feedback(Base):
         Index("ix_feedbacks_assistant_pk_session_id_pk", "assistant_pk", "session_id", "pk"),
         Index("ix_feedbacks_assistant_pk_message_id_pk", "assistant_pk", "message_id", "pk"),
         Index("ix_feedbacks_account_pk_status_pk", "account_pk", "status", "pk"),
+        # the console's explorer: an account's feedback newest first, or one session's
+        Index("ix_feedbacks_account_pk_pk", "account_pk", "pk"),
+        Index("ix_feedbacks_account_pk_session_id_pk", "account_pk", "session_id", "pk"),
         # one thumbs verdict per user per message
         Index(
             "uq_feedbacks_thumb",
