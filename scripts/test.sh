@@ -32,5 +32,24 @@ if [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 
+# The Node client tests drive the official Twilio Node library: install the packages pinned
+# in tests/node/package-lock.json (again when the lock file changes). Without Node.js those
+# tests fail; they are never skipped.
+if ! command -v npm >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing Debian's nodejs and npm for the Node client tests"
+    apt-get install -y -q nodejs npm >/dev/null 2>&1 || {
+      apt-get update -q >/dev/null && apt-get install -y -q nodejs npm >/dev/null; }
+  else
+    echo "the Node client tests need Node.js and npm: sudo apt-get install nodejs npm" >&2
+  fi
+fi
+if command -v npm >/dev/null; then
+  installed=tests/node/node_modules/.package-lock.json
+  if [ ! -f "$installed" ] || [ tests/node/package-lock.json -nt "$installed" ]; then
+    npm ci --prefix tests/node --no-audit --no-fund --loglevel=error
+  fi
+fi
+
 echo "database backends: sqlite${THUMBS_TEST_DATABASE_URL:+ + postgresql}"
 exec .venv/bin/python -m pytest "$@"

@@ -13,8 +13,12 @@ def test_a_logged_turn_is_listed_as_a_twilio_session_and_messages(
 ) -> None:
     res = api.post(
         f"/v1/Assistants/{assistant_id}/Turns",
-        json={"session_id": "chat-1", "body": "How do I reset?", "reply": "Click Reset."},
-        headers={"X-Thumbs-Identity": "user_id:42"},
+        json={
+            "session_id": "chat-1",
+            "body": "How do I reset?",
+            "reply": "Click Reset.",
+            "identity": "user_id:42",
+        },
     )
     assert res.status_code == 201, res.text
     turn = res.json()

@@ -94,12 +94,13 @@ def test_put_changes_only_the_fields_given(api: httpx.Client, assistant_id: str)
     assert (after_score["score"], after_score["text"]) == (1.0, "second")
 
 
-def test_put_with_null_clears_a_value(api: httpx.Client, assistant_id: str) -> None:
+def test_put_with_null_keeps_a_value(api: httpx.Client, assistant_id: str) -> None:
+    """null is the field left out (what Twilio's libraries send for a value not set)."""
     fid = create_feedback(api, assistant_id, score=0.2, text="first")["id"]
-    body = api.put(feedback_path(assistant_id, fid), json={"score": None}).json()
-    assert (body["score"], body["text"]) == (None, "first")
-    body = api.put(feedback_path(assistant_id, fid), json={"text": None}).json()
-    assert (body["score"], body["text"]) == (None, None)
+    body = api.put(feedback_path(assistant_id, fid), json={"score": None, "text": "second"}).json()
+    assert (body["score"], body["text"]) == (0.2, "second")
+    body = api.put(feedback_path(assistant_id, fid), json={"score": 0.9, "text": None}).json()
+    assert (body["score"], body["text"]) == (0.9, "second")
 
 
 def test_put_on_an_unknown_feedback_is_404(api: httpx.Client, assistant_id: str) -> None:

@@ -25,7 +25,7 @@ MALFORMED, MISSING, WRONG_TYPE, RANGE, TOO_LONG, PATTERN, UNKNOWN = (
     60006,
     60007,
 )
-INVALID_VALUE, EMPTY, BAD_CHAR = 60010, 60011, 60016
+INVALID_VALUE, EMPTY, BAD_CHAR, TWICE = 60010, 60011, 60016, 60017
 
 
 def count(server: LiveServer, model: type[Any]) -> int:
@@ -415,7 +415,6 @@ ASSISTANT_UPDATE_REFUSALS = [
     pytest.param(b" ", MALFORMED, "body", id="blank body"),
     pytest.param(b"{", MALFORMED, "body", id="malformed"),
     pytest.param(b"[1]", MALFORMED, "body", id="array"),
-    pytest.param(b'{"name": null}', WRONG_TYPE, "name", id="null name"),
     pytest.param(b'{"name": ""}', EMPTY, "name", id="empty name"),
     pytest.param(b'{"name": "\\u0000"}', BAD_CHAR, "name", id="NUL in name"),
     pytest.param(b'{"FriendlyName": null}', UNKNOWN, "FriendlyName", id="FriendlyName null"),
@@ -444,6 +443,232 @@ def test_assistant_update_with_an_empty_body_changes_nothing(
     res = send(api, "PUT", path, b"", JSON_HEADERS)
     assert res.status_code == 200, res.text
     assert res.json()["name"] == before["name"]
+
+
+# -- camelCase spellings and null (every Twilio-compatible body) -------------------------------
+# Twilio's Node library sends the objects its TypeScript typings and request classes build,
+# so the bodies carry camelCase names; Ruby sends null for every field not set.
+
+CUSTOMER_AI_CAMEL = {"perceptionEngineEnabled": True, "personalizationEngineEnabled": False}
+
+
+def test_a_feedback_in_camel_case_is_the_same_feedback(
+    api: httpx.Client, assistant_id: str
+) -> None:
+    body = {"sessionId": "camel", "messageId": "aia_msg_1", "score": 0.5, "text": "ok"}
+    res = api.post(feedbacks_path(assistant_id), json=body)
+    assert res.status_code == 201, res.text
+    created = res.json()
+    expected = {"session_id": "camel", "message_id": "aia_msg_1", "score": 0.5, "text": "ok"}
+    assert {k: created[k] for k in expected} == expected
+    fetched = api.get(f"{feedbacks_path(assistant_id)}/{created['id']}").json()
+    assert {k: fetched[k] for k in expected} == expected
+
+
+def test_a_form_body_in_camel_case_is_converted_too(api: httpx.Client) -> None:
+    res = send(api, "POST", "/v1/Assistants", b"name=Form&positiveThreshold=0.7", FORM_HEADERS)
+    assert res.status_code == 201, res.text
+    assert res.json()["positive_threshold"] == 0.7
+
+
+def test_an_assistant_in_camel_case_is_the_same_assistant(api: httpx.Client) -> None:
+    body = {
+        "name": "Camel",
+        "owner": "Ada",
+        "personalityPrompt": "Be brief.",
+        "customerAi": CUSTOMER_AI_CAMEL,
+        "segmentCredential": {"spaceId": "spa_1", "writeKey": None},
+        "positiveThreshold": 0.7,
+    }
+    res = api.post("/v1/Assistants", json=body)
+    assert res.status_code == 201, res.text
+    created = res.json()
+    assert (created["name"], created["owner"], created["personality_prompt"]) == (
+        "Camel",
+        "Ada",
+        "Be brief.",
+    )
+    assert created["customer_ai"] == {
+        "perception_engine_enabled": True,
+        "personalization_engine_enabled": False,
+    }
+    assert created["positive_threshold"] == 0.7
+    path = f"/v1/Assistants/{created['id']}"
+    updated = api.put(path, json={"personalityPrompt": "Be kind.", "name": None}).json()
+    assert (updated["name"], updated["personality_prompt"]) == ("Camel", "Be kind.")
+    assert api.get(path).json()["personality_prompt"] == "Be kind."
+
+
+def test_a_message_in_camel_case_continues_the_named_session(
+    api: httpx.Client, assistant_id: str
+) -> None:
+    body = {"identity": "user_id:7", "body": "Hello?", "sessionId": "camel-chat", "mode": None}
+    res = api.post(f"/v1/Assistants/{assistant_id}/Messages", json=body)
+    assert res.status_code == 200, res.text
+    assert res.json()["session_id"] == "camel-chat"
+    messages = api.get("/v1/Sessions/camel-chat/Messages").json()["messages"]
+    assert len(messages) == 2
+    assert {m["meta"].get("mode") for m in messages if m["role"] == "assistant"} == {"chat"}
+
+
+def test_the_openapi_description_names_each_camel_case_spelling(api: httpx.Client) -> None:
+    schemas = api.get("/openapi.json").json()["components"]["schemas"]
+    expected = {
+        "FeedbackCreate": {"session_id": "sessionId", "message_id": "messageId"},
+        "SendMessage": {"session_id": "sessionId"},
+        "AssistantCreate": {"personality_prompt": "personalityPrompt", "customer_ai": "customerAi"},
+        "CustomerAi": {"perception_engine_enabled": "perceptionEngineEnabled"},
+        "SegmentCredential": {"space_id": "spaceId", "write_key": "writeKey"},
+    }
+    for model, aliases in expected.items():
+        schema = schemas[model]
+        assert "camelCase" in schema["description"], model
+        for field, camel in aliases.items():
+            assert schema["properties"][field]["x-aliases"] == [camel], (model, field)
+            assert f"`{camel}`" in schema["properties"][field]["description"], (model, field)
+    assert "x-aliases" not in schemas["FeedbackCreate"]["properties"]["score"]
+
+
+TWICE_REFUSALS = [
+    pytest.param(
+        "feedback",
+        {"session_id": "a", "sessionId": "b"},
+        "session_id",
+        ["session_id", "sessionId"],
+        id="feedback session_id",
+    ),
+    pytest.param(
+        "feedback",
+        {"sessionId": "s", "messageId": "aia_msg_1", "message_id": "aia_msg_2"},
+        "message_id",
+        ["messageId", "message_id"],
+        id="feedback message_id",
+    ),
+    pytest.param(
+        "assistant",
+        {"name": "n", "personality_prompt": "a", "personalityPrompt": "b"},
+        "personality_prompt",
+        ["personality_prompt", "personalityPrompt"],
+        id="assistant personality_prompt",
+    ),
+    pytest.param(
+        "assistant",
+        {"name": "n", "customerAi": {**CUSTOMER_AI_CAMEL, "perception_engine_enabled": False}},
+        "customer_ai.perception_engine_enabled",
+        ["perceptionEngineEnabled", "perception_engine_enabled"],
+        id="nested customer_ai field",
+    ),
+    pytest.param(
+        "message",
+        {"identity": "u", "body": "hi", "session_id": "a", "sessionId": "b"},
+        "session_id",
+        ["session_id", "sessionId"],
+        id="message session_id",
+    ),
+]
+
+
+def _path_of(kind: str, assistant_id: str) -> str:
+    return {
+        "feedback": feedbacks_path(assistant_id),
+        "assistant": "/v1/Assistants",
+        "message": f"/v1/Assistants/{assistant_id}/Messages",
+    }[kind]
+
+
+@pytest.mark.parametrize(("kind", "body", "field", "spellings"), TWICE_REFUSALS)
+def test_a_field_given_twice_with_different_values_is_refused(
+    api: httpx.Client,
+    server: LiveServer,
+    assistant_id: str,
+    kind: str,
+    body: dict[str, Any],
+    field: str,
+    spellings: list[str],
+) -> None:
+    res = api.post(_path_of(kind, assistant_id), json=body)
+    error = assert_error(res, 400, TWICE, field=field)
+    assert error["details"]["spellings"] == spellings
+    assert field in error["message"]
+    assert (count(server, Feedback), count(server, Assistant)) == (0, 1)
+
+
+def test_a_field_given_twice_with_the_same_value_is_accepted(
+    api: httpx.Client, assistant_id: str
+) -> None:
+    body = {"session_id": "same", "sessionId": "same", "score": 1}
+    res = api.post(feedbacks_path(assistant_id), json=body)
+    assert res.status_code == 201, res.text
+    assert res.json()["session_id"] == "same"
+
+
+@pytest.mark.parametrize(
+    "name", ["SessionId", "sessionID", "session-id", "Session_Id"], ids=lambda n: n
+)
+def test_other_spellings_stay_unknown(
+    api: httpx.Client, server: LiveServer, assistant_id: str, name: str
+) -> None:
+    res = api.post(feedbacks_path(assistant_id), json={"session_id": "s", name: "s"})
+    assert_error(res, 400, UNKNOWN, field=name)
+    assert count(server, Feedback) == 0
+
+
+def test_null_on_every_optional_field_is_the_field_left_out(
+    api: httpx.Client, assistant_id: str
+) -> None:
+    nulls = {"message_id": None, "score": None, "text": None, "messageId": None}
+    created = api.post(feedbacks_path(assistant_id), json={"session_id": "s", **nulls}).json()
+    assert (created["message_id"], created["score"], created["text"]) == (None, None, None)
+    optional = {
+        "owner": None,
+        "personality_prompt": None,
+        "customer_ai": None,
+        "segment_credential": None,
+        "positive_threshold": None,
+        "responder": None,
+        "responder_base_url": None,
+        "responder_model": None,
+        "responder_api_key_env": None,
+    }
+    res = api.post("/v1/Assistants", json={"name": "All null", **optional})
+    assert res.status_code == 201, res.text
+    made = res.json()
+    assert (made["owner"], made["personality_prompt"], made["positive_threshold"]) == ("", "", 0.5)
+    assert made["responder"]["kind"] == "embedded"
+    path = f"/v1/Assistants/{made['id']}"
+    assert api.put(path, json={"owner": "Ada", "positive_threshold": 0.8}).status_code == 200
+    before = api.get(path).json()
+    res = api.put(path, json={"name": None, **optional})
+    assert res.status_code == 200, res.text
+    after = api.get(path).json()
+    assert {k: v for k, v in after.items() if k != "date_updated"} == {
+        k: v for k, v in before.items() if k != "date_updated"
+    }
+    body = {"identity": "u", "body": "hi", "session_id": None, "webhook": None, "mode": None}
+    res = api.post(f"/v1/Assistants/{assistant_id}/Messages", json=body)
+    assert res.status_code == 200, res.text
+    assert res.json()["session_id"]
+
+
+@pytest.mark.parametrize(
+    ("path_kind", "body", "field"),
+    [
+        pytest.param("feedback", {"sessionId": None}, "session_id", id="feedback sessionId"),
+        pytest.param("assistant", {"name": None}, "name", id="assistant name"),
+        pytest.param("message", {"identity": None, "body": "hi"}, "identity", id="identity"),
+        pytest.param(
+            "assistant",
+            {"name": "n", "customerAi": {"perceptionEngineEnabled": None}},
+            "customer_ai.perception_engine_enabled",
+            id="inside customer_ai",
+        ),
+    ],
+)
+def test_null_on_a_required_field_is_a_wrong_type(
+    api: httpx.Client, assistant_id: str, path_kind: str, body: dict[str, Any], field: str
+) -> None:
+    res = api.post(_path_of(path_kind, assistant_id), json=body)
+    assert_error(res, 400, WRONG_TYPE, field=field)
 
 
 # -- routes and methods ------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from thumbs import __version__
 from thumbs.assistants.router import router as assistants_router
+from thumbs.auth.router import router as keys_router
 from thumbs.chat.router import router as chat_router
 from thumbs.config import Settings, get_settings
 from thumbs.conversations.router import router as conversations_router
@@ -22,6 +23,7 @@ from thumbs.feedback.router import router as feedback_router
 from thumbs.feedback.thumbs_router import router as thumbs_router
 from thumbs.golden.router import router as golden_router
 from thumbs.kit import handlers, openapi
+from thumbs.kit.compat import GoClientScores
 from thumbs.review.router import router as review_router
 from thumbs.runtime import Runtime
 from thumbs.store import migrate
@@ -99,6 +101,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         redoc_url=None,
     )
     handlers.install(app)
+    app.add_middleware(GoClientScores)
     # The feedback create route is the hot path: it is served by a plain Starlette route
     # placed first (FastAPI's per-route machinery costs more than the handler itself); the
     # FastAPI route of the same handler stays for the OpenAPI description and validation.
@@ -113,6 +116,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(review_router)
     app.include_router(golden_router)
     app.include_router(chat_router)
+    app.include_router(keys_router)
     app.include_router(docs_router)
     openapi.install(app)
     app.mount("/console", console, name="console")

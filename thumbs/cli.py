@@ -1,14 +1,17 @@
-"""The one CLI: ``thumbs serve``, ``thumbs db``, ``thumbs accounts``, ``thumbs keys``."""
+"""The one CLI: ``thumbs serve``, ``db``, ``accounts``, ``keys``, ``users``."""
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.orm import Session
 
 from thumbs.auth.schemas import AccountCreate, ApiKeyCreate
 from thumbs.config import get_settings
@@ -16,6 +19,7 @@ from thumbs.kit.body import validate_fields
 from thumbs.kit.errors import ThumbsError
 from thumbs.store import migrate
 from thumbs.store.engine import Store
+from thumbs.store.models import Account
 
 app = typer.Typer(help="thumbs: human feedback for AI assistants.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
@@ -39,6 +43,29 @@ def _ensure_schema(store: Store) -> None:
             typer.echo("The database schema is not up to date: run `thumbs db upgrade`.", err=True)
             raise typer.Exit(2)
         migrate.upgrade(store.url)
+
+
+@contextmanager
+def _unit_of_work() -> Iterator[Session]:
+    """A session on an up-to-date store, committed at the end (the CLI's unit of work)."""
+    store = _store()
+    try:
+        _ensure_schema(store)
+        with store.session() as session:
+            yield session
+    finally:
+        store.dispose()
+
+
+def _account(session: Session, sid: str) -> Account:
+    """The account ``sid``, or exit 1 saying there is none."""
+    from thumbs.auth import service
+
+    account = service.get_account(session, sid=sid)
+    if account is None:
+        typer.echo(f"No account {sid}", err=True)
+        raise typer.Exit(1)
+    return account
 
 
 @app.command()
@@ -93,7 +120,28 @@ def db_current() -> None:
         raise typer.Exit(1)
 
 
-def _emit(as_json: bool, payload: dict[str, str], human: str) -> None:
+@db_app.command("cleanup")
+def db_cleanup(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Delete expired records now: idempotency keys older than 24 hours (the server does it
+    too, every THUMBS_CLEANUP_INTERVAL seconds), THUMBS_CLEANUP_BATCH rows per transaction."""
+    from thumbs.feedback import idempotency
+
+    store = _store()
+    try:
+        _ensure_schema(store)
+        deleted = idempotency.delete_all_expired(store.engine, batch=get_settings().cleanup_batch)
+    finally:
+        store.dispose()
+    _emit(
+        as_json,
+        {"idempotency_keys_deleted": deleted},
+        f"Deleted {deleted} expired idempotency keys",
+    )
+
+
+def _emit(as_json: bool, payload: dict[str, object], human: str) -> None:
     if as_json:
         sys.stdout.write(json.dumps(payload) + "\n")
     else:
@@ -109,14 +157,9 @@ def accounts_create(
     from thumbs.auth import service
 
     data = validate_fields(AccountCreate, {"name": name})
-    store = _store()
-    try:
-        _ensure_schema(store)
-        with store.session() as session:
-            created = service.create_account(session, name=data.name)
-            sid = created.account.sid
-    finally:
-        store.dispose()
+    with _unit_of_work() as session:
+        created = service.create_account(session, name=data.name)
+        sid = created.account.sid
     _emit(
         as_json,
         {"account_sid": sid, "auth_token": created.auth_token},
@@ -134,24 +177,63 @@ def keys_create(
     """Create an API key (SK…); prints its SID and secret (shown only once)."""
     from thumbs.auth import service
 
-    data = validate_fields(ApiKeyCreate, {"name": name})
-    store = _store()
-    try:
-        _ensure_schema(store)
-        with store.session() as session:
-            acc = service.get_account(session, sid=account)
-            if acc is None:
-                typer.echo(f"No account {account}", err=True)
-                raise typer.Exit(1)
-            created = service.create_api_key(session, account=acc, name=data.name)
-            sid = created.key.sid
-    finally:
-        store.dispose()
+    data = validate_fields(ApiKeyCreate, {"friendly_name": name})
+    with _unit_of_work() as session:
+        created = service.create_api_key(
+            session, account=_account(session, account), name=data.friendly_name
+        )
+        sid = created.key.sid
     _emit(
         as_json,
         {"api_key_sid": sid, "secret": created.secret, "account_sid": account},
         f"API Key SID: {sid}\nSecret:      {created.secret}\n"
         "(the secret is stored hashed and cannot be shown again)",
+    )
+
+
+@keys_app.command("list")
+def keys_list(
+    account: Annotated[str, typer.Option(help="The Account SID (AC…) whose keys to list.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """List the API keys of an account, oldest first (secrets are never shown again)."""
+    from thumbs.auth import service
+
+    with _unit_of_work() as session:
+        acc = _account(session, account)
+        keys = [
+            service.api_key_out(k, account_sid=acc.sid)
+            for k in service.all_api_keys(session, account_pk=acc.pk)
+        ]
+    if as_json:
+        sys.stdout.write(json.dumps({"keys": keys}) + "\n")
+        return
+    if not keys:
+        typer.echo(f"No API keys in {account}")
+    for k in keys:
+        typer.echo(f"{k['sid']}  {k['date_created']}  {k['friendly_name']}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    sid: Annotated[str, typer.Argument(help="The API Key SID (SK…) to revoke.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Revoke an API key: every server process refuses it within
+    THUMBS_AUTH_REVOCATION_CHECK seconds (default 2)."""
+    from thumbs.auth import service
+
+    with _unit_of_work() as session:
+        key = service.find_api_key(session, sid=sid)
+        if key is None:
+            typer.echo(f"No API key {sid}", err=True)
+            raise typer.Exit(1)
+        service.revoke_api_key(session, key=key)
+    bound = get_settings().auth_revocation_check
+    _emit(
+        as_json,
+        {"api_key_sid": sid, "revoked": True},
+        f"Revoked {sid}: every server refuses it within {bound:g} seconds",
     )
 
 

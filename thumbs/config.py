@@ -23,9 +23,17 @@ class Settings(BaseSettings):
     # Apply pending Alembic migrations when the server starts.  When false the server
     # refuses to start on an out-of-date schema and says which command to run.
     auto_migrate: bool = True
-    # Seconds a verified credential stays in the per-process cache.  A revoked key
-    # stops working in every worker within this time.
+    # Seconds a verified credential stays in the per-process cache.
     auth_cache_ttl: float = Field(default=30.0, ge=0)
+    # A cached credential is used only while the revocation epoch was confirmed less than
+    # this many seconds ago (one small read per process, not per request): a revoked API
+    # key is refused by every server process within this bound, whatever the cache holds.
+    auth_revocation_check: float = Field(default=2.0, ge=0, le=60)
+    # Seconds between two runs of the server's cleanup of expired records (idempotency
+    # keys older than 24 hours); each run deletes at most cleanup_batch rows. 0: never
+    # (then run `thumbs db cleanup` from cron).
+    cleanup_interval: float = Field(default=3600.0, ge=0)
+    cleanup_batch: int = Field(default=1000, ge=1, le=100_000)
     # Group commit: the most feedback rows written in one transaction.
     write_batch_max: int = Field(default=1024, ge=1)
     # Where group commits run: "inline" on the event loop (no thread hand-offs; best for

@@ -1,18 +1,16 @@
 """Migration 0009 on SQLite and PostgreSQL: console users made before it stay active with
 their password and no pending link, the explorer's indexes are built over the feedback
-already there, and downgrading gives back the 0004 schema."""
+already there, and downgrading gives back the 0005 schema."""
 
 from __future__ import annotations
 
 from sqlalchemy import inspect, select, text
 
-from tests.store.test_migration_0004 import add_account, empty_database
+from tests.store.test_migration_0004 import add_account
 from thumbs.kit import ids
 from thumbs.store import migrate
 from thumbs.store.engine import make_engine
 from thumbs.store.models import User
-
-__all__ = ["empty_database"]  # the fixture, shared with the 0004 test
 
 NEW_COLUMNS = {"deactivated_at", "password_link_hash", "password_link_expires"}
 NEW_INDEXES = {"ix_feedbacks_account_pk_pk", "ix_feedbacks_account_pk_session_id_pk"}
@@ -22,7 +20,7 @@ def test_console_users_stay_active_and_the_explorer_gets_its_indexes(
     empty_database: str,
 ) -> None:
     url = empty_database
-    migrate.upgrade(url, "0004")
+    migrate.upgrade(url, "0005")
     engine = make_engine(url, null_pool=True)
     try:
         account = add_account(engine)
@@ -51,7 +49,7 @@ def test_console_users_stay_active_and_the_explorer_gets_its_indexes(
         assert {c["name"] for c in shape.get_columns("users")} >= NEW_COLUMNS
         assert {i["name"] for i in shape.get_indexes("feedbacks")} >= NEW_INDEXES
 
-        migrate.downgrade(url, "0004")
+        migrate.downgrade(url, "0005")
         shape = inspect(engine)
         assert not NEW_COLUMNS & {c["name"] for c in shape.get_columns("users")}
         assert not NEW_INDEXES & {i["name"] for i in shape.get_indexes("feedbacks")}

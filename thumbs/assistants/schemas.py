@@ -3,9 +3,8 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator
-from pydantic_core import PydanticCustomError
 
-from thumbs.kit.schemas import InputModel, OutputModel, PageMeta, RequiredId
+from thumbs.kit.schemas import InputModel, OutputModel, PageMeta, RequiredId, TwilioBody
 
 Name = RequiredId
 Short = Annotated[str, StringConstraints(max_length=256)]
@@ -14,12 +13,12 @@ Url = Annotated[str, StringConstraints(max_length=1024, pattern=r"^https?://\S+$
 EnvName = Annotated[str, StringConstraints(max_length=256, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 
 
-class CustomerAi(InputModel):
+class CustomerAi(TwilioBody):
     perception_engine_enabled: bool
     personalization_engine_enabled: bool
 
 
-class SegmentCredential(InputModel):
+class SegmentCredential(TwilioBody):
     profile_api_key: Short | None = None
     space_id: Short | None = None
     write_key: Short | None = None
@@ -29,7 +28,7 @@ Responder = Literal["embedded", "openai"]
 
 
 class ResponderSettings(InputModel):
-    """An assistant's responder, set as a whole (the console's settings form): a field left
+    """An assistant's responder, set as a whole (the console's assistant form): a field left
     out or blank is cleared, a blank responder is the embedded one. The rule that ties the
     fields together is ``service.set_responder``."""
 
@@ -46,7 +45,7 @@ class ResponderSettings(InputModel):
         return value.strip() if isinstance(value, str) else value
 
 
-class _AssistantFields(InputModel):
+class _AssistantFields(TwilioBody):
     owner: Short | None = Field(default=None, description="Free-form owner of the assistant.")
     personality_prompt: Prompt | None = Field(default=None, description="System prompt.")
     customer_ai: CustomerAi | None = None
@@ -80,15 +79,7 @@ class AssistantCreate(_AssistantFields):
 
 
 class AssistantUpdate(_AssistantFields):
-    name: Name | None = Field(default=None, description="Leave out to keep the name.")
-
-    @field_validator("name")
-    @classmethod
-    def _no_null_name(cls, value: str | None) -> str | None:
-        # given as null: refused like any other wrong type (an assistant always has a name)
-        if value is None:
-            raise PydanticCustomError("string_type", "Input should be a valid string")
-        return value
+    name: Name | None = Field(default=None, description="Leave out (or null) to keep the name.")
 
 
 class CustomerAiOut(OutputModel):

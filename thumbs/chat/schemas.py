@@ -4,14 +4,14 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from thumbs.kit.schemas import InputModel, OutputModel, RequiredId
+from thumbs.kit.schemas import OutputModel, RequiredId, TwilioBody
 
 BODY_MAX = 4_000
 
 Body = Annotated[str, StringConstraints(min_length=1, max_length=BODY_MAX)]
 
 
-class SendMessage(InputModel):
+class SendMessage(TwilioBody):
     """Twilio's ``assistant_send_message_request``."""
 
     identity: RequiredId = Field(description="The end user who asks (e.g. `user_id:42`).")

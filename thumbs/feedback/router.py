@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from thumbs.assistants.deps import AccountAssistant
-from thumbs.auth.deps import CurrentPrincipal, authenticate, identity_header
+from thumbs.auth.deps import AdminActor, StaffActor, authenticate, identity_header
 from thumbs.feedback import service
 from thumbs.feedback.deps import cached_assistant, idempotency_key_of
 from thumbs.feedback.schemas import FeedbackCreate, FeedbackList, FeedbackOut, FeedbackUpdate
@@ -109,7 +109,7 @@ async def list_filters(
 )
 def list_feedbacks(
     request: Request,
-    principal: CurrentPrincipal,
+    actor: StaffActor,
     session: DbSession,
     assistant: AccountAssistant,
     params: Annotated[PageParams, Depends(page_params)],
@@ -117,7 +117,7 @@ def list_feedbacks(
 ) -> Response:
     page = service.list_page(session, assistant_pk=assistant.pk, filters=filters, params=params)
     items = [
-        service.feedback_out(f, assistant_id=assistant.id, account_sid=principal.account_sid)
+        service.feedback_out(f, assistant_id=assistant.id, account_sid=actor.account_sid)
         for f in page.items
     ]
     return JSON(envelope(request, "feedbacks", params, page, items))
@@ -130,15 +130,10 @@ def list_feedbacks(
     summary="Fetch one feedback (thumbs extension)",
 )
 def fetch_feedback(
-    principal: CurrentPrincipal,
-    session: DbSession,
-    assistant: AccountAssistant,
-    feedback_id: FeedbackIdPath,
+    actor: StaffActor, session: DbSession, assistant: AccountAssistant, feedback_id: FeedbackIdPath
 ) -> Response:
     fb = service.get(session, assistant_pk=assistant.pk, feedback_id=feedback_id)
-    return JSON(
-        service.feedback_out(fb, assistant_id=assistant.id, account_sid=principal.account_sid)
-    )
+    return JSON(service.feedback_out(fb, assistant_id=assistant.id, account_sid=actor.account_sid))
 
 
 @router.put(
@@ -149,7 +144,7 @@ def fetch_feedback(
     summary="Update score/text (thumbs extension)",
 )
 def update_feedback(
-    principal: CurrentPrincipal,
+    actor: AdminActor,
     session: DbSession,
     assistant: AccountAssistant,
     feedback_id: FeedbackIdPath,
@@ -157,9 +152,7 @@ def update_feedback(
 ) -> Response:
     fb = service.get(session, assistant_pk=assistant.pk, feedback_id=feedback_id)
     service.update(session, feedback=fb, data=data, positive_threshold=assistant.positive_threshold)
-    return JSON(
-        service.feedback_out(fb, assistant_id=assistant.id, account_sid=principal.account_sid)
-    )
+    return JSON(service.feedback_out(fb, assistant_id=assistant.id, account_sid=actor.account_sid))
 
 
 @router.delete(
@@ -169,7 +162,7 @@ def update_feedback(
     summary="Delete one feedback (thumbs extension)",
 )
 def delete_feedback(
-    session: DbSession, assistant: AccountAssistant, feedback_id: FeedbackIdPath
+    _actor: AdminActor, session: DbSession, assistant: AccountAssistant, feedback_id: FeedbackIdPath
 ) -> Response:
     fb = service.get(session, assistant_pk=assistant.pk, feedback_id=feedback_id)
     service.remove(session, feedback=fb)

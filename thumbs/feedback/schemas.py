@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from thumbs.kit.schemas import ID_MAX, InputModel, OutputModel, PageMeta, RequiredId
+from thumbs.kit.schemas import ID_MAX, InputModel, OutputModel, PageMeta, RequiredId, TwilioBody
 
 TEXT_MAX = 4000
 
@@ -13,7 +13,7 @@ MessageId = Annotated[str, StringConstraints(max_length=ID_MAX, pattern=r"^aia_m
 FeedbackText = Annotated[str, StringConstraints(max_length=TEXT_MAX)]
 
 
-class FeedbackCreate(InputModel):
+class FeedbackCreate(TwilioBody):
     """Twilio's create_feedback_request."""
 
     session_id: SessionId = Field(description="The Session ID (free-form, ≤ 256 characters).")
@@ -24,7 +24,7 @@ class FeedbackCreate(InputModel):
     text: FeedbackText | None = Field(default=None, description="Notes, ≤ 4,000 characters.")
 
 
-class FeedbackUpdate(InputModel):
+class FeedbackUpdate(TwilioBody):
     score: float | None = Field(default=None, ge=0, le=1)
     text: FeedbackText | None = None
 

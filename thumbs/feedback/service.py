@@ -9,10 +9,11 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, delete, insert, select
+from sqlalchemy import Connection, Engine, delete, insert, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from thumbs.feedback import idempotency
 from thumbs.feedback.schemas import FeedbackCreate, FeedbackUpdate
 from thumbs.golden import service as golden
 from thumbs.kit import errors as E
@@ -284,10 +285,14 @@ class CreateFeedbackKind:
     def _existing(
         self, conn: Connection, jobs: Sequence[CreateJob]
     ) -> dict[tuple[int, str], tuple[str, int, str]]:
+        """The live (unexpired) keys of these jobs; expired ones are deleted here, so that
+        the job's own key replaces them (a request after the expiry creates anew)."""
         keyed = [j for j in jobs if j.idempotency_key]
         if not keyed:
             return {}
         found: dict[tuple[int, str], tuple[str, int, str]] = {}
+        cutoff = idempotency.expiry_cutoff()
+        expired: list[tuple[int, str]] = []
         by_account: dict[int, list[str]] = {}
         for j in keyed:
             assert j.idempotency_key is not None
@@ -299,10 +304,21 @@ class CreateFeedbackKind:
                     IdempotencyKey.request_hash,
                     IdempotencyKey.status_code,
                     IdempotencyKey.response,
+                    IdempotencyKey.date_created,
                 ).where(IdempotencyKey.account_pk == account_pk, IdempotencyKey.key.in_(keys))
             ).all()
             for r in rows:
-                found[(account_pk, r.key)] = (r.request_hash, r.status_code, r.response)
+                if r.date_created < cutoff:
+                    expired.append((account_pk, r.key))
+                else:
+                    found[(account_pk, r.key)] = (r.request_hash, r.status_code, r.response)
+        if expired:
+            conn.execute(
+                delete(IdempotencyKey).where(
+                    tuple_(IdempotencyKey.account_pk, IdempotencyKey.key).in_(expired),
+                    IdempotencyKey.date_created < cutoff,
+                )
+            )
         return found
 
     def _link(self, conn: Connection, jobs: Sequence[CreateJob]) -> None:

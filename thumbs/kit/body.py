@@ -13,6 +13,7 @@ from starlette.requests import Request
 
 from thumbs.kit import chars
 from thumbs.kit import errors as E
+from thumbs.kit.schemas import TwilioBody
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -59,6 +60,15 @@ def error_from_pydantic(err: ErrorDetails, *, query: bool = False) -> E.ThumbsEr
         return E.InvalidField(E.INVALID_QUERY, field, f"Query parameter {field}: {msg}")
     if kind == "missing":
         return E.InvalidField(E.MISSING_FIELD, field, f"Missing required field '{field}'")
+    if kind == "field_given_twice":
+        field = _field_name((*err["loc"], ctx["field"]))
+        return E.InvalidField(
+            E.FIELD_GIVEN_TWICE,
+            field,
+            f"Field '{field}' is given twice, as '{ctx['first']}' and '{ctx['second']}', "
+            "with different values",
+            spellings=[ctx["first"], ctx["second"]],
+        )
     if kind == "extra_forbidden":
         return E.InvalidField(E.UNKNOWN_FIELD, field, f"Unknown field '{field}'")
     if kind in _TYPE_ERRORS:
@@ -105,9 +115,15 @@ def validate_fields(model: type[M], data: dict[str, Any]) -> M:
     return parsed
 
 
+def first_error(exc: ValidationError) -> ErrorDetails:
+    """The error to report: an unknown field before the others (a misspelt field explains
+    the "missing" one it was meant to be)."""
+    errors = exc.errors(include_url=False)
+    return next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+
+
 def raise_validation(exc: ValidationError, *, query: bool = False) -> E.ThumbsError:
-    first = exc.errors(include_url=False)[0]
-    return error_from_pydantic(first, query=query)
+    return error_from_pydantic(first_error(exc), query=query)
 
 
 def _media_type(request: Request) -> str:
@@ -151,8 +167,9 @@ def _coerce_form(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]
     wants numbers, so that validation still applies ranges and types."""
     out: dict[str, Any] = {}
     fields = model.model_fields
+    spellings = model.camel_spellings if issubclass(model, TwilioBody) else {}
     for key, value in data.items():
-        info = fields.get(key)
+        info = fields.get(spellings.get(key, key))
         if info is not None and info.annotation in (float, float | None):
             try:
                 out[key] = float(value)
@@ -181,7 +198,9 @@ def parse_body(model: type[M], raw: bytes, media_type: str, *, required: bool = 
 def _parse_body(model: type[M], raw: bytes, media_type: str, *, required: bool) -> M:
     """JSON first; form data when the content type says so or when a body labelled JSON is
     really form-encoded (the async Twilio client does that)."""
-    if not raw and not required:  # an optional body left out (blanks are not a body)
+    # an optional body left out (blanks are not a body), or sent as the empty JSON array
+    # that twilio-php's json_encode makes of an empty request
+    if not required and raw in (b"", b"[]"):
         return model.model_validate({})
     if not raw.strip():
         raise E.ThumbsError(
@@ -196,7 +215,7 @@ def _parse_body(model: type[M], raw: bytes, media_type: str, *, required: bool) 
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
+        first = first_error(exc)
         if first["type"] == "json_invalid":
             stripped = raw.lstrip()
             if stripped[:1] not in (b"{", b"[", b'"') and b"=" in raw:

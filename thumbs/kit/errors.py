@@ -147,6 +147,14 @@ INVALID_CHARACTER = _code(
     "A value holds a NUL character (U+0000), in the body, the path or a query parameter. "
     "Text is stored as it is given, and no store keeps NUL in text: remove it.",
 )
+FIELD_GIVEN_TWICE = _code(
+    60017,
+    400,
+    "Field given twice",
+    "The body gives one field twice with different values: under its name and under its "
+    "camelCase spelling (`session_id` and `sessionId`). Give it once (the same value under "
+    "both spellings is accepted).",
+)
 INVALID_TRANSITION = _code(
     60410,
     409,
@@ -165,7 +173,13 @@ IDEMPOTENCY_KEY_REUSED = _code(
     "new request; a retry must repeat the original request exactly.",
 )
 FORBIDDEN = _code(
-    60403, 403, "Forbidden", "The authenticated user's role does not allow this operation."
+    60403,
+    403,
+    "Forbidden",
+    "The role of the request does not allow this operation: members cannot review or change "
+    "settings, an end user (named by X-Thumbs-Identity) acts only for themselves and only on "
+    "the end-user routes, and API keys cannot manage API keys. The access model is in "
+    "docs/lifecycle.md.",
 )
 BODY_TOO_LARGE = _code(
     60413, 413, "Request body too large", "Request bodies are limited to 64 KiB."

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+import orjson
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 ID_MAX = 256
@@ -14,6 +23,92 @@ class InputModel(BaseModel):
     """Request bodies: unknown fields are rejected, types are strict (no "0.5" for 0.5)."""
 
     model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=False)
+
+
+_BODY_RULES = (
+    "A field may also be given under its camelCase name (listed in `x-aliases`), once or "
+    "with the same value under both names; `null` on an optional field is the field left out."
+)
+
+
+def _document_body_rules(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """OpenAPI: each field's camelCase spelling next to it (``x-aliases``), and the rules."""
+    spellings: dict[str, str] = getattr(model, "camel_spellings", {})
+    properties = schema.get("properties", {})
+    for camel, name in spellings.items():
+        prop = properties[name]
+        prop["x-aliases"] = [camel]
+        note = f"Also accepted as `{camel}`."
+        prop["description"] = f"{prop['description']} {note}" if "description" in prop else note
+    schema["description"] = f"{schema.get('description', '')} {_BODY_RULES}".strip()
+
+
+def _same_json(a: Any, b: Any) -> bool:
+    """The same JSON value (so 1 is not true, and key order does not matter)."""
+    return orjson.dumps(a, option=orjson.OPT_SORT_KEYS) == orjson.dumps(
+        b, option=orjson.OPT_SORT_KEYS
+    )
+
+
+class TwilioBody(InputModel):
+    """The body of a Twilio-compatible write (Feedbacks, Messages, Assistants), with two rules
+    on top of InputModel's, applied here once for every field of every such body:
+
+    - **camelCase spellings.** A field is also accepted under its camelCase spelling
+      (``sessionId`` for ``session_id``, ``personalityPrompt``, ``perceptionEngineEnabled``
+      inside ``customer_ai``): Twilio's Node library sends the objects its TypeScript typings
+      and its own request classes build, and those carry camelCase properties. One field
+      given under both spellings must hold one value: the same value twice is accepted, two
+      different values are refused (60017, naming the field). Any other name stays unknown
+      (60007).
+    - **null is the field left out**, on every optional field: a create takes the default,
+      an update keeps the current value. Twilio's libraries send null for what the caller did
+      not set (Ruby sends every field of its request class, null included), so null can
+      never mean "clear". On a required field null is a wrong type (60003).
+    """
+
+    model_config = ConfigDict(json_schema_extra=_document_body_rules)
+
+    # camelCase spelling -> field name, and the optional fields, per model (set below)
+    camel_spellings: ClassVar[dict[str, str]] = {}
+    optional_fields: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls.camel_spellings = {
+            to_camel(name): name for name in cls.model_fields if to_camel(name) != name
+        }
+        cls.optional_fields = frozenset(
+            name for name, info in cls.model_fields.items() if not info.is_required()
+        )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_spelling_and_null_as_absent(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        spellings, optional = cls.camel_spellings, cls.optional_fields
+        # the common body (snake_case, no null) is passed through untouched
+        if not any(k in spellings or (v is None and k in optional) for k, v in data.items()):
+            return data
+        out: dict[str, Any] = {}
+        given_as: dict[str, str] = {}
+        given: dict[str, Any] = data
+        for key, value in given.items():
+            name = spellings.get(key, key)
+            if value is None and name in optional:
+                continue
+            if name not in out:
+                out[name], given_as[name] = value, key
+            elif not _same_json(out[name], value):
+                raise PydanticCustomError(
+                    "field_given_twice",
+                    "Field '{field}' is given twice, as '{first}' and '{second}', with "
+                    "different values",
+                    {"field": name, "first": given_as[name], "second": key},
+                )
+        return out
 
 
 def _not_blank(value: str) -> str:

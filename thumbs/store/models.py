@@ -76,12 +76,26 @@ class Account(Base):
 
 class ApiKey(Base):
     __tablename__ = "api_keys"
+    __table_args__ = (Index("ix_api_keys_account_pk_pk", "account_pk", "pk"),)
     pk: Mapped[int] = _pk()
     sid: Mapped[str] = mapped_column(String(34), unique=True)
     account_pk: Mapped[int] = _account_fk()
     friendly_name: Mapped[str] = mapped_column(String(ID_LEN), default="")
     secret_hash: Mapped[str] = mapped_column(String(128))
     date_created: Mapped[datetime] = _created()
+
+
+class CredentialEpoch(Base):
+    """One row: a counter moved forward in the transaction that revokes a credential.
+
+    Every server process re-reads it at most ``THUMBS_AUTH_REVOCATION_CHECK`` seconds after
+    its last read, and empties its credential cache when it moved, so that a revoked key is
+    refused everywhere within that bound (see thumbs.auth.service.CredentialCache)."""
+
+    __tablename__ = "credential_epoch"
+    pk: Mapped[int] = _pk()
+    epoch: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    date_updated: Mapped[datetime] = _updated()
 
 
 class User(Base):
@@ -307,9 +321,11 @@ class PreferencePair(Base):
 
 
 class IdempotencyKey(Base):
-    """A create request's idempotency key and the response it got, replayed on retry."""
+    """A create request's idempotency key and the response it got, replayed on retry for
+    24 hours (thumbs.feedback.idempotency); expired keys are deleted in bounded batches."""
 
     __tablename__ = "idempotency_keys"
+    __table_args__ = (Index("ix_idempotency_keys_date_created", "date_created"),)
     account_pk: Mapped[int] = mapped_column(
         PK, ForeignKey("accounts.pk", ondelete="CASCADE"), primary_key=True
     )

@@ -264,42 +264,58 @@ def _change(
     return _done(request, "users", done, f"user-{sid}")
 
 
-@router.post("/users/{sid}/role")
+@router.post("/users/{user_sid}/role")
 def change_role(
-    request: Request, session: DbSession, user: CheckedAdmin, sid: str, role: Choice = ""
+    request: Request, session: DbSession, user: CheckedAdmin, user_sid: str, role: Choice = ""
 ) -> Response:
     response = _change(
-        request, session, user, sid, "role", lambda u: members.set_role(session, user=u, role=role)
+        request,
+        session,
+        user,
+        user_sid,
+        "role",
+        lambda u: members.set_role(session, user=u, role=role),
     )
-    if sid == user.user_sid and role != "admin" and response.status_code == 303:
+    if user_sid == user.user_sid and role != "admin" and response.status_code == 303:
         # no longer an admin: the users page is not theirs any more
         return RedirectResponse(f"{base_path(request)}/", status_code=303)
     return response
 
 
-@router.post("/users/{sid}/deactivate")
-def deactivate_user(request: Request, session: DbSession, user: CheckedAdmin, sid: str) -> Response:
+@router.post("/users/{user_sid}/deactivate")
+def deactivate_user(
+    request: Request, session: DbSession, user: CheckedAdmin, user_sid: str
+) -> Response:
     return _change(
         request,
         session,
         user,
-        sid,
+        user_sid,
         "deactivated",
         lambda u: members.deactivate(session, user=u, by_user_pk=user.user_pk),
     )
 
 
-@router.post("/users/{sid}/reactivate")
-def reactivate_user(request: Request, session: DbSession, user: CheckedAdmin, sid: str) -> Response:
+@router.post("/users/{user_sid}/reactivate")
+def reactivate_user(
+    request: Request, session: DbSession, user: CheckedAdmin, user_sid: str
+) -> Response:
     return _change(
-        request, session, user, sid, "reactivated", lambda u: members.reactivate(session, user=u)
+        request,
+        session,
+        user,
+        user_sid,
+        "reactivated",
+        lambda u: members.reactivate(session, user=u),
     )
 
 
-@router.post("/users/{sid}/reset")
-def reset_password(request: Request, session: DbSession, user: CheckedAdmin, sid: str) -> Response:
+@router.post("/users/{user_sid}/reset")
+def reset_password(
+    request: Request, session: DbSession, user: CheckedAdmin, user_sid: str
+) -> Response:
     return _change(
-        request, session, user, sid, "", lambda u: members.reset_password(session, user=u)
+        request, session, user, user_sid, "", lambda u: members.reset_password(session, user=u)
     )
 
 
@@ -320,9 +336,10 @@ def keys_list(
     )
 
 
-@router.post("/keys/{sid}/revoke")
-def revoke_key(request: Request, session: DbSession, user: CheckedAdmin, sid: str) -> Response:
-    auth.revoke_api_key(session, key=auth.get_api_key(session, account_pk=user.account_pk, sid=sid))
+@router.post("/keys/{key_sid}/revoke")
+def revoke_key(request: Request, session: DbSession, user: CheckedAdmin, key_sid: str) -> Response:
+    key = auth.get_api_key(session, account_pk=user.account_pk, sid=key_sid)
+    auth.revoke_api_key(session, key=key)
     return _forget(get_runtime(request).credentials, _done(request, "keys", "revoked"))
 
 
@@ -332,8 +349,7 @@ class Cache(Protocol):
 
 def _forget(cache: Cache, response: Response) -> Response:
     """This process's cache forgets what was just deleted: now, and again once the change is
-    committed (a request in between may have cached it anew). Another server process
-    forgets it within ``THUMBS_AUTH_CACHE_TTL`` seconds."""
+    committed (a request in between may have cached it anew)."""
     cache.clear()
     response.background = BackgroundTask(cache.clear)
     return response
