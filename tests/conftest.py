@@ -22,6 +22,7 @@ from thumbs.app import create_app
 from thumbs.auth import service as auth_service
 from thumbs.config import Settings, normalize_database_url
 from thumbs.runtime import Runtime
+from thumbs.server import uvicorn_options
 from thumbs.store import migrate
 from thumbs.store.engine import make_engine
 from thumbs.store.models import Base
@@ -100,7 +101,13 @@ def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     app = create_app(settings, runtime=runtime)
     port = free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", loop="asyncio"
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        loop="asyncio",
+        **uvicorn_options(settings),  # the protocol and limits of `thumbs serve`
     )
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)

@@ -26,6 +26,7 @@ from twilio.rest import Client
 
 from tests.conftest import Account, LiveServer, free_port
 from thumbs.auth import service as auth_service
+from thumbs.feedback import jobs as feedback_jobs
 from thumbs.feedback import service as feedback_service
 from thumbs.feedback.schemas import FeedbackCreate
 
@@ -116,7 +117,7 @@ def seed_feedbacks(
         for i in range(count)
     ]
     with server.runtime.store.engine.begin() as conn:
-        feedback_service.CREATE_KIND.write_many(conn, jobs)
+        feedback_jobs.CREATE_KIND.write_many(conn, jobs)
     return [str(job.row["id"]) for job in jobs]
 
 

@@ -17,6 +17,7 @@ from thumbs.auth.schemas import AccountCreate, ApiKeyCreate
 from thumbs.config import get_settings
 from thumbs.kit.body import validate_fields
 from thumbs.kit.errors import ThumbsError
+from thumbs.server import uvicorn_options
 from thumbs.store import migrate
 from thumbs.store.engine import Store
 from thumbs.store.models import Account
@@ -33,7 +34,7 @@ app.add_typer(users_app, name="users")
 
 
 def _store() -> Store:
-    return Store(get_settings().effective_database_url)
+    return Store.of(get_settings())
 
 
 def _ensure_schema(store: Store) -> None:
@@ -93,8 +94,8 @@ def serve(
         proxy_headers=True,
         server_header=False,
         loop="uvloop",
-        http="httptools",
         access_log=settings.log_level == "debug",
+        **uvicorn_options(settings),
     )
 
 

@@ -15,6 +15,7 @@ from thumbs.auth.console import SignIn
 from thumbs.auth.service import CredentialCache, refresh_credential_epoch
 from thumbs.config import Settings
 from thumbs.feedback import idempotency
+from thumbs.store import migrate
 from thumbs.store.engine import Store
 from thumbs.store.writer import GroupCommitWriter
 
@@ -109,6 +110,8 @@ class Runtime:
     assistants: TTLCache = field(default_factory=lambda: TTLCache(30.0))
     # console sign-in: its throttle and its bounded password-hashing pool
     signin: SignIn = field(default_factory=SignIn)
+    # the schema revision this server needs (``/readyz`` compares the store's with it)
+    schema_head: str | None = None
     # the responders' HTTP client, opened and closed with the server (on its event loop)
     http: httpx.AsyncClient | None = None
     cleanup: Periodic | None = None
@@ -116,16 +119,18 @@ class Runtime:
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
-        store = Store(settings.effective_database_url)
+        store = Store.of(settings)
         credentials = CredentialCache(
             settings.auth_cache_ttl, recheck=settings.auth_revocation_check
         )
         return cls(
             settings=settings,
             store=store,
+            schema_head=migrate.head_revision(store.url),
             writer=GroupCommitWriter(
                 store.engine,
                 max_batch=settings.write_batch_max,
+                max_queue=settings.write_queue_max,
                 inline=settings.writer_mode == "inline"
                 or (settings.writer_mode == "auto" and store.sqlite),
             ),

@@ -1,6 +1,6 @@
 """Migration 0009 on SQLite and PostgreSQL: console users made before it stay active with
 their password and no pending link, the explorer's indexes are built over the feedback
-already there, and downgrading gives back the 0005 schema."""
+already there, and downgrading gives back the 0008 schema."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def test_console_users_stay_active_and_the_explorer_gets_its_indexes(
     empty_database: str,
 ) -> None:
     url = empty_database
-    migrate.upgrade(url, "0005")
+    migrate.upgrade(url, "0008")
     engine = make_engine(url, null_pool=True)
     try:
         account = add_account(engine)
@@ -49,7 +49,7 @@ def test_console_users_stay_active_and_the_explorer_gets_its_indexes(
         assert {c["name"] for c in shape.get_columns("users")} >= NEW_COLUMNS
         assert {i["name"] for i in shape.get_indexes("feedbacks")} >= NEW_INDEXES
 
-        migrate.downgrade(url, "0005")
+        migrate.downgrade(url, "0008")
         shape = inspect(engine)
         assert not NEW_COLUMNS & {c["name"] for c in shape.get_columns("users")}
         assert not NEW_INDEXES & {i["name"] for i in shape.get_indexes("feedbacks")}

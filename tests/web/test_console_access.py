@@ -76,6 +76,7 @@ def call_for(method: str, path: str, w: World) -> tuple[str, Call]:
         ("POST", "/console/review/{feedback_id}/dismiss"): Call(form={}, ok=303),
         ("POST", "/console/golden/{golden_id}/edit"): Call(form={"output": "Use SSO."}, ok=303),
         ("POST", "/console/golden/{golden_id}/withdraw"): Call(form={}, ok=303),
+        ("POST", "/console/golden/{golden_id}/reinstate"): Call(form={}, ok=303),
         ("POST", "/console/settings/lifecycle"): Call(
             form={
                 f"{w.assistant}.positive.from": "own",

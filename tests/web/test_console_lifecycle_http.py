@@ -3,6 +3,8 @@ CSRF, tenant scope, and user text escaped."""
 
 from __future__ import annotations
 
+import re
+
 import httpx
 from markupsafe import escape
 
@@ -77,7 +79,7 @@ def test_approving_with_a_correction_makes_the_golden_example(
     [fid] = pending(api, assistant_id)
     res = decide(console, fid, "approve", corrected_response="Better answer.", note="fixed")
     assert res.status_code == 303
-    assert res.headers["location"] == "/console/review?done=approved"
+    assert res.headers["location"] == "/console/review?done=approved_golden_and_pair"
     [example] = api.get("/v1/GoldenExamples").json()["golden_examples"]
     assert (example["output"], example["source"]) == ("Better answer.", "corrected")
     golden_page = console.get("/console/golden").text
@@ -266,3 +268,67 @@ def test_lifecycle_settings_need_the_token_and_stay_in_the_account(
         assert sign_in(client, outsider).status_code == 303
         assert save_lifecycle(client, assistant_id, "positive_auto_approve").status_code == 404
     assert effective(api, assistant_id) == {"positive": (False, False), "negative": (False, False)}
+
+
+def _version_in(html: str, feedback_id: str) -> str:
+    """The version the review page's forms carry for one feedback."""
+    card = html[html.index(f'data-feedback-id="{feedback_id}"') :]
+    found = re.search(r'name="version" value="(\d+)"', card)
+    assert found is not None, "the decision forms carry no version"
+    return found.group(1)
+
+
+def decide_on(
+    client: httpx.Client, page: str, feedback_id: str, action: str, **form: str
+) -> httpx.Response:
+    """Decide from a review page loaded earlier: its form token and the version it shows."""
+    return client.post(
+        f"/console/review/{feedback_id}/{action}",
+        data={
+            "csrf_token": csrf_of(page),
+            "back": "/console/review",
+            "version": _version_in(page, feedback_id),
+            **form,
+        },
+    )
+
+
+def test_a_stale_tab_cannot_overturn_another_reviewers_decision(
+    server: LiveServer,
+    account: Account,
+    console: httpx.Client,
+    api: httpx.Client,
+    assistant_id: str,
+) -> None:
+    [fid] = pending(api, assistant_id)
+    tab_b = console.get("/console/review").text  # reviewer B opens the queue first
+    other = make_user(server, account, "other-admin@example.com", "admin")
+    with httpx.Client(base_url=server.url, timeout=30) as reviewer_a:
+        assert sign_in(reviewer_a, other).status_code == 303
+        tab_a = reviewer_a.get("/console/review").text
+        approved = decide_on(reviewer_a, tab_a, fid, "approve", corrected_response="Better answer.")
+        assert approved.headers["location"] == "/console/review?done=approved_golden_and_pair"
+
+    res = decide_on(console, tab_b, fid, "dismiss", note="spam")
+
+    assert res.status_code == 303
+    assert res.headers["location"] == "/console/review?done=conflict"
+    assert "Someone decided on that feedback meanwhile" in console.get(res.headers["location"]).text
+    feedback = api.get(f"/v1/Review/{fid}").json()
+    assert (feedback["status"], feedback["reviewed_by"]) == ("reviewed", other.sid)
+    history = api.get(f"/v1/Review/{fid}/Transitions").json()["transitions"]
+    assert [(t["from_status"], t["to_status"]) for t in history] == [
+        (None, "pending"),
+        ("pending", "reviewed"),
+    ]
+    [example] = api.get("/v1/GoldenExamples").json()["golden_examples"]
+    assert (example["status"], example["output"]) == ("active", "Better answer.")
+
+
+def test_a_decision_on_the_version_shown_is_taken(
+    console: httpx.Client, api: httpx.Client, assistant_id: str
+) -> None:
+    [fid] = pending(api, assistant_id)
+    res = decide_on(console, console.get("/console/review").text, fid, "dismiss")
+    assert res.headers["location"] == "/console/review?done=dismissed"
+    assert api.get(f"/v1/Review/{fid}").json()["status"] == "dismissed"

@@ -62,7 +62,9 @@ def test_from_an_empty_account_to_the_first_golden_example(page: Page, server: L
     expect(item.locator(".reason-text")).to_have_text("It should say where the export is")
     item.locator("textarea.correction").fill(CORRECTED)
     item.get_by_role("button", name="Approve").click()
-    expect(page.get_by_role("status")).to_have_text("Approved.")
+    expect(page.get_by_role("status")).to_have_text(
+        "Approved with your correction: a golden example and a preference pair were made."
+    )
 
     # 6. the first golden example holds the correction
     page.get_by_role("link", name="Golden examples").click()

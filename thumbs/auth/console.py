@@ -50,10 +50,10 @@ from thumbs.auth.service import Principal
 from thumbs.auth.throttle import SignInThrottle
 from thumbs.config import Settings
 from thumbs.kit import errors as E
-from thumbs.kit import ids
 from thumbs.kit.timefmt import utcnow
 from thumbs.store.engine import Store
 from thumbs.store.models import Account, User, WebSession
+from thumbs.users import service as users
 
 ROLES = ("admin", "member")
 MIN_PASSWORD = 8
@@ -94,12 +94,6 @@ def check_password(password: str) -> str:
     return password
 
 
-def check_email_free(session: Session, *, account_pk: int, email: str) -> None:
-    taken = select(User.pk).where(User.account_pk == account_pk, User.email == email)
-    if session.scalar(taken) is not None:
-        raise E.Conflict(f"A user with email {email} exists already", field="email")
-
-
 def create_user(
     session: Session, *, account_sid: str, email: str, role: str, password: str
 ) -> User:
@@ -110,17 +104,15 @@ def create_user(
     account = session.scalars(select(Account).where(Account.sid == account_sid)).one_or_none()
     if account is None:
         raise E.NotFound("Account", account_sid, field="account")
-    check_email_free(session, account_pk=account.pk, email=email)
-    user = User(
-        sid=ids.new_sid(ids.USER),
+    users.check_email_free(session, account_pk=account.pk, email=email)  # before hashing
+    return users.create(
+        session,
         account_pk=account.pk,
+        identity=None,
+        role=role,
         email=email,
         password_hash=passwords.hash_password(password),
-        role=role,
     )
-    session.add(user)
-    session.flush()
-    return user
 
 
 # -- tokens --------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ works, so a reset made by mistake locks no one out (to lock someone out, deactiv
 Rules
 -----
 - Roles are ``admin`` and ``member`` (:func:`thumbs.auth.console.check_role`); an email is
-  unique within the account (:func:`thumbs.auth.console.check_email_free`).
+  unique within the account (:func:`thumbs.users.service.check_email_free`).
 - An account keeps at least one admin who can sign in: the last one is neither demoted nor
   deactivated.
 - No one deactivates themselves. A deactivated user cannot sign in, their sessions end at
@@ -35,7 +35,6 @@ from starlette.concurrency import run_in_threadpool
 from thumbs.auth import console, passwords
 from thumbs.auth.passwords import PasswordChecks
 from thumbs.kit import errors as E
-from thumbs.kit import ids
 from thumbs.kit.timefmt import utcnow
 from thumbs.store.engine import Store
 from thumbs.store.models import User, WebSession
@@ -106,10 +105,7 @@ def invite(session: Session, *, account_pk: int, email: str, role: str) -> NewLi
     """A new console user without a password, and the link with which they choose one."""
     email = console.check_email(email)
     console.check_role(role)
-    console.check_email_free(session, account_pk=account_pk, email=email)
-    user = User(sid=ids.new_sid(ids.USER), account_pk=account_pk, email=email, role=role)
-    session.add(user)
-    session.flush()
+    user = users.create(session, account_pk=account_pk, identity=None, role=role, email=email)
     return _issue_link(session, user)
 
 

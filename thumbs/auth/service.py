@@ -17,10 +17,10 @@ from thumbs.auth.secrets import hash_secret, new_secret, verify_secret
 from thumbs.kit import errors as E
 from thumbs.kit import ids
 from thumbs.kit.paging import Page, PageParams, keyset_page
-from thumbs.kit.sql import insert_ignore
 from thumbs.kit.timefmt import iso, utcnow
 from thumbs.store.engine import Store
 from thumbs.store.models import Account, ApiKey, CredentialEpoch
+from thumbs.store.sql import insert_ignore
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import Field, StringConstraints, model_validator
 
-from thumbs.kit.schemas import ID_MAX, InputModel, OutputModel, PageMeta, RequiredId, TwilioBody
+from thumbs.kit.schemas import ID_MAX, OutputModel, PageMeta, RequiredId, TwilioBody
 
 TEXT_MAX = 4000
 
@@ -51,46 +51,3 @@ class FeedbackOut(OutputModel):
 class FeedbackList(OutputModel):
     feedbacks: list[FeedbackOut]
     meta: PageMeta
-
-
-# -- thumbs submission ------------------------------------------------------------------------
-
-FeedbackType = Literal["positive", "negative"]
-Identity = RequiredId
-
-
-class ThumbsCreate(InputModel):
-    """The seed's submission: one verdict per end user per message."""
-
-    message_id: MessageId = Field(description="The rated assistant message (aia_msg_…).")
-    feedback_type: FeedbackType = Field(description="positive or negative.")
-    reason: FeedbackText | None = Field(
-        default=None, description="Why; required when the settings say so (≤ 4,000 characters)."
-    )
-    identity: Identity | None = Field(
-        default=None, description="The end user; defaults to the X-Thumbs-Identity header."
-    )
-
-
-class ThumbsOut(OutputModel):
-    id: str = Field(pattern=r"^aia_fdbk_.+$")
-    message_id: str | None
-    user_id: str | None = Field(description="The user's SID (US…).")
-    feedback_type: str | None
-    reason: str | None
-    status: str = Field(description="pending, auto_approved, reviewed or dismissed.")
-    reviewed_by: str | None = Field(
-        description="SID of the reviewing user, or the Account SID when the account's own "
-        "credentials decided."
-    )
-    reviewed_at: str | None
-    created_at: str
-    channel: str = Field(description="thumbs (this API) or api (the Twilio-compatible API).")
-    assistant_id: str | None
-    account_sid: str
-    user_sid: str | None
-    session_id: str
-    score: float | None
-    text: str | None
-    date_created: str
-    date_updated: str

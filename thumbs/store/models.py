@@ -230,6 +230,8 @@ class Feedback(Base):
         PK, ForeignKey("users.pk", ondelete="SET NULL")
     )
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # raised by every change (see thumbs.review.service): the feedback's ETag
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
     date_created: Mapped[datetime] = _created()
     date_updated: Mapped[datetime] = _updated()
 

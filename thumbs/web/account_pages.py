@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Protocol
 
-from fastapi import APIRouter, Depends, Form, Query
+from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 from starlette.requests import Request
@@ -23,13 +23,11 @@ from thumbs.kit import errors as E
 from thumbs.kit.body import validate_fields
 from thumbs.kit.deps import DbSession, get_runtime
 from thumbs.web.deps import AdminViewer, CheckedAdmin, CurrentUser, base_path
+from thumbs.web.forms import AssistantForm, Choice, Name
 from thumbs.web.pages import page
 
 router = APIRouter()
 
-Name = Annotated[str, Form(max_length=1024)]
-Field = Annotated[str, Form(max_length=2048)]
-Choice = Annotated[str, Form(max_length=16)]
 Done = Annotated[str | None, Query(max_length=32)]
 
 NOTICES = {
@@ -77,26 +75,6 @@ class Shown:
 
 
 # -- assistants ----------------------------------------------------------------------------
-
-
-def assistant_form(
-    name: Name = "",
-    responder: Choice = "embedded",
-    responder_base_url: Field = "",
-    responder_model: Field = "",
-    responder_api_key_env: Field = "",
-) -> dict[str, str]:
-    """An assistant's form: its name and its responder."""
-    return {
-        "name": name,
-        "responder": responder,
-        "responder_base_url": responder_base_url,
-        "responder_model": responder_model,
-        "responder_api_key_env": responder_api_key_env,
-    }
-
-
-AssistantForm = Annotated[dict[str, str], Depends(assistant_form)]
 
 
 def _assistants_page(

@@ -4,23 +4,24 @@ HTML error pages, security headers and static files."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from urllib.parse import urlencode
 
 from fastapi import Depends, FastAPI
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from thumbs.auth import console
 from thumbs.auth.console import ConsoleUser
 from thumbs.kit import chars, handlers
 from thumbs.kit import errors as E
-from thumbs.kit.body import error_from_pydantic
+from thumbs.kit.body import error_from_pydantic, refuse_repeated_form_fields
 from thumbs.kit.deps import get_runtime
 from thumbs.web.account_pages import router as account_router
 from thumbs.web.admin_pages import router as admin_router
@@ -30,6 +31,10 @@ from thumbs.web.pages import HERE, page
 from thumbs.web.router import router
 
 log = logging.getLogger("thumbs.web")
+
+# The largest form body the console accepts (its largest field, a golden example's text, is
+# 32,000 characters: up to 384 KB percent-encoded).
+MAX_FORM_BYTES = 1024 * 1024
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -111,8 +116,14 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if isinstance(exc.__cause__, E.ThumbsError):
+        # FastAPI reports what failed while it read a form as "error parsing the body"
+        return await _error_page(request, exc.__cause__)
     if exc.status_code == 405:
         err = E.ThumbsError(E.METHOD_NOT_ALLOWED, f"Method {request.method} is not allowed here")
+    elif exc.status_code == 400:
+        # the form parser's limits (fields, size of one field) and malformed forms
+        err = E.ThumbsError(E.MALFORMED_BODY, f"The form could not be read: {exc.detail}")
     else:
         err = E.ThumbsError(E.NOT_FOUND, f"There is no page {request.url.path}")
     return await _error_page(request, err)
@@ -132,15 +143,30 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     )
 
 
-async def _security_headers(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    response = await call_next(request)
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    if not request.url.path.startswith(base_path(request) + "/static/"):
-        response.headers.setdefault("Cache-Control", "no-store")
-    return response
+class SecurityHeaders:
+    """The console's security headers on every response, and no caching except of static
+    files. Pure ASGI: Starlette's ``BaseHTTPMiddleware`` would wrap an error raised while a
+    form is read (too large, too late) in an exception group that no error page handles."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        static = scope["path"].startswith(str(scope.get("root_path", "")).rstrip("/") + "/static/")
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+                if not static:
+                    headers.setdefault("Cache-Control", "no-store")
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 def create_console() -> FastAPI:
@@ -149,7 +175,7 @@ def create_console() -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
-        dependencies=[Depends(chars.refuse_nul_in_form)],
+        dependencies=[Depends(chars.refuse_nul_in_form), Depends(refuse_repeated_form_fields)],
     )
     console.add_exception_handler(LoginRequired, _login_required)
     console.add_exception_handler(E.ThumbsError, _thumbs_error)
@@ -157,7 +183,7 @@ def create_console() -> FastAPI:
     console.add_exception_handler(HTTPException, _http_error)
     console.add_exception_handler(OperationalError, _db_unavailable)
     console.add_exception_handler(Exception, _unexpected)
-    console.middleware("http")(_security_headers)
+    console.add_middleware(SecurityHeaders)
     console.include_router(router)
     console.include_router(api_router)
     console.include_router(admin_router)

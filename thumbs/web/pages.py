@@ -13,6 +13,7 @@ from thumbs.auth.console import ConsoleUser
 from thumbs.kit.paging import Cursor, Page, encode_token, list_scope
 from thumbs.kit.timefmt import iso
 from thumbs.web.deps import base_path
+from thumbs.web.markdown import markdown_filter
 
 HERE = Path(__file__).parent
 
@@ -24,6 +25,7 @@ env = Environment(
     lstrip_blocks=True,
 )
 env.filters["iso"] = iso
+env.filters["markdown"] = markdown_filter
 
 NAV = (
     ("simulator", "Simulator"),

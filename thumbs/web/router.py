@@ -13,9 +13,11 @@ from thumbs.assistants import service as assistants_service
 from thumbs.auth import console, members
 from thumbs.auth.passwords import ChecksBusy
 from thumbs.conversations import service as conversations
+from thumbs.feedback import service as feedback
 from thumbs.kit import errors as E
 from thumbs.kit.deps import DbSession, get_runtime
 from thumbs.kit.paging import PageParams, page_params
+from thumbs.review import queue
 from thumbs.review import service as review
 from thumbs.web import service
 from thumbs.web.deps import (
@@ -27,6 +29,7 @@ from thumbs.web.deps import (
     MaybeUser,
     base_path,
 )
+from thumbs.web.forms import CHANNELS, STATUSES, TYPES, ExplorerForm
 from thumbs.web.pages import keyset_links, page
 
 router = APIRouter()
@@ -304,12 +307,27 @@ def home(request: Request, user: CurrentUser) -> Response:
 
 
 @router.get("/simulator")
-def simulator(request: Request, session: DbSession, user: CurrentUser) -> Response:
+def simulator(
+    request: Request,
+    session: DbSession,
+    user: CurrentUser,
+    session_id: Annotated[str | None, Query(alias="session", max_length=256)] = None,
+    assistant: Short = None,
+) -> Response:
+    """The chat; ``?session=…&assistant=…`` resumes a session (its logged messages)."""
     assistants = assistants_service.all_by_name(session, account_pk=user.account_pk)
     reasons = {
         a.pk: review.reason_required(session, account_pk=user.account_pk, assistant=a)
         for a in assistants
     }
+    view = None
+    if session_id:
+        view = conversations.session_view(
+            session, account_pk=user.account_pk, session_id=session_id, assistant_id=assistant
+        )
+    chosen = assistant
+    if view is not None and chosen is None and view.messages:
+        chosen = next((a.id for a in assistants if a.pk == view.messages[0].assistant_pk), None)
     return page(
         request,
         "simulator.html",
@@ -317,6 +335,11 @@ def simulator(request: Request, session: DbSession, user: CurrentUser) -> Respon
         active="simulator",
         assistants=assistants,
         reasons=reasons,
+        view=view,
+        chosen=chosen,
+        recent=conversations.recent_sessions(
+            session, account_pk=user.account_pk, identity=user.identity
+        ),
     )
 
 
@@ -329,28 +352,9 @@ def feedback_explorer(
     session: DbSession,
     user: CurrentUser,
     params: Annotated[PageParams, Depends(page_params)],
-    assistant: Short = None,
-    status: Short = None,
-    type: Short = None,
-    channel: Short = None,
-    session_id: Short = None,
-    date_from: Short = None,
-    date_to: Short = None,
+    form: ExplorerForm,
 ) -> Response:
-    filters = service.explorer_filters(
-        session,
-        account_pk=user.account_pk,
-        assistant_id=assistant,
-        status=status,
-        feedback_type=type,
-        channel=channel,
-        session_id=session_id,
-        date_from=date_from,
-        date_to=date_to,
-    )
-    result = service.feedback_page(
-        session, account_pk=user.account_pk, filters=filters, params=params
-    )
+    result = feedback.list_page(session, where=form.where, params=params)
     names = service.assistant_names(
         session, account_pk=user.account_pk, pks={f.assistant_pk for f in result.items}
     )
@@ -360,21 +364,17 @@ def feedback_explorer(
         "feedback.html",
         user=user,
         active="feedback",
+        pending=queue.pending_count(session, account_pk=user.account_pk),
         items=result.items,
+        exchanges=conversations.exchanges(
+            session, message_pks={f.message_pk for f in result.items if f.message_pk is not None}
+        ),
         names=names,
         assistants=service.assistants(session, account_pk=user.account_pk),
-        form={
-            "assistant": assistant or "",
-            "status": status or "",
-            "type": type or "",
-            "channel": channel or "",
-            "session_id": session_id or "",
-            "date_from": date_from or "",
-            "date_to": date_to or "",
-        },
-        statuses=service.STATUSES,
-        types=service.TYPES,
-        channels=service.CHANNELS,
+        form=form.shown,
+        statuses=STATUSES,
+        types=TYPES,
+        channels=CHANNELS,
         older=older,
         newer=newer,
     )

@@ -8,13 +8,13 @@ from fastapi import APIRouter, Path
 from starlette.responses import Response
 
 from thumbs.auth.deps import EndUserOrStaff, SubjectIdentity, subject_body
-from thumbs.feedback import submission
-from thumbs.feedback.schemas import ThumbsCreate, ThumbsOut
 from thumbs.kit.deps import DbSession
 from thumbs.kit.openapi import json_body
 from thumbs.kit.responses import JSON
 from thumbs.kit.schemas import READ_ERRORS, WRITE_ERRORS
 from thumbs.review import service as review
+from thumbs.review import submission
+from thumbs.review.schemas import ThumbsCreate, ThumbsOut
 
 router = APIRouter(tags=["Thumbs"])
 
