@@ -61,6 +61,7 @@ NAMES_A_USER = {
 BODY_NAMES_A = {("POST", "/v1/Thumbs"), ("PUT", "/v1/Settings/Feedback")}
 SUCCESS = {
     ("GET", "/"): 307,
+    ("GET", "/favicon.ico"): 308,
     ("POST", "/v1/Assistants/{id}/Messages"): 200,
     ("POST", "/v1/Thumbs"): 200,  # OWNER's verdict exists: it is changed
     ("POST", "/v1/Review/{fid}/Approve"): 200,

@@ -138,4 +138,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     def root() -> Response:
         return RedirectResponse("/console/", status_code=307)
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return RedirectResponse("/console/static/favicon.svg", status_code=308)
+
     return app

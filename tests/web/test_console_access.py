@@ -51,6 +51,9 @@ def call_for(method: str, path: str, w: World) -> tuple[str, Call]:
         message_id=w.message,
         feedback_id=w.thumb,
         golden_id=w.golden,
+        user_sid=w.member_sid,
+        key_sid=w.key_sid,
+        token="not-a-link-token",
     )
     calls = {
         ("POST", "/console/login"): Call(
@@ -73,12 +76,33 @@ def call_for(method: str, path: str, w: World) -> tuple[str, Call]:
         ("POST", "/console/review/{feedback_id}/dismiss"): Call(form={}, ok=303),
         ("POST", "/console/golden/{golden_id}/edit"): Call(form={"output": "Use SSO."}, ok=303),
         ("POST", "/console/golden/{golden_id}/withdraw"): Call(form={}, ok=303),
-        ("POST", "/console/settings/assistants/{assistant_id}/responder"): Call(
-            form={"responder": "embedded"}, ok=303
-        ),
+        ("POST", "/console/golden/{golden_id}/reinstate"): Call(form={}, ok=303),
         ("POST", "/console/settings/lifecycle"): Call(
-            form={"scope": w.assistant, "positive_auto_approve": "on"}, ok=303
+            form={
+                f"{w.assistant}.positive.from": "own",
+                f"{w.assistant}.positive.auto_approve": "on",
+            },
+            ok=303,
         ),
+        # a set-password link that was never made: the same answer, signed in or not
+        ("GET", "/console/password/{token}"): Call(ok=404),
+        ("POST", "/console/password/{token}"): Call(
+            form={"password": "a long password", "repeat": "a long password"}, ok=404
+        ),
+        ("POST", "/console/assistants"): Call(form={"name": "Another bot"}, ok=303),
+        ("POST", "/console/assistants/{assistant_id}"): Call(
+            form={"name": "Renamed bot", "responder": "embedded"}, ok=303
+        ),
+        ("POST", "/console/assistants/{assistant_id}/delete"): Call(
+            form={"cascade": "true"}, ok=303
+        ),
+        ("POST", "/console/users"): Call(form={"email": "new@a.example", "role": "member"}),
+        ("POST", "/console/users/{user_sid}/role"): Call(form={"role": "admin"}, ok=303),
+        ("POST", "/console/users/{user_sid}/deactivate"): Call(form={}, ok=303),
+        ("POST", "/console/users/{user_sid}/reactivate"): Call(form={}, ok=303),
+        # the world's member is named by an identity, with no email to sign in with
+        ("POST", "/console/users/{user_sid}/reset"): Call(form={}, ok=409),
+        ("POST", "/console/keys/{key_sid}/revoke"): Call(form={}, ok=303),
     }
     return url, calls.get((method, path), Call())
 
@@ -129,7 +153,7 @@ def send(client: httpx.Client, caller: str, method: str, url: str, call: Call) -
     token = ""
     if caller in SIGNED_IN:
         token = csrf_of(client.get("/console/simulator").text)
-    if url.startswith("/console/login") and method == "POST":
+    if url.startswith(("/console/login", "/console/password/")) and method == "POST":
         token = "login-form-token"  # the sign-in form's own: a cookie and the same field
         client.cookies.set(LOGIN_CSRF_COOKIE, token)
     if call.json is not None:

@@ -204,8 +204,15 @@ def test_members_cannot_edit_golden_examples(
 
 
 def save_lifecycle(client: httpx.Client, scope: str, *flags: str) -> httpx.Response:
+    """Save one scope's row of the settings form (``account`` or an assistant id): both
+    types its own, with these flags (``positive_auto_approve``, …) on."""
     token = csrf_of(client.get("/console/settings").text)
-    form = {"csrf_token": token, "scope": scope, **dict.fromkeys(flags, "on")}
+    form = {"csrf_token": token}
+    for t in ("positive", "negative"):
+        form[f"{scope}.{t}.from"] = "own"
+        for flag in ("auto_approve", "require_reason"):
+            if f"{t}_{flag}" in flags:
+                form[f"{scope}.{t}.{flag}"] = "on"
     return client.post("/console/settings/lifecycle", data=form)
 
 
@@ -218,7 +225,7 @@ def effective(api: httpx.Client, assistant_id: str | None = None) -> dict[str, t
 def test_admins_set_the_account_default_and_an_assistants_own_settings(
     console: httpx.Client, api: httpx.Client, assistant_id: str
 ) -> None:
-    res = save_lifecycle(console, "", "positive_auto_approve", "negative_require_reason")
+    res = save_lifecycle(console, "account", "positive_auto_approve", "negative_require_reason")
     assert res.status_code == 303
     assert res.headers["location"] == "/console/settings?saved=lifecycle#lifecycle-account"
     assert effective(api) == {"positive": (True, False), "negative": (False, True)}
@@ -240,7 +247,7 @@ def test_members_read_the_lifecycle_settings_but_cannot_save_them(
         page = client.get("/console/settings").text
         assert 'id="lifecycle-account"' in page
         assert "/settings/lifecycle" not in page
-        assert save_lifecycle(client, "", "positive_auto_approve").status_code == 403
+        assert save_lifecycle(client, "account", "positive_auto_approve").status_code == 403
     assert effective(api) == {"positive": (False, False), "negative": (False, False)}
 
 
@@ -252,7 +259,8 @@ def test_lifecycle_settings_need_the_token_and_stay_in_the_account(
     assistant_id: str,
 ) -> None:
     res = console.post(
-        "/console/settings/lifecycle", data={"scope": "", "positive_auto_approve": "on"}
+        "/console/settings/lifecycle",
+        data={"account.positive.from": "own", "account.positive.auto_approve": "on"},
     )
     assert res.status_code == 403
     outsider = make_user(server, other_account, "outsider@example.com", "admin")

@@ -5,11 +5,12 @@ The reusable pieces: :func:`get_or_create_session`, :func:`append_message`,
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from thumbs.assistants import service as assistants
@@ -142,6 +143,50 @@ def conversation_before(session: Session, *, message: Message) -> list[dict[str,
         .order_by(Message.pk.asc())
     ).all()
     return [{"role": r.role, "content": r.content} for r in rows]
+
+
+def turns_around(
+    session: Session, *, reply_pks: Collection[int], before: int, after: int
+) -> dict[int, tuple[list[dict[str, str]], list[dict[str, str]]]]:
+    """For each message of ``reply_pks``: the last ``before`` turns of its session before it
+    and the first ``after`` turns after it, oldest first, as ``{role, content}``. Two
+    queries for any number of messages (a window over each session, on the
+    ``(session_pk, pk)`` index), not two per message."""
+    out: dict[int, tuple[list[dict[str, str]], list[dict[str, str]]]] = {
+        pk: ([], []) for pk in reply_pks
+    }
+    if not out:
+        return out
+    rated = (
+        select(Message.pk.label("reply"), Message.session_pk.label("session"))
+        .where(Message.pk.in_(out.keys()))
+        .subquery()
+    )
+    turn = aliased(Message)
+    for side, limit in ((0, before), (1, after)):
+        if limit <= 0:
+            continue
+        near = turn.pk < rated.c.reply if side == 0 else turn.pk > rated.c.reply
+        order = turn.pk.desc() if side == 0 else turn.pk.asc()
+        ranked = (
+            select(
+                rated.c.reply,
+                turn.pk,
+                turn.role,
+                turn.content,
+                func.row_number().over(partition_by=rated.c.reply, order_by=order).label("n"),
+            )
+            .join(turn, and_(turn.session_pk == rated.c.session, near))
+            .subquery()
+        )
+        rows = session.execute(
+            select(ranked.c.reply, ranked.c.role, ranked.c.content)
+            .where(ranked.c.n <= limit)
+            .order_by(ranked.c.reply, ranked.c.pk)
+        ).all()
+        for r in rows:
+            out[r.reply][side].append({"role": r.role, "content": r.content})
+    return out
 
 
 @dataclass(frozen=True, slots=True)

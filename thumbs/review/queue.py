@@ -63,11 +63,15 @@ class InContext:
 
 
 def in_context(session: Session, feedbacks: Sequence[Feedback]) -> list[InContext]:
+    """The feedbacks with their conversations, in three queries for any number of them."""
     pks = {f.message_pk for f in feedbacks if f.message_pk is not None}
     replies = (
         {m.pk: m for m in session.scalars(select(Message).where(Message.pk.in_(pks)))}
         if pks
         else {}
+    )
+    around = conversations.turns_around(
+        session, reply_pks=replies.keys(), before=TURNS_BEFORE, after=TURNS_AFTER
     )
     items = []
     for f in feedbacks:
@@ -75,20 +79,9 @@ def in_context(session: Session, feedbacks: Sequence[Feedback]) -> list[InContex
         if reply is None:
             items.append(InContext(f, [], None, []))
             continue
-        before = conversations.conversation_before(session, message=reply)
-        items.append(InContext(f, before[-TURNS_BEFORE:], reply, turns_after(session, reply)))
+        before, after = around[reply.pk]
+        items.append(InContext(f, before, reply, after))
     return items
-
-
-def turns_after(session: Session, reply: Message, limit: int = TURNS_AFTER) -> list[dict[str, str]]:
-    """What the conversation went on with after the rated reply (the user's reaction)."""
-    rows = session.execute(
-        select(Message.role, Message.content)
-        .where(Message.session_pk == reply.session_pk, Message.pk > reply.pk)
-        .order_by(Message.pk.asc())
-        .limit(limit)
-    ).all()
-    return [{"role": r.role, "content": r.content} for r in rows]
 
 
 def correction(session: Session, *, feedback: Feedback, text: str) -> str | None:

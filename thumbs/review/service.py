@@ -20,12 +20,12 @@ and a decision made on a version the reviewer saw (``If-Match``, the console's f
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -83,7 +83,12 @@ def effective_settings(
             FeedbackSetting.account_pk == account_pk, FeedbackSetting.scope.in_(scopes)
         )
     ).all()
-    found = {(r.scope, r.feedback_type): r for r in rows}
+    return _resolve({(r.scope, r.feedback_type): r for r in rows}, assistant)
+
+
+def _resolve(
+    found: dict[tuple[str, str], FeedbackSetting], assistant: Assistant | None
+) -> list[EffectiveSetting]:
     out = []
     for kind in FEEDBACK_TYPES:
         row = found.get((assistant.id, kind)) if assistant is not None else None
@@ -177,17 +182,39 @@ class ScopeSettings:
     label: str
     by_type: dict[str, EffectiveSetting]
 
+    def inherited(self, feedback_type: str) -> bool:
+        """An assistant's type that follows the account default (it has no setting of its
+        own); never the account default itself."""
+        return bool(self.scope) and self.by_type[feedback_type].source != "assistant"
+
 
 def settings_by_scope(
     session: Session, *, account_pk: int, assistants: Sequence[Assistant]
 ) -> list[ScopeSettings]:
-    """The account default, then each of ``assistants`` (the console's settings table)."""
+    """The account default, then each of ``assistants`` (the console's settings table), from
+    one read of the account's settings."""
+    rows = session.scalars(select(FeedbackSetting).where(FeedbackSetting.account_pk == account_pk))
+    found = {(r.scope, r.feedback_type): r for r in rows}
 
     def one(scope: str, label: str, assistant: Assistant | None) -> ScopeSettings:
-        found = effective_settings(session, account_pk=account_pk, assistant=assistant)
-        return ScopeSettings(scope, label, {s.feedback_type: s for s in found})
+        return ScopeSettings(scope, label, {s.feedback_type: s for s in _resolve(found, assistant)})
 
     return [one("", "Account default", None)] + [one(a.id, a.name, a) for a in assistants]
+
+
+def use_account_default(
+    session: Session, *, account_pk: int, assistant: Assistant, feedback_type: str
+) -> None:
+    """The assistant follows the account default for this type again: its own setting of
+    that type is removed (nothing happens when it has none)."""
+    session.execute(
+        delete(FeedbackSetting).where(
+            FeedbackSetting.account_pk == account_pk,
+            FeedbackSetting.scope == assistant.id,
+            FeedbackSetting.feedback_type == feedback_type,
+        )
+    )
+    session.flush()
 
 
 def put_settings(
@@ -195,11 +222,22 @@ def put_settings(
     *,
     account_pk: int,
     assistant: Assistant | None,
-    values: dict[str, dict[str, bool]],
+    values: Mapping[str, Mapping[str, bool] | None],
 ) -> None:
     """Set ``auto_approve`` and ``require_reason`` of several types at once (per type, as
-    :func:`put_setting`) for the account default (``assistant`` None) or one assistant."""
+    :func:`put_setting`) for the account default (``assistant`` None) or one assistant. For
+    an assistant, a type given ``None`` follows the account default again
+    (:func:`use_account_default`)."""
     for feedback_type, flags in values.items():
+        if flags is None:
+            if assistant is None:
+                raise E.InvalidField(
+                    E.INVALID_VALUE, "scope", "Only an assistant can follow the account default"
+                )
+            use_account_default(
+                session, account_pk=account_pk, assistant=assistant, feedback_type=feedback_type
+            )
+            continue
         put_setting(
             session,
             account_pk=account_pk,

@@ -112,6 +112,7 @@ class User(Base):
         UniqueConstraint("account_pk", "identity"),
         UniqueConstraint("account_pk", "email"),
         Index("ix_users_email", "email"),
+        Index("uq_users_password_link_hash", "password_link_hash", unique=True),
     )
     pk: Mapped[int] = _pk()
     sid: Mapped[str] = mapped_column(String(34), unique=True)
@@ -120,6 +121,11 @@ class User(Base):
     email: Mapped[str | None] = mapped_column(String(320))
     password_hash: Mapped[str | None] = mapped_column(String(256))
     role: Mapped[str] = mapped_column(String(16), default="end_user")  # end_user|member|admin
+    # console users: deactivated ones cannot sign in; the digest of their one pending
+    # set-password link (an invitation or a reset) and when it expires (thumbs.auth.members)
+    deactivated_at: Mapped[datetime | None] = mapped_column(DateTime)
+    password_link_hash: Mapped[str | None] = mapped_column(String(64))
+    password_link_expires: Mapped[datetime | None] = mapped_column(DateTime)
     date_created: Mapped[datetime] = _created()
     date_updated: Mapped[datetime] = _updated()
 
@@ -204,6 +210,9 @@ class Feedback(Base):
             sqlite_where=text("user_pk IS NOT NULL"),
             postgresql_where=text("user_pk IS NOT NULL"),
         ),
+        # the console's explorer: an account's feedback newest first, or one session's
+        Index("ix_feedbacks_account_pk_pk", "account_pk", "pk"),
+        Index("ix_feedbacks_account_pk_session_id_pk", "account_pk", "session_id", "pk"),
         # one thumbs verdict per user per message
         Index(
             "uq_feedbacks_thumb",

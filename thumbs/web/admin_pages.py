@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Query
+from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -24,7 +24,7 @@ from thumbs.store.models import Feedback, GoldenExample
 from thumbs.users import service as users
 from thumbs.web import service
 from thumbs.web.deps import CheckedAdmin, CurrentUser, base_path
-from thumbs.web.forms import Back, Decision, QueueForm, Text
+from thumbs.web.forms import ACCOUNT, Back, Decision, LifecycleChoices, QueueForm, Text
 from thumbs.web.pages import keyset_links, page
 
 router = APIRouter()
@@ -290,40 +290,22 @@ def reinstate_golden(
 
 # -- lifecycle settings (shown on the settings page) ---------------------------------------------
 
-Flag = Annotated[str, Form(max_length=8)]
-
 
 @router.post("/settings/lifecycle")
 def save_lifecycle(
     request: Request,
     session: DbSession,
     user: CheckedAdmin,
-    scope: Annotated[str, Form(max_length=64)] = "",
-    positive_auto_approve: Flag = "",
-    positive_require_reason: Flag = "",
-    negative_auto_approve: Flag = "",
-    negative_require_reason: Flag = "",
+    choices: LifecycleChoices,
 ) -> Response:
-    """Checkboxes: present (any value) means on."""
-    assistant = (
-        assistants.get(session, account_pk=user.account_pk, assistant_id=scope) if scope else None
-    )
-    review.put_settings(
-        session,
-        account_pk=user.account_pk,
-        assistant=assistant,
-        values={
-            "positive": {
-                "auto_approve": bool(positive_auto_approve),
-                "require_reason": bool(positive_require_reason),
-            },
-            "negative": {
-                "auto_approve": bool(negative_auto_approve),
-                "require_reason": bool(negative_require_reason),
-            },
-        },
-    )
-    anchor = f"#lifecycle-{scope}" if scope else "#lifecycle-account"
+    for scope, values in choices.items():
+        assistant = (
+            None
+            if scope == ACCOUNT
+            else assistants.get(session, account_pk=user.account_pk, assistant_id=scope)
+        )
+        review.put_settings(session, account_pk=user.account_pk, assistant=assistant, values=values)
+    anchor = f"#lifecycle-{next(iter(choices))}" if len(choices) == 1 else ""
     return RedirectResponse(
         f"{base_path(request)}/settings?saved=lifecycle{anchor}", status_code=303
     )

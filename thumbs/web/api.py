@@ -27,7 +27,7 @@ from thumbs.review import service as review
 from thumbs.review import submission
 from thumbs.review.schemas import FeedbackType
 from thumbs.web import markdown
-from thumbs.web.deps import CheckedUser
+from thumbs.web.deps import CheckedUser, CurrentUser
 
 router = APIRouter(prefix="/api")
 
@@ -53,6 +53,13 @@ class SessionVerdict(InputModel):
     session_id: RequiredId
     score: float | None = Field(default=None, ge=0, le=1)
     text: FeedbackText | None = None
+
+
+@router.get("/session")
+def current_session(user: CurrentUser) -> Response:
+    """Who is signed in and the form token of their session: a page opened before its
+    session ended takes the new token after signing in again (console.js)."""
+    return JSON({"email": user.email, "role": user.role, "csrf_token": user.csrf_token})
 
 
 @router.post("/assistants/{assistant_id}/messages")

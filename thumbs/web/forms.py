@@ -1,5 +1,6 @@
 """The console's forms, read in one place: the filter forms of the explorer and the review
-queue (into the one feedback filter) and the review decisions.
+queue (into the one feedback filter), the review decisions, the lifecycle settings table
+and an assistant's form.
 
 Every filter field is optional text; an empty field means "any" (``None`` in the filter,
 never a made-up value). A value outside a field's choices is a 400 naming the field, an
@@ -16,6 +17,7 @@ from typing import Annotated
 
 from fastapi import Depends, Form, Query
 from sqlalchemy.orm import Session
+from starlette.requests import Request
 
 from thumbs.assistants import service as assistants
 from thumbs.feedback.filters import NO_TYPE, FeedbackFilter
@@ -167,3 +169,63 @@ def decision_form(
 
 
 Decision = Annotated[DecisionForm, Depends(decision_form)]
+
+
+# -- the lifecycle settings table (a scope's rows, or several) --------------------------------
+
+ACCOUNT = "account"  # the account default's rows in the settings form
+Choices = dict[str, dict[str, dict[str, bool] | None]]
+
+
+async def lifecycle_form(request: Request) -> Choices:
+    """The settings table as sent (a scope's row, or several): per scope (``account`` or an
+    assistant id), per type, its two flags (a checkbox sent means on), or None when the
+    assistant's type follows the account default (``<scope>.<type>.from`` = ``account``)."""
+    form = await request.form()
+    choices: Choices = {}
+    for key, value in form.multi_items():
+        scope, _, rest = key.rpartition(".")
+        scope, _, feedback_type = scope.rpartition(".")
+        if rest != "from" or feedback_type not in review.FEEDBACK_TYPES or not scope:
+            continue
+        if value not in ("own", "account") or (value == "account" and scope == ACCOUNT):
+            raise E.InvalidField(E.INVALID_VALUE, key, f"{key} is own or account")
+        choices.setdefault(scope, {})[feedback_type] = (
+            None
+            if value == "account"
+            else {
+                flag: f"{scope}.{feedback_type}.{flag}" in form
+                for flag in ("auto_approve", "require_reason")
+            }
+        )
+    return choices
+
+
+LifecycleChoices = Annotated[Choices, Depends(lifecycle_form)]
+
+
+# -- an assistant: its name and its responder -------------------------------------------------
+
+Name = Annotated[str, Form(max_length=1024)]
+Choice = Annotated[str, Form(max_length=16)]
+Setting = Annotated[str, Form(max_length=2048)]
+
+
+def assistant_form(
+    name: Name = "",
+    responder: Choice = "embedded",
+    responder_base_url: Setting = "",
+    responder_model: Setting = "",
+    responder_api_key_env: Setting = "",
+) -> dict[str, str]:
+    """An assistant's form: its name and its responder."""
+    return {
+        "name": name,
+        "responder": responder,
+        "responder_base_url": responder_base_url,
+        "responder_model": responder_model,
+        "responder_api_key_env": responder_api_key_env,
+    }
+
+
+AssistantForm = Annotated[dict[str, str], Depends(assistant_form)]

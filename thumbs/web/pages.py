@@ -35,6 +35,12 @@ NAV = (
     ("feedback", "Feedback explorer"),
     ("analytics", "Analytics"),
 )
+# the account's setup: (path, label, admins only)
+ACCOUNT_NAV = (
+    ("assistants", "Assistants", False),
+    ("users", "Users", True),
+    ("keys", "API keys", True),
+)
 
 
 def page(
@@ -49,7 +55,12 @@ def page(
     values: dict[str, Any] = {"active": "", "error": None, "notice": None}
     values.update(context)
     html = env.get_template(template).render(
-        request=request, base=base_path(request), user=user, nav=NAV, **values
+        request=request,
+        base=base_path(request),
+        user=user,
+        nav=NAV,
+        account_nav=ACCOUNT_NAV,
+        **values,
     )
     return HTMLResponse(html, status_code=status, headers=headers)
 
