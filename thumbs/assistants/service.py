@@ -142,7 +142,14 @@ def by_pk(session: Session, *, account_pk: int, pks: set[int]) -> dict[int, Assi
 
 def remove(session: Session, *, assistant: Assistant, cascade: bool) -> None:
     """Delete an assistant. Feedback is the product: an assistant that has feedback is only
-    deleted with ``cascade`` (its feedback, sessions and golden examples go with it)."""
+    deleted with ``cascade`` (its feedback, sessions and golden examples go with it).
+
+    The assistant's row is locked first (PostgreSQL; SQLite writes one at a time anyway): a
+    create that is writing feedback for it (holding a key-share lock on the row through the
+    foreign key, then updating rollup cells) finishes first, and a create that comes later
+    waits, then finds the assistant gone (404). Taking the rollup cells before the row would
+    deadlock with such a create."""
+    session.execute(select(Assistant.pk).where(Assistant.pk == assistant.pk).with_for_update())
     count = (
         session.scalar(
             select(func.count()).select_from(Feedback).where(Feedback.assistant_pk == assistant.pk)
