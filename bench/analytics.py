@@ -96,10 +96,9 @@ def fill(url: str, rows: int) -> dict[str, Any]:
     second, then the rollups rebuilt from them."""
     from sqlalchemy import text
 
-    from thumbs.analytics import rollups
     from thumbs.auth import service as auth
     from thumbs.kit import ids
-    from thumbs.store import migrate
+    from thumbs.store import migrate, rollups
     from thumbs.store.engine import Store
     from thumbs.store.models import Assistant
 

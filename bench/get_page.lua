@@ -1,10 +1,4 @@
 -- wrk script: GET a list page with HTTP Basic auth. Environment: THUMBS_BENCH_AUTH.
 wrk.headers["Authorization"] = "Basic " .. os.getenv("THUMBS_BENCH_AUTH")
 
-done = function(summary, latency, requests)
-  io.write(string.format("RESULT requests=%d duration_us=%d errors=%d non2xx=%d p50_us=%d p90_us=%d p99_us=%d max_us=%d\n",
-    summary.requests, summary.duration,
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    summary.errors.status,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
-end
+dofile(os.getenv("THUMBS_BENCH_DIR") .. "/result.lua")

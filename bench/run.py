@@ -1,9 +1,9 @@
-"""thumbs benchmarks: feedback create throughput and deep-page list cost.
+"""thumbs benchmarks: feedback create throughput, deep-page list cost, a mixed workload.
 
 Run from the repository root (needs `wrk`: `apt-get install wrk`):
 
-    .venv/bin/python bench/run.py                 # both benchmarks
-    .venv/bin/python bench/run.py --only create   # or: --only list
+    .venv/bin/python bench/run.py                 # all three
+    .venv/bin/python bench/run.py --only create   # or: --only list, --only mixed
 
 Everything runs on loopback against a fresh data directory, SQLite by default; pass
 `--database-url postgresql://...` to measure PostgreSQL instead. Each wrk run is bounded
@@ -45,6 +45,7 @@ class WrkResult:
     requests: int
     errors: int
     non2xx: int
+    max_ms: float = 0.0
 
 
 def free_port() -> int:
@@ -65,49 +66,19 @@ def wait_up(url: str, timeout: float = 30) -> None:
 
 
 def wrk(url: str, script: str, env: dict[str, str], *, seconds: int, connections: int) -> WrkResult:
-    cmd = [
-        "wrk",
-        "-t2",
-        f"-c{connections}",
-        f"-d{seconds}s",
-        "--timeout",
-        "5s",
-        "-s",
-        str(BENCH / script),
-        url,
-    ]
-    out = subprocess.run(
-        cmd,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=seconds + 30,
-        check=True,
-    ).stdout
-    m = re.search(r"RESULT (.*)", out)
-    if not m:
-        raise RuntimeError(f"wrk printed no RESULT line:\n{out}")
-    f = dict(kv.split("=") for kv in m.group(1).split())
-    dur = int(f["duration_us"]) / 1e6
-    return WrkResult(
-        rps=int(f["requests"]) / dur,
-        p50_ms=int(f["p50_us"]) / 1e3,
-        p90_ms=int(f["p90_us"]) / 1e3,
-        p99_ms=int(f["p99_us"]) / 1e3,
-        requests=int(f["requests"]),
-        errors=int(f["errors"]),
-        non2xx=int(f["non2xx"]),
-    )
+    return wrk_many([url], script, env, seconds=seconds, connections=connections)[0]
 
 
 class Proc:
     def __init__(self, cmd: list[str], env: dict[str, str], cwd: Path = ROOT) -> None:
+        # the log goes to a file: a pipe nobody reads during the run would stall the server
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed with the process
         self.p = subprocess.Popen(
             cmd,
             env={**os.environ, **env},
             cwd=cwd,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=self.log,
             start_new_session=True,
         )
 
@@ -118,8 +89,8 @@ class Proc:
                 self.p.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 os.killpg(self.p.pid, signal.SIGKILL)
-        assert self.p.stderr is not None
-        return self.p.stderr.read().decode(errors="replace")
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
 
 
 def setup(env: dict[str, str]) -> tuple[str, str]:
@@ -263,6 +234,157 @@ def bench_create(args: argparse.Namespace, env: dict[str, str], rows: list[str])
         raise SystemExit("acknowledged writes are missing from the store")
 
 
+def rss_mib(pid: int) -> float:
+    """Resident memory of a server: the process and every process in its group (workers)."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) != pid:  # the process group (servers start their own)
+                continue
+            status = (entry / "status").read_text()
+        except (OSError, IndexError, ValueError):
+            continue
+        m = re.search(r"VmRSS:\s+(\d+) kB", status)
+        total += int(m.group(1)) if m else 0
+    return total / 1024
+
+
+def wrk_many(
+    urls: list[str], script: str, env: dict[str, str], *, seconds: int, connections: int
+) -> list[WrkResult]:
+    """One wrk per URL, all at the same time, the connections split between them."""
+    procs = []
+    for k, url in enumerate(urls):
+        cmd = [
+            "wrk",
+            "-t2",
+            f"-c{connections // len(urls)}",
+            f"-d{seconds}s",
+            "--timeout",
+            "5s",
+            "-s",
+            str(BENCH / script),
+            url,
+        ]
+        wenv = {
+            **os.environ,
+            **env,
+            "THUMBS_BENCH_DIR": str(BENCH),
+            "THUMBS_BENCH_SLICE": f"{k}/{len(urls)}",
+        }
+        procs.append(subprocess.Popen(cmd, env=wenv, stdout=subprocess.PIPE, text=True))
+    results = []
+    for p in procs:
+        out, _ = p.communicate(timeout=seconds + 60)
+        if p.returncode:
+            raise RuntimeError(f"wrk failed:\n{out}")
+        m = re.search(r"RESULT (.*)", out)
+        if not m:
+            raise RuntimeError(f"wrk printed no RESULT line:\n{out}")
+        f = dict(kv.split("=") for kv in m.group(1).split())
+        dur = int(f["duration_us"]) / 1e6
+        results.append(
+            WrkResult(
+                rps=int(f["requests"]) / dur,
+                p50_ms=int(f["p50_us"]) / 1e3,
+                p90_ms=int(f["p90_us"]) / 1e3,
+                p99_ms=int(f["p99_us"]) / 1e3,
+                requests=int(f["requests"]),
+                errors=int(f["errors"]),
+                non2xx=int(f["non2xx"]),
+                max_ms=int(f["max_us"]) / 1e3,
+            )
+        )
+    return results
+
+
+def bench_mixed(args: argparse.Namespace, env: dict[str, str], rows: list[str]) -> None:
+    """70% creates, 20% list pages, 5% thumbs, 5% review decisions, at --mixed-connections
+    for --mixed-seconds, against --servers server processes on one database."""
+    data = Path(tempfile.mkdtemp(prefix="thumbs-bench-mixed-")) / "data.txt"
+    decisions = (args.mixed_seconds + 10) * 300  # more than 5% of what the run can send
+    subprocess.run(
+        [*THUMBS, "db", "upgrade"], env={**os.environ, **env}, check=True, capture_output=True
+    )
+    out = subprocess.run(
+        [PY, str(BENCH / "seed_mixed.py"), str(data), str(decisions)],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=1800,
+    )
+    creds = json.loads(out.stdout.strip().splitlines()[-1])
+    wenv = {
+        "THUMBS_BENCH_AUTH": basic(creds["account_sid"], creds["auth_token"]),
+        "THUMBS_BENCH_DATA": str(data),
+    }
+    ports = [free_port() for _ in range(args.servers)]
+    servers = [
+        Proc([*THUMBS, "serve", "--port", str(port), "--workers", str(args.workers)], env)
+        for port in ports
+    ]
+    try:
+        urls = [f"http://127.0.0.1:{port}" for port in ports]
+        for url in urls:
+            wait_up(url + "/healthz")
+        started = [rss_mib(s.p.pid) for s in servers]
+        # the warm-up decides nothing: each seeded decision is left for the measured run
+        warm_data = data.with_name("warm.txt")
+        warm_data.write_text("".join(line for line in data.open() if not line.startswith("D ")))
+        warm = wrk_many(
+            urls,
+            "mixed.lua",
+            {**wenv, "THUMBS_BENCH_DATA": str(warm_data)},
+            seconds=5,
+            connections=args.mixed_connections,
+        )
+        warmed = [rss_mib(s.p.pid) for s in servers]
+        runs = wrk_many(
+            urls,
+            "mixed.lua",
+            wenv,
+            seconds=args.mixed_seconds,
+            connections=args.mixed_connections,
+        )
+        ended = [rss_mib(s.p.pid) for s in servers]
+    finally:
+        logs = [s.stop() for s in servers]
+    shutil.rmtree(data.parent, ignore_errors=True)
+    for line in sorted(
+        {ln for log in logs for ln in log.splitlines() if "WARNING" in ln or "ERROR" in ln}
+    ):
+        print(line[:300])
+    total = sum(r.requests for r in runs)
+    rps = sum(r.rps for r in runs)
+    bad = sum(r.errors + r.non2xx for r in runs + warm)
+    engine = "PostgreSQL" if "postgres" in env.get("THUMBS_DATABASE_URL", "") else "SQLite"
+    print(f"\n== mixed workload, {engine}, {args.servers} server process(es) ==")
+    for i, r in enumerate(runs):
+        print(
+            f"wrk {i + 1}: {fmt(r)}  max {r.max_ms:.0f} ms  requests {r.requests}  "
+            f"socket errors/timeouts {r.errors}, non-2xx {r.non2xx}"
+        )
+    memory = ", ".join(
+        f"{a:.0f} → {b:.0f} → {c:.0f} MiB" for a, b, c in zip(started, warmed, ended, strict=True)
+    )
+    print(
+        f"total {rps:,.0f} req/s, {total} requests, errors {bad}; RSS start → warm → end: {memory}"
+    )
+    p50 = max(r.p50_ms for r in runs)
+    p99 = max(r.p99_ms for r in runs)
+    rows.append(
+        f"| mixed 70/20/5/5, {engine}, {args.servers} server(s), {args.mixed_connections} "
+        f"connections, {args.mixed_seconds} s | {rps:,.0f} req/s, errors {bad} "
+        f"| p50 {p50:.1f} ms, p99 {p99:.1f} ms; RSS start → warm → end {memory} |"
+    )
+    if bad:
+        raise SystemExit(f"the mixed workload had {bad} errors")
+
+
 def count_rows(env: dict[str, str]) -> int:
     code = (
         "from sqlalchemy import func, select\n"
@@ -375,13 +497,16 @@ def bench_list(args: argparse.Namespace, env: dict[str, str], rows: list[str]) -
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--only", choices=["create", "list"])
+    ap.add_argument("--only", choices=["create", "list", "mixed"])
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--database-url", default=None)
+    ap.add_argument("--servers", type=int, default=1, help="server processes (mixed)")
+    ap.add_argument("--mixed-seconds", type=int, default=60)
+    ap.add_argument("--mixed-connections", type=int, default=64)
     args = ap.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -397,6 +522,10 @@ def main() -> None:
             if args.database_url is None:
                 env = {**env, "THUMBS_DATA_DIR": tempfile.mkdtemp(prefix="thumbs-bench-list-")}
             bench_list(args, env, rows)
+        if args.only in (None, "mixed"):
+            if args.database_url is None:
+                env = {**env, "THUMBS_DATA_DIR": tempfile.mkdtemp(prefix="thumbs-bench-mixed-")}
+            bench_mixed(args, env, rows)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     table = "\n".join(["| measurement | figure | detail |", "| --- | --- | --- |", *rows])

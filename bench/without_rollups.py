@@ -9,7 +9,7 @@ from typing import Any
 
 import uvicorn
 
-from thumbs.analytics import rollups
+from thumbs.store import rollups
 
 
 def _nothing(conn: Any, rows: Any) -> None:

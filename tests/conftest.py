@@ -22,15 +22,18 @@ from thumbs.app import create_app
 from thumbs.auth import service as auth_service
 from thumbs.config import Settings, normalize_database_url
 from thumbs.runtime import Runtime
+from thumbs.server import uvicorn_options
 from thumbs.store import migrate
 from thumbs.store.engine import make_engine
 from thumbs.store.models import Base
 
 PG_URL = os.environ.get("THUMBS_TEST_DATABASE_URL")
+# state the schema itself holds (made by a migration), not data of a test
+KEPT_TABLES = {"credential_epoch"}
 BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -96,9 +99,15 @@ def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     )
     runtime = Runtime.build(settings)
     app = create_app(settings, runtime=runtime)
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", loop="asyncio"
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        loop="asyncio",
+        **uvicorn_options(settings),  # the protocol and limits of `thumbs serve`
     )
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
@@ -123,7 +132,8 @@ def _clean(request: pytest.FixtureRequest) -> Iterator[None]:
     engine = live.runtime.store.engine
     with engine.begin() as conn:
         for table in reversed(Base.metadata.sorted_tables):
-            conn.execute(table.delete())
+            if table.name not in KEPT_TABLES:
+                conn.execute(table.delete())
     live.runtime.credentials.clear()
     live.runtime.assistants.clear()
     live.runtime.signin.clear()

@@ -49,3 +49,17 @@ def make_user(api: httpx.Client, identity: str, role: str) -> dict[str, Any]:
     res = api.post("/v1/Users", json={"identity": identity, "role": role})
     assert res.status_code == 201, res.text
     return dict(res.json())
+
+
+def corrected(api: httpx.Client, assistant_id: str, correction: str, **turn: str) -> str:
+    """A 👎 on a logged turn approved with ``correction``; returns the golden example's id."""
+    reply = log_turn(api, assistant_id, **turn)
+    fid = thumbs(api, reply, "negative", reason="wrong").json()["id"]
+    res = api.post(f"/v1/Review/{fid}/Approve", json={"corrected_response": correction})
+    assert res.status_code == 200, res.text
+    [example] = [
+        g
+        for g in api.get("/v1/GoldenExamples").json()["golden_examples"]
+        if g["feedback_id"] == fid
+    ]
+    return str(example["id"])

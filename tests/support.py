@@ -1,14 +1,21 @@
 """Shared helpers for the API tests: paths, feedback creation, the error-body check, page
-tokens, API keys, bulk seeding through the real create path, and the official Twilio client
-pointed at the live server."""
+tokens, API keys, bulk seeding through the real create path, the official Twilio client
+pointed at the live server, and the ``thumbs`` command run for real (the CLI, and
+``thumbs serve`` processes for cross-process tests)."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Coroutine
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -17,8 +24,9 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response as TwilioResponse
 from twilio.rest import Client
 
-from tests.conftest import Account, LiveServer
+from tests.conftest import Account, LiveServer, free_port
 from thumbs.auth import service as auth_service
+from thumbs.feedback import jobs as feedback_jobs
 from thumbs.feedback import service as feedback_service
 from thumbs.feedback.schemas import FeedbackCreate
 
@@ -109,7 +117,7 @@ def seed_feedbacks(
         for i in range(count)
     ]
     with server.runtime.store.engine.begin() as conn:
-        feedback_service.CREATE_KIND.write_many(conn, jobs)
+        feedback_jobs.CREATE_KIND.write_many(conn, jobs)
     return [str(job.row["id"]) for job in jobs]
 
 
@@ -155,3 +163,55 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
     event loop running in the test thread while the session's browser fixture is alive."""
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, coro).result()
+
+
+# -- the thumbs command, for real ------------------------------------------------------------
+
+
+def clean_env(**values: str) -> dict[str, str]:
+    """This process's environment without any THUMBS_/TWILIO_ setting, plus ``values``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("THUMBS_", "TWILIO_"))}
+    env.update(values)
+    return env
+
+
+def run_thumbs(
+    *args: str, env: dict[str, str], timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "thumbs.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@contextmanager
+def thumbs_server(env: dict[str, str], log: Path) -> Iterator[str]:
+    """A ``thumbs serve`` process on a free loopback port (its log in ``log``), stopped on
+    exit; yields its base URL once it answers."""
+    port = free_port()
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "thumbs.cli", "serve", "--port", str(port)],
+            env={"THUMBS_LOG_LEVEL": "warning", **env},
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    httpx.get(f"{url}/openapi.json", timeout=1)
+                    break
+                except httpx.TransportError:
+                    assert proc.poll() is None, log.read_text(errors="replace")
+                    assert time.monotonic() < deadline, "thumbs serve did not start"
+                    time.sleep(0.1)
+            yield url
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)

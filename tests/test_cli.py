@@ -7,10 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,28 +15,12 @@ import httpx
 import pytest
 
 from tests.conftest import LiveServer
-from tests.support import create_assistant, feedbacks_path
+from tests.support import clean_env, create_assistant, feedbacks_path, run_thumbs, thumbs_server
 
 PG_URL = os.environ.get("THUMBS_TEST_DATABASE_URL")
 
 
-def thumbs(
-    *args: str, env: dict[str, str], timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "thumbs.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def clean_env(**values: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("THUMBS_", "TWILIO_"))}
-    env.update(values)
-    return env
+thumbs = run_thumbs
 
 
 @pytest.fixture
@@ -177,37 +158,11 @@ def test_serve_refuses_an_old_schema_when_told_not_to_migrate(fresh: dict[str, s
     no_traceback(res)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
-def served(fresh: dict[str, str]) -> Iterator[str]:
+def served(fresh: dict[str, str], tmp_path: Path) -> Iterator[str]:
     """``thumbs serve`` on a fresh data directory (it migrates on start)."""
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "thumbs.cli", "serve", "--port", str(port)],
-        env={**fresh, "THUMBS_LOG_LEVEL": "warning"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{url}/openapi.json", timeout=1)
-                break
-            except httpx.TransportError:
-                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-                assert time.monotonic() < deadline, "thumbs serve did not start"
-                time.sleep(0.1)
+    with thumbs_server(fresh, tmp_path / "serve.log") as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_the_readme_flow_on_a_fresh_install(served: str, fresh: dict[str, str]) -> None:

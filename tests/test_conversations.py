@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import httpx
+from sqlalchemy import select
 
 from tests.conftest import LiveServer, make_account
+from thumbs.conversations import service as conversations
 from thumbs.store.models import Message, User
 
 
@@ -11,8 +13,12 @@ def test_a_logged_turn_is_listed_as_a_twilio_session_and_messages(
 ) -> None:
     res = api.post(
         f"/v1/Assistants/{assistant_id}/Turns",
-        json={"session_id": "chat-1", "body": "How do I reset?", "reply": "Click Reset."},
-        headers={"X-Thumbs-Identity": "user_id:42"},
+        json={
+            "session_id": "chat-1",
+            "body": "How do I reset?",
+            "reply": "Click Reset.",
+            "identity": "user_id:42",
+        },
     )
     assert res.status_code == 201, res.text
     turn = res.json()
@@ -102,3 +108,38 @@ def test_sessions_of_another_account_are_not_found(
         assert intruder.get("/v1/Sessions").json()["sessions"] == []
         res = intruder.post("/v1/Sessions/mine/Messages", json={"role": "user", "content": "x"})
         assert res.status_code == 400
+
+
+def test_the_turns_around_rated_replies_are_read_for_many_replies_at_once(
+    server: LiveServer, api: httpx.Client, assistant_id: str
+) -> None:
+    for conv, turns in (("long", 6), ("short", 1)):
+        for i in range(turns):
+            turn = {"session_id": conv, "body": f"{conv} q{i}", "reply": f"{conv} a{i}"}
+            assert api.post(f"/v1/Assistants/{assistant_id}/Turns", json=turn).status_code == 201
+    with server.runtime.store.session() as s:
+        replies = s.scalars(select(Message).where(Message.role == "assistant")).all()
+        around = conversations.turns_around(s, reply_pks=[m.pk for m in replies], before=6, after=2)
+        for m in replies:
+            every = conversations.conversation_before(s, message=m)
+            later = s.scalars(
+                select(Message)
+                .where(Message.session_pk == m.session_pk, Message.pk > m.pk)
+                .order_by(Message.pk)
+                .limit(2)
+            ).all()
+            assert around[m.pk] == (
+                every[-6:],
+                [{"role": x.role, "content": x.content} for x in later],
+            ), m.content
+    by_content = {m.content: around[m.pk] for m in replies}
+    assert [t["content"] for t in by_content["long a3"][0]] == [
+        "long a0",
+        "long q1",
+        "long a1",
+        "long q2",
+        "long a2",
+        "long q3",
+    ]
+    assert [t["content"] for t in by_content["long a5"][1]] == []
+    assert by_content["short a0"] == ([{"role": "user", "content": "short q0"}], [])

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import LiveServer
 from tests.support import FORM_HEADERS, JSON_HEADERS, assert_error, create_feedback, feedbacks_path
-from thumbs.store.models import Assistant, Feedback
+from thumbs.store.models import Assistant, Feedback, Message
 
 MALFORMED, MISSING, WRONG_TYPE, RANGE, TOO_LONG, PATTERN, UNKNOWN = (
     60001,
@@ -109,6 +109,28 @@ FEEDBACK_JSON_REFUSALS = [
         id="NUL in message_id",
     ),
     pytest.param(b'{"session_id": "a\x00b"}', MALFORMED, "body", id="raw NUL byte in JSON"),
+    pytest.param(b'{"session_id": "a", "session_id": "b"}', TWICE, "session_id", id="key twice"),
+    pytest.param(
+        b'{"session_id": "s", "score": 2, "score": 0.5}', TWICE, "score", id="score twice"
+    ),
+    pytest.param(
+        b'{"session_id": "a", "sess\\u0069on_id": "b"}',
+        TWICE,
+        "session_id",
+        id="key twice, once escaped",
+    ),
+    pytest.param(
+        b'{"session_id" : "a", "session_id":\n"b"}',
+        TWICE,
+        "session_id",
+        id="key twice, spaced",
+    ),
+    pytest.param(
+        b'{"session_id": "s", "text": "\\"score\\": 1", "text": "t"}',
+        TWICE,
+        "text",
+        id="key twice, quoted key in a value",
+    ),
 ]
 
 
@@ -133,6 +155,8 @@ FEEDBACK_FORM_REFUSALS = [
     pytest.param(b"session_id=s%00", BAD_CHAR, "session_id", id="NUL in session_id"),
     pytest.param(b"session_id=%ff", MALFORMED, "body", id="not UTF-8"),
     pytest.param(b"session_id", MALFORMED, "body", id="no equals sign"),
+    pytest.param(b"session_id=one&session_id=two", TWICE, "session_id", id="field twice"),
+    pytest.param(b"session_id=s&score=1&text=t&score=0", TWICE, "score", id="score twice"),
 ]
 
 
@@ -203,6 +227,18 @@ FEEDBACK_ACCEPTED = [
         id="JSON with charset",
     ),
     pytest.param(b'{"session_id": "s"}', {}, {"session_id": "s"}, id="no content type"),
+    pytest.param(
+        b'{ "session_id" : "s" ,\n  "score" :\t1 }',
+        JSON_HEADERS,
+        {"session_id": "s", "score": 1.0},
+        id="spaced JSON",
+    ),
+    pytest.param(
+        b'{"session_id": "s", "text": "\\"score\\": 1, \\"score\\": 0 \\u00e9"}',
+        JSON_HEADERS,
+        {"text": '"score": 1, "score": 0 \u00e9'},
+        id="a text that quotes keys",
+    ),
 ]
 
 
@@ -294,6 +330,8 @@ FEEDBACK_UPDATE_REFUSALS = [
     pytest.param(b'{"session_id": "other"}', UNKNOWN, "session_id", id="session_id is fixed"),
     pytest.param(b'{"message_id": "aia_msg_2"}', UNKNOWN, "message_id", id="message_id is fixed"),
     pytest.param(b'{"score": 1, "extra": 1}', UNKNOWN, "extra", id="unknown field"),
+    pytest.param(b'{"score": 1, "score": 0}', TWICE, "score", id="score twice"),
+    pytest.param(b'{"score": Infinity}', RANGE, "score", id="Infinity"),
 ]
 
 
@@ -375,6 +413,20 @@ ASSISTANT_CREATE_REFUSALS = [
     pytest.param(
         b'{"name": "x", "positive_threshold": 1.5}', RANGE, "positive_threshold", id="threshold"
     ),
+    pytest.param(
+        b'{"name": "x", "positive_threshold": NaN}',
+        RANGE,
+        "positive_threshold",
+        id="NaN threshold",
+    ),
+    pytest.param(
+        b'{"name": "x", "customer_ai": {"perception_engine_enabled": true,'
+        b' "personalization_engine_enabled": false, "perception_engine_enabled": false}}',
+        TWICE,
+        "customer_ai.perception_engine_enabled",
+        id="nested key twice",
+    ),
+    pytest.param(b'{"name": "x", "name": "y"}', TWICE, "name", id="name twice"),
     pytest.param(b'{"name": "x", "responder": "gpt"}', INVALID_VALUE, "responder", id="responder"),
     pytest.param(
         b'{"name": "x", "responder_base_url": "ftp://host"}',
@@ -723,3 +775,59 @@ def test_a_nul_character_in_the_path_is_400(
 ) -> None:
     res = api.get(path.format(aid=assistant_id))
     assert_error(res, 400, BAD_CHAR, field="path")
+
+
+# -- numbers that are not finite, keys given twice, wherever a body holds them ----------------
+
+
+@pytest.mark.parametrize(
+    ("body", "headers"),
+    [
+        pytest.param(b'{"session_id": "s", "score": NaN}', JSON_HEADERS, id="NaN"),
+        pytest.param(b'{"session_id": "s", "score": -Infinity}', JSON_HEADERS, id="-Infinity"),
+        pytest.param(b'{"session_id": "s", "score": 1e400}', JSON_HEADERS, id="1e400"),
+        pytest.param(b"session_id=s&score=nan", FORM_HEADERS, id="form nan"),
+        pytest.param(b"session_id=s&score=Infinity", FORM_HEADERS, id="form Infinity"),
+    ],
+)
+def test_a_score_that_is_not_a_finite_number_is_refused_as_such(
+    api: httpx.Client, server: LiveServer, assistant_id: str, body: bytes, headers: dict[str, str]
+) -> None:
+    res = send(api, "POST", feedbacks_path(assistant_id), body, headers)
+    message = assert_error(res, 400, RANGE, field="score")["message"]
+    assert message == "Field 'score' must be a finite number (NaN and Infinity are not accepted)"
+    assert count(server, Feedback) == 0
+
+
+@pytest.mark.parametrize(
+    ("meta", "code", "field"),
+    [
+        pytest.param(b'{"scores": [1, NaN]}', RANGE, "meta.scores.1", id="NaN in a list"),
+        pytest.param(b'{"a": {"b": Infinity}}', RANGE, "meta.a.b", id="Infinity nested"),
+        pytest.param(b'{"k": 1, "k": 2}', TWICE, "meta.k", id="key twice"),
+        pytest.param(b'{"a": [{"k": 1, "j": 0, "k": 2}]}', TWICE, "meta.a.0.k", id="deep"),
+    ],
+)
+def test_free_form_objects_are_held_to_the_same_rules(
+    api: httpx.Client, server: LiveServer, assistant_id: str, meta: bytes, code: int, field: str
+) -> None:
+    body = b'{"assistant_id": "%s", "role": "user", "content": "hi", "meta": %s}' % (
+        assistant_id.encode(),
+        meta,
+    )
+    res = send(api, "POST", "/v1/Sessions/s/Messages", body, JSON_HEADERS)
+    assert_error(res, 400, code, field=field)
+    assert count(server, Message) == 0
+
+
+def test_the_same_key_in_different_objects_is_not_a_repeat(
+    api: httpx.Client, server: LiveServer, assistant_id: str
+) -> None:
+    body = (
+        b'{"assistant_id": "%s", "role": "user", "content": "hi",'
+        b' "meta": {"content": "x", "role": {"content": 1}, "list": [{"a": 1}, {"a": 2}]}}'
+    ) % assistant_id.encode()
+    res = send(api, "POST", "/v1/Sessions/s/Messages", body, JSON_HEADERS)
+    assert res.status_code == 201, res.text
+    assert res.json()["meta"]["list"] == [{"a": 1}, {"a": 2}]
+    assert count(server, Message) == 1

@@ -14,21 +14,26 @@ from starlette.routing import Route
 from thumbs import __version__
 from thumbs.analytics.router import router as analytics_router
 from thumbs.assistants.router import router as assistants_router
+from thumbs.auth.router import router as keys_router
 from thumbs.chat.router import router as chat_router
 from thumbs.config import Settings, get_settings
 from thumbs.conversations.router import router as conversations_router
 from thumbs.docs.router import router as docs_router
+from thumbs.exports.router import router as exports_router
 from thumbs.feedback.router import FEEDBACKS_PATH, create_feedback
 from thumbs.feedback.router import router as feedback_router
-from thumbs.feedback.thumbs_router import router as thumbs_router
 from thumbs.golden.router import router as golden_router
+from thumbs.health.router import router as health_router
 from thumbs.kit import handlers, openapi
+from thumbs.kit.body import MAX_BODY_BYTES
 from thumbs.kit.compat import GoClientScores
+from thumbs.kit.intake import WholeBody
 from thumbs.review.router import router as review_router
+from thumbs.review.thumbs_router import router as thumbs_router
 from thumbs.runtime import Runtime
 from thumbs.store import migrate
 from thumbs.users.router import router as users_router
-from thumbs.web.app import create_console
+from thumbs.web.app import MAX_FORM_BYTES, create_console
 
 log = logging.getLogger("thumbs")
 
@@ -88,6 +93,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         try:
             yield
         finally:
+            # the server has stopped taking requests and answered those in flight: write
+            # what the writer still holds before the store is closed
+            await rt.writer.drain()
             await rt.http.aclose()
             rt.http = None
             rt.stop()
@@ -100,6 +108,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         docs_url="/docs",
         redoc_url=None,
     )
+    # Every body is received in full before any handler runs (console forms may be larger).
+    app.add_middleware(WholeBody, limit=MAX_BODY_BYTES, limits=[("/console/", MAX_FORM_BYTES)])
     handlers.install(app)
     app.add_middleware(GoClientScores)
     # The feedback create route is the hot path: it is served by a plain Starlette route
@@ -116,13 +126,20 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(review_router)
     app.include_router(golden_router)
     app.include_router(chat_router)
+    app.include_router(keys_router)
     app.include_router(analytics_router)
+    app.include_router(exports_router)
     app.include_router(docs_router)
+    app.include_router(health_router)
     openapi.install(app)
     app.mount("/console", console, name="console")
 
     @app.get("/", include_in_schema=False)
     def root() -> Response:
         return RedirectResponse("/console/", status_code=307)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return RedirectResponse("/console/static/favicon.svg", status_code=308)
 
     return app

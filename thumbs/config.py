@@ -23,15 +23,33 @@ class Settings(BaseSettings):
     # Apply pending Alembic migrations when the server starts.  When false the server
     # refuses to start on an out-of-date schema and says which command to run.
     auto_migrate: bool = True
-    # Seconds a verified credential stays in the per-process cache.  A revoked key
-    # stops working in every worker within this time.
+    # Seconds a verified credential stays in the per-process cache.
     auth_cache_ttl: float = Field(default=30.0, ge=0)
+    # A cached credential is used only while the revocation epoch was confirmed less than
+    # this many seconds ago (one small read per process, not per request): a revoked API
+    # key is refused by every server process within this bound, whatever the cache holds.
+    auth_revocation_check: float = Field(default=2.0, ge=0, le=60)
+    # Seconds between two runs of the server's cleanup of expired records (idempotency
+    # keys older than 24 hours); each run deletes at most cleanup_batch rows. 0: never
+    # (then run `thumbs db cleanup` from cron).
+    cleanup_interval: float = Field(default=3600.0, ge=0)
+    cleanup_batch: int = Field(default=1000, ge=1, le=100_000)
     # Group commit: the most feedback rows written in one transaction.
     write_batch_max: int = Field(default=1024, ge=1)
     # Where group commits run: "inline" on the event loop (no thread hand-offs; best for
     # SQLite, whose commit is a local fsync), "thread" on a dedicated writer thread (best for
     # PostgreSQL, whose commit is a network round trip), "auto" picks by engine.
     writer_mode: Literal["auto", "inline", "thread"] = "auto"
+    # Creates waiting for the writer at most; past that a create is answered 503 (20503,
+    # Retry-After) before anything is written.
+    write_queue_max: int = Field(default=10_000, ge=1)
+    # Store connections: pooled per process (and up to twice as many more under load); the
+    # seconds a request waits for one before it is answered 503; PostgreSQL's connect
+    # timeout (whole seconds, at least 2) and the longest one statement may run (0: none).
+    db_pool_size: int = Field(default=8, ge=1, le=1000)
+    db_pool_timeout: float = Field(default=3.0, gt=0)
+    db_connect_timeout: int = Field(default=5, ge=2)
+    db_statement_timeout: float = Field(default=30.0, ge=0)
     # Secret for signing console sessions and CSRF tokens.  Required in production.
     secret_key: str | None = None
     # Responder time limit (seconds) for OpenAI-compatible endpoints: the whole call, and
@@ -55,6 +73,15 @@ class Settings(BaseSettings):
     signin_hash_waiting: int = Field(default=16, ge=0, le=10_000)
     # Console sign-in sessions last this many seconds (default 12 hours).
     console_session_ttl: float = Field(default=12 * 3600.0, gt=0)
+    # What a client may send, and how long it may take (thumbs/server.py):
+    # the request line and headers together (larger: 431), the seconds to send them (counted
+    # from the connection's opening or the request's first byte) and the seconds to send the
+    # body once the headers are in (late: 408, connection closed), and the open connections
+    # per server process (beyond: new requests are answered 503).
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024)
+    header_timeout: float = Field(default=10.0, gt=0)
+    body_timeout: float = Field(default=30.0, gt=0)
+    max_connections: int = Field(default=1024, ge=1)
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

@@ -18,17 +18,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import insert, select
 
-from thumbs.analytics import rollups
 from thumbs.assistants import service as assistants
 from thumbs.assistants.schemas import AssistantCreate
 from thumbs.auth import service as auth
 from thumbs.auth.service import Principal
 from thumbs.conversations import service as conversations
 from thumbs.feedback import service as feedback
-from thumbs.feedback import submission
 from thumbs.feedback.schemas import FeedbackCreate, FeedbackUpdate
 from thumbs.kit.timefmt import utcnow
 from thumbs.review import service as review
+from thumbs.review import submission
+from thumbs.store import rollups
 from thumbs.store.engine import Store
 from thumbs.store.models import Feedback, Message, User
 
@@ -184,7 +184,13 @@ def update(world: World, index: int, score: float | None, text: str | None, whic
     with world.store.session() as s:
         row = s.get(Feedback, fb.pk)
         assert row is not None
-        feedback.update(s, feedback=row, data=FeedbackUpdate(**fields), positive_threshold=0.5)
+        review.update_feedback(
+            s,
+            feedback=row,
+            data=FeedbackUpdate(**fields),
+            positive_threshold=0.5,
+            actor=world.admin,
+        )
 
 
 def decide(world: World, index: int, to_status: str) -> None:

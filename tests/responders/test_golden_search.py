@@ -223,3 +223,35 @@ def test_prepare_then_answer_uses_the_assistants_responder(
     with pytest.raises(ResponderError) as caught:
         run(answer(prepared, history=[], question="reset password", settings=settings))
     assert caught.value.code == E.RESPONDER_UNREACHABLE
+
+
+def test_the_embedded_responder_needs_real_similarity_not_one_shared_word(
+    server: LiveServer, account: Account, bot: int
+) -> None:
+    golden(server, account, bot, "How do I export my data?", "Export your data from Settings.")
+    settings = server.runtime.settings
+
+    def reply(question: str) -> str:
+        with server.runtime.store.session() as s:
+            assistant = s.get_one(Assistant, bot)
+            prepared = prepare(s, assistant=assistant, question=question, settings=settings)
+        return run(answer(prepared, history=[], question=question, settings=settings))
+
+    # one word of three in common: not the same question
+    assert search(server, account, bot, "Can I export invoices to PDF?") == [
+        "Export your data from Settings."
+    ]
+    assert reply("Can I export invoices to PDF?") == NO_ANSWER
+    # the same question in other words, stemmed: answered
+    assert reply("exporting my data") == "Export your data from Settings."
+
+    # the threshold is over the question's words: at least half of them
+    def coverage_search(query: str) -> list[str]:
+        with server.runtime.store.session() as s:
+            rows = search_golden(
+                s, account_pk=account.pk, assistant_pk=bot, query=query, limit=1, min_coverage=0.5
+            )
+            return [g.output for g in rows]
+
+    assert coverage_search("export pdf") == ["Export your data from Settings."]
+    assert coverage_search("export invoices pdf") == []

@@ -7,11 +7,12 @@ from pathlib import Path
 
 from sqlalchemy import insert, inspect, select, text
 
+from tests.store.seed import account_and_assistant
 from thumbs.kit import ids
 from thumbs.responders.search import search_golden
 from thumbs.store import migrate
 from thumbs.store.engine import Store
-from thumbs.store.models import Account, Assistant, GoldenExample
+from thumbs.store.models import GoldenExample
 
 
 def test_existing_golden_examples_are_indexed_and_downgrade_cleans_up(tmp_path: Path) -> None:
@@ -20,24 +21,7 @@ def test_existing_golden_examples_are_indexed_and_downgrade_cleans_up(tmp_path: 
     store = Store(url)
     try:
         with store.engine.begin() as conn:
-            account_pk = conn.execute(
-                insert(Account)
-                .values(sid=ids.new_sid(ids.ACCOUNT), friendly_name="a", auth_token_hash="x")
-                .returning(Account.pk)
-            ).scalar_one()
-            assistant_pk = conn.execute(
-                insert(Assistant)
-                .values(
-                    id=ids.new_id(ids.ASSISTANT),
-                    account_pk=account_pk,
-                    name="bot",
-                    owner="",
-                    model="",
-                    personality_prompt="",
-                    customer_ai={},
-                )
-                .returning(Assistant.pk)
-            ).scalar_one()
+            account_pk, assistant_pk = account_and_assistant(conn)
             conn.execute(
                 insert(GoldenExample).values(
                     id=ids.new_id(ids.GOLDEN),

@@ -14,11 +14,11 @@ import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import insert, inspect, make_url, select, text
 
-from thumbs.analytics import rollups, service
+from thumbs.analytics import service
 from thumbs.config import normalize_database_url
 from thumbs.feedback.filters import FeedbackFilter
 from thumbs.kit import ids
-from thumbs.store import migrate
+from thumbs.store import migrate, rollups
 from thumbs.store.engine import Store, make_engine
 from thumbs.store.models import Account, Assistant, Feedback
 

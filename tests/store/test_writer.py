@@ -4,6 +4,7 @@ share transactions, every acknowledged job is in the store, and one bad job fail
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from sqlalchemy import Connection, Engine, text
 
 from tests.support import run
+from thumbs.kit import errors as E
 from thumbs.store.engine import make_engine
 from thumbs.store.writer import GroupCommitWriter
 
@@ -101,3 +103,112 @@ def test_the_writer_keeps_working_after_a_failed_batch(engine: Engine, inline: b
     assert len([r for r in first if isinstance(r, Exception)]) == 1
     assert after == "Y"
     assert stored(engine) == ["x", "y"]
+
+
+class Raced:
+    """A job kind for which every batch fails (like a constraint another process got to
+    first) and a job written alone succeeds: where its ``write_one`` ran is recorded."""
+
+    def __init__(self) -> None:
+        self.alone_on: list[str] = []
+
+    def write_many(self, conn: Connection, jobs: Sequence[str]) -> list[Any]:
+        conn.execute(text("INSERT INTO t (name) VALUES ('lost race')"))
+        conn.execute(text("INSERT INTO t (name) VALUES ('lost race')"))  # fails the batch
+        return list(jobs)
+
+    def write_one(self, engine: Engine, job: str) -> Any:
+        self.alone_on.append(threading.current_thread().name)
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO t (name) VALUES (:name)"), {"name": job})
+        return f"{job} alone"
+
+
+@pytest.mark.parametrize("inline", [True, False], ids=["inline", "thread"])
+def test_a_failed_batch_of_one_job_is_written_alone_off_the_loop(
+    engine: Engine, inline: bool
+) -> None:
+    writer = GroupCommitWriter(engine, inline=inline)
+    kind = Raced()
+
+    async def main() -> tuple[Any, str]:
+        result = await writer.submit(kind, "only")
+        return result, threading.current_thread().name
+
+    try:
+        result, loop_thread = run(main())
+    finally:
+        writer.stop()
+    assert result == "only alone"
+    assert stored(engine) == ["only"]
+    assert kind.alone_on
+    assert loop_thread not in kind.alone_on
+
+
+class Held:
+    """A job kind whose batches wait until the test lets them go."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def write_many(self, conn: Connection, jobs: Sequence[str]) -> list[Any]:
+        self.entered.set()
+        assert self.release.wait(timeout=60)
+        return ROWS.write_many(conn, jobs)
+
+    def write_one(self, engine: Engine, job: str) -> Any:
+        return ROWS.write_one(engine, job)
+
+
+def test_a_full_queue_refuses_new_jobs_before_writing_anything(engine: Engine) -> None:
+    writer = GroupCommitWriter(engine, inline=False, max_queue=3)
+    kind = Held()
+
+    async def main() -> list[Any]:
+        first = asyncio.ensure_future(writer.submit(kind, "first"))
+        await asyncio.get_running_loop().run_in_executor(None, kind.entered.wait, 60)
+        queued = [asyncio.ensure_future(writer.submit(kind, f"q{i}")) for i in range(5)]
+        await asyncio.sleep(0)
+        refused = [f for f in queued if f.done()]
+        kind.release.set()
+        return [await first, *await asyncio.gather(*queued, return_exceptions=True), len(refused)]
+
+    try:
+        first, *rest, refused = run(main())
+    finally:
+        writer.stop()
+    assert first == "FIRST"
+    assert rest[:3] == ["Q0", "Q1", "Q2"]
+    assert refused == 2
+    for err in rest[3:]:
+        assert isinstance(err, E.StoreUnavailable)
+        assert err.status == 503
+        assert err.headers == {"Retry-After": "1"}
+    assert stored(engine) == ["first", "q0", "q1", "q2"]
+
+
+@pytest.mark.parametrize("inline", [True, False], ids=["inline", "thread"])
+def test_drain_waits_for_every_submitted_job_then_refuses_more(
+    engine: Engine, inline: bool
+) -> None:
+    writer = GroupCommitWriter(engine, inline=inline)
+
+    async def main() -> tuple[list[Any], BaseException | None]:
+        jobs = [asyncio.ensure_future(writer.submit(ROWS, f"d{i:02}")) for i in range(50)]
+        await asyncio.sleep(0)
+        await writer.drain()
+        assert all(j.done() for j in jobs)
+        try:
+            await writer.submit(ROWS, "late")
+        except E.StoreUnavailable as err:
+            return [j.result() for j in jobs], err
+        return [j.result() for j in jobs], None
+
+    try:
+        results, late = run(main())
+    finally:
+        writer.stop()
+    assert results == [f"D{i:02}" for i in range(50)]
+    assert isinstance(late, E.StoreUnavailable)
+    assert stored(engine) == [f"d{i:02}" for i in range(50)]

@@ -380,7 +380,7 @@ def test_an_unknown_session_is_not_found(console: httpx.Client) -> None:
     assert console.get("/console/sessions/nothing-here").status_code == 404
 
 
-# -- settings: responders ------------------------------------------------------------------
+# -- assistants: responders ----------------------------------------------------------------
 
 
 def _assistant(server: LiveServer, assistant_id: str) -> Assistant:
@@ -391,13 +391,14 @@ def _assistant(server: LiveServer, assistant_id: str) -> Assistant:
 def test_an_admin_sets_an_assistants_responder(
     server: LiveServer, console: httpx.Client, assistant_id: str
 ) -> None:
-    page = console.get("/console/settings")
+    page = console.get("/console/assistants")
     assert page.status_code == 200
     assert "Support bot" in page.text
     res = console.post(
-        f"/console/settings/assistants/{assistant_id}/responder",
+        f"/console/assistants/{assistant_id}",
         data={
             "csrf_token": csrf_of(page.text),
+            "name": "Support bot",
             "responder": "openai",
             "responder_base_url": "http://127.0.0.1:11434/v1",
             "responder_model": "llama3.2",
@@ -405,7 +406,7 @@ def test_an_admin_sets_an_assistants_responder(
         },
     )
     assert res.status_code == 303
-    assert res.headers["location"] == f"/console/settings?saved={assistant_id}"
+    assert res.headers["location"] == f"/console/assistants?done=saved#assistant-{assistant_id}"
     a = _assistant(server, assistant_id)
     assert (a.responder, a.responder_base_url, a.responder_model, a.responder_api_key_env) == (
         "openai",
@@ -414,12 +415,12 @@ def test_an_admin_sets_an_assistants_responder(
         "THUMBS_TEST_KEY_THAT_IS_NOT_SET",
     )
     shown = console.get(res.headers["location"]).text
-    assert "Responder saved." in shown
+    assert "Assistant saved." in shown
     assert "not set</strong> on the server" in shown
     # back to embedded; emptied fields are cleared
     res = console.post(
-        f"/console/settings/assistants/{assistant_id}/responder",
-        data={"csrf_token": csrf_of(shown), "responder": "embedded"},
+        f"/console/assistants/{assistant_id}",
+        data={"csrf_token": csrf_of(shown), "name": "Support bot", "responder": "embedded"},
     )
     assert res.status_code == 303
     a = _assistant(server, assistant_id)
@@ -429,7 +430,7 @@ def test_an_admin_sets_an_assistants_responder(
 def test_a_bad_responder_setting_is_shown_and_not_stored(
     server: LiveServer, console: httpx.Client, assistant_id: str
 ) -> None:
-    token = csrf_of(console.get("/console/settings").text)
+    token = csrf_of(console.get("/console/assistants").text)
     for fields, message in [
         ({"responder_base_url": "ftp://x", "responder_model": "m"}, "responder_base_url"),
         ({"responder_base_url": "http://127.0.0.1:1/v1"}, "needs a model"),
@@ -444,26 +445,26 @@ def test_a_bad_responder_setting_is_shown_and_not_stored(
         ),
     ]:
         res = console.post(
-            f"/console/settings/assistants/{assistant_id}/responder",
-            data={"csrf_token": token, "responder": "openai", **fields},
+            f"/console/assistants/{assistant_id}",
+            data={"csrf_token": token, "name": "Support bot", "responder": "openai", **fields},
         )
         assert res.status_code == 400, fields
         assert message in res.text
     assert _assistant(server, assistant_id).responder == "embedded"
 
 
-def test_a_member_sees_settings_but_cannot_change_them(
+def test_a_member_sees_assistants_but_cannot_change_them(
     server: LiveServer, account: Account, assistant_id: str
 ) -> None:
     member = make_user(server, account, "member@example.com", "member")
     with new_client(server) as client:
         sign_in(client, member)
-        page = client.get("/console/settings")
+        page = client.get("/console/assistants")
         assert page.status_code == 200
-        assert "Only admins can change this." in page.text
+        assert "Only admins can change assistants." in page.text
         res = client.post(
-            f"/console/settings/assistants/{assistant_id}/responder",
-            data={"csrf_token": csrf_of(page.text), "responder": "openai"},
+            f"/console/assistants/{assistant_id}",
+            data={"csrf_token": csrf_of(page.text), "name": "x", "responder": "openai"},
         )
         assert res.status_code == 403
     assert _assistant(server, assistant_id).responder == "embedded"
@@ -474,11 +475,12 @@ def test_another_accounts_assistant_cannot_be_configured(
 ) -> None:
     with server.client(auth=(other_account.sid, other_account.token)) as other:
         theirs = other.post("/v1/Assistants", json={"name": "theirs"}).json()["id"]
-    token = csrf_of(console.get("/console/settings").text)
+    token = csrf_of(console.get("/console/assistants").text)
     res = console.post(
-        f"/console/settings/assistants/{theirs}/responder",
+        f"/console/assistants/{theirs}",
         data={
             "csrf_token": token,
+            "name": "mine now",
             "responder": "openai",
             "responder_base_url": "http://h/v1",
             "responder_model": "m",

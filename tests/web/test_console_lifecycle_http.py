@@ -3,6 +3,8 @@ CSRF, tenant scope, and user text escaped."""
 
 from __future__ import annotations
 
+import re
+
 import httpx
 from markupsafe import escape
 
@@ -77,7 +79,7 @@ def test_approving_with_a_correction_makes_the_golden_example(
     [fid] = pending(api, assistant_id)
     res = decide(console, fid, "approve", corrected_response="Better answer.", note="fixed")
     assert res.status_code == 303
-    assert res.headers["location"] == "/console/review?done=approved"
+    assert res.headers["location"] == "/console/review?done=approved_golden_and_pair"
     [example] = api.get("/v1/GoldenExamples").json()["golden_examples"]
     assert (example["output"], example["source"]) == ("Better answer.", "corrected")
     golden_page = console.get("/console/golden").text
@@ -202,8 +204,15 @@ def test_members_cannot_edit_golden_examples(
 
 
 def save_lifecycle(client: httpx.Client, scope: str, *flags: str) -> httpx.Response:
+    """Save one scope's row of the settings form (``account`` or an assistant id): both
+    types its own, with these flags (``positive_auto_approve``, …) on."""
     token = csrf_of(client.get("/console/settings").text)
-    form = {"csrf_token": token, "scope": scope, **dict.fromkeys(flags, "on")}
+    form = {"csrf_token": token}
+    for t in ("positive", "negative"):
+        form[f"{scope}.{t}.from"] = "own"
+        for flag in ("auto_approve", "require_reason"):
+            if f"{t}_{flag}" in flags:
+                form[f"{scope}.{t}.{flag}"] = "on"
     return client.post("/console/settings/lifecycle", data=form)
 
 
@@ -216,7 +225,7 @@ def effective(api: httpx.Client, assistant_id: str | None = None) -> dict[str, t
 def test_admins_set_the_account_default_and_an_assistants_own_settings(
     console: httpx.Client, api: httpx.Client, assistant_id: str
 ) -> None:
-    res = save_lifecycle(console, "", "positive_auto_approve", "negative_require_reason")
+    res = save_lifecycle(console, "account", "positive_auto_approve", "negative_require_reason")
     assert res.status_code == 303
     assert res.headers["location"] == "/console/settings?saved=lifecycle#lifecycle-account"
     assert effective(api) == {"positive": (True, False), "negative": (False, True)}
@@ -238,7 +247,7 @@ def test_members_read_the_lifecycle_settings_but_cannot_save_them(
         page = client.get("/console/settings").text
         assert 'id="lifecycle-account"' in page
         assert "/settings/lifecycle" not in page
-        assert save_lifecycle(client, "", "positive_auto_approve").status_code == 403
+        assert save_lifecycle(client, "account", "positive_auto_approve").status_code == 403
     assert effective(api) == {"positive": (False, False), "negative": (False, False)}
 
 
@@ -250,7 +259,8 @@ def test_lifecycle_settings_need_the_token_and_stay_in_the_account(
     assistant_id: str,
 ) -> None:
     res = console.post(
-        "/console/settings/lifecycle", data={"scope": "", "positive_auto_approve": "on"}
+        "/console/settings/lifecycle",
+        data={"account.positive.from": "own", "account.positive.auto_approve": "on"},
     )
     assert res.status_code == 403
     outsider = make_user(server, other_account, "outsider@example.com", "admin")
@@ -258,3 +268,67 @@ def test_lifecycle_settings_need_the_token_and_stay_in_the_account(
         assert sign_in(client, outsider).status_code == 303
         assert save_lifecycle(client, assistant_id, "positive_auto_approve").status_code == 404
     assert effective(api, assistant_id) == {"positive": (False, False), "negative": (False, False)}
+
+
+def _version_in(html: str, feedback_id: str) -> str:
+    """The version the review page's forms carry for one feedback."""
+    card = html[html.index(f'data-feedback-id="{feedback_id}"') :]
+    found = re.search(r'name="version" value="(\d+)"', card)
+    assert found is not None, "the decision forms carry no version"
+    return found.group(1)
+
+
+def decide_on(
+    client: httpx.Client, page: str, feedback_id: str, action: str, **form: str
+) -> httpx.Response:
+    """Decide from a review page loaded earlier: its form token and the version it shows."""
+    return client.post(
+        f"/console/review/{feedback_id}/{action}",
+        data={
+            "csrf_token": csrf_of(page),
+            "back": "/console/review",
+            "version": _version_in(page, feedback_id),
+            **form,
+        },
+    )
+
+
+def test_a_stale_tab_cannot_overturn_another_reviewers_decision(
+    server: LiveServer,
+    account: Account,
+    console: httpx.Client,
+    api: httpx.Client,
+    assistant_id: str,
+) -> None:
+    [fid] = pending(api, assistant_id)
+    tab_b = console.get("/console/review").text  # reviewer B opens the queue first
+    other = make_user(server, account, "other-admin@example.com", "admin")
+    with httpx.Client(base_url=server.url, timeout=30) as reviewer_a:
+        assert sign_in(reviewer_a, other).status_code == 303
+        tab_a = reviewer_a.get("/console/review").text
+        approved = decide_on(reviewer_a, tab_a, fid, "approve", corrected_response="Better answer.")
+        assert approved.headers["location"] == "/console/review?done=approved_golden_and_pair"
+
+    res = decide_on(console, tab_b, fid, "dismiss", note="spam")
+
+    assert res.status_code == 303
+    assert res.headers["location"] == "/console/review?done=conflict"
+    assert "Someone decided on that feedback meanwhile" in console.get(res.headers["location"]).text
+    feedback = api.get(f"/v1/Review/{fid}").json()
+    assert (feedback["status"], feedback["reviewed_by"]) == ("reviewed", other.sid)
+    history = api.get(f"/v1/Review/{fid}/Transitions").json()["transitions"]
+    assert [(t["from_status"], t["to_status"]) for t in history] == [
+        (None, "pending"),
+        ("pending", "reviewed"),
+    ]
+    [example] = api.get("/v1/GoldenExamples").json()["golden_examples"]
+    assert (example["status"], example["output"]) == ("active", "Better answer.")
+
+
+def test_a_decision_on_the_version_shown_is_taken(
+    console: httpx.Client, api: httpx.Client, assistant_id: str
+) -> None:
+    [fid] = pending(api, assistant_id)
+    res = decide_on(console, console.get("/console/review").text, fid, "dismiss")
+    assert res.headers["location"] == "/console/review?done=dismissed"
+    assert api.get(f"/v1/Review/{fid}").json()["status"] == "dismissed"

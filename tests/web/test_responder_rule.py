@@ -1,5 +1,5 @@
 """One rule for an assistant's responder, whichever door sets it: the API (``PUT
-/v1/Assistants/{id}``) and the console's settings form refuse the same settings with the same
+/v1/Assistants/{id}``) and the console's assistant form refuse the same settings with the same
 message, and accept the same ones."""
 
 from __future__ import annotations
@@ -46,10 +46,10 @@ def test_both_doors_refuse_an_incomplete_openai_responder_alike(
     assert_error(res, 400, E.MISSING_FIELD, field=field)
     assert res.json()["message"] == message
 
-    token = csrf_of(console.get("/console/settings").text)
+    token = csrf_of(console.get("/console/assistants").text)
     page = console.post(
-        f"/console/settings/assistants/{assistant_id}/responder",
-        data={"csrf_token": token, **settings},
+        f"/console/assistants/{assistant_id}",
+        data={"csrf_token": token, "name": "Support bot", **settings},
     )
     assert page.status_code == 400
     assert message in page.text
@@ -74,10 +74,10 @@ def test_both_doors_accept_a_complete_openai_responder(
     assert res.status_code == 200, res.text
     assert stored(server, assistant_id) == ("openai", "http://127.0.0.1:11434/v1", "qwen")
 
-    token = csrf_of(console.get("/console/settings").text)
+    token = csrf_of(console.get("/console/assistants").text)
     page = console.post(
-        f"/console/settings/assistants/{assistant_id}/responder",
-        data={"csrf_token": token, **settings},
+        f"/console/assistants/{assistant_id}",
+        data={"csrf_token": token, "name": "Support bot", **settings},
     )
     assert page.status_code == 303
     assert stored(server, assistant_id) == expected

@@ -50,7 +50,9 @@ def test_thumbs_down_review_correct_and_the_assistant_learns(
     correction.fill(CORRECTED)
     page.keyboard.press("Escape")
     page.keyboard.press("a")
-    expect(page.get_by_role("status")).to_have_text("Approved.")
+    expect(page.get_by_role("status")).to_have_text(
+        "Approved with your correction: a golden example and a preference pair were made."
+    )
     expect(page.locator(".review-item")).to_have_count(0)
 
     # 5. the golden example holds the corrected reply, and a preference pair was made

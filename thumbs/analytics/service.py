@@ -41,15 +41,16 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from thumbs.analytics import formats as fmt
-from thumbs.analytics import reasons, rollups, stats, timeline
+from thumbs.analytics import reasons, stats, timeline
 from thumbs.assistants import service as assistants
 from thumbs.conversations import service as conversations
 from thumbs.feedback.filters import NO_TYPE, FeedbackFilter, select_feedback
 from thumbs.kit import errors as E
-from thumbs.kit.sql import epoch_seconds
 from thumbs.kit.timefmt import iso, utcnow
 from thumbs.review import service as review
+from thumbs.store import rollups
 from thumbs.store.models import REVIEW_TIME_EDGES, Assistant, Feedback, Message, User
+from thumbs.store.sql import epoch_seconds
 from thumbs.users import service as users
 
 TYPES = ("positive", "negative", NO_TYPE)

@@ -15,7 +15,7 @@ from thumbs.assistants.schemas import (
     AssistantUpdate,
     AssistantWithToolsOut,
 )
-from thumbs.auth.deps import CurrentPrincipal
+from thumbs.auth.deps import AdminActor, StaffActor
 from thumbs.kit.body import body_of
 from thumbs.kit.deps import DbSession
 from thumbs.kit.openapi import json_body
@@ -37,7 +37,7 @@ router = APIRouter(prefix="/v1/Assistants", tags=["Assistants"])
 )
 def create_assistant(
     request: Request,
-    principal: CurrentPrincipal,
+    principal: AdminActor,
     session: DbSession,
     data: Annotated[AssistantCreate, body_of(AssistantCreate)],
 ) -> Response:
@@ -49,7 +49,7 @@ def create_assistant(
 @router.get("", response_model=AssistantList, responses=READ_ERRORS, summary="List assistants")
 def list_assistants(
     request: Request,
-    principal: CurrentPrincipal,
+    principal: StaffActor,
     session: DbSession,
     params: Annotated[PageParams, Depends(page_params)],
 ) -> Response:
@@ -68,7 +68,7 @@ def list_assistants(
     summary="Fetch an assistant",
 )
 def fetch_assistant(
-    request: Request, principal: CurrentPrincipal, assistant: AccountAssistant
+    request: Request, principal: StaffActor, assistant: AccountAssistant
 ) -> Response:
     out = service.to_out(assistant, account_sid=principal.account_sid, base_url=base_url(request))
     return JSON({**out, "tools": [], "knowledge": []})
@@ -83,7 +83,7 @@ def fetch_assistant(
 )
 def update_assistant(
     request: Request,
-    principal: CurrentPrincipal,
+    principal: AdminActor,
     session: DbSession,
     assistant: AccountAssistant,
     data: Annotated[AssistantUpdate, body_of(AssistantUpdate, required=False)],
@@ -101,6 +101,7 @@ def update_assistant(
 )
 def delete_assistant(
     request: Request,
+    _actor: AdminActor,
     session: DbSession,
     assistant: AccountAssistant,
     cascade: Annotated[bool, Query(alias="Cascade")] = False,

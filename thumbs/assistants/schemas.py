@@ -28,7 +28,7 @@ Responder = Literal["embedded", "openai"]
 
 
 class ResponderSettings(InputModel):
-    """An assistant's responder, set as a whole (the console's settings form): a field left
+    """An assistant's responder, set as a whole (the console's assistant form): a field left
     out or blank is cleared, a blank responder is the embedded one. The rule that ties the
     fields together is ``service.set_responder``."""
 

@@ -8,13 +8,13 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from thumbs.analytics import rollups
 from thumbs.assistants.schemas import AssistantCreate, AssistantUpdate, ResponderSettings
 from thumbs.kit import errors as E
 from thumbs.kit import ids
 from thumbs.kit.paging import Page, PageParams, keyset_page
 from thumbs.kit.timefmt import iso, utcnow
 from thumbs.responders.service import OPENAI
+from thumbs.store import rollups
 from thumbs.store.models import Assistant, Feedback
 
 EMBEDDED_MODEL = "thumbs-embedded"
@@ -31,6 +31,13 @@ def get(session: Session, *, account_pk: int, assistant_id: str) -> Assistant:
     if assistant is None:
         raise E.NotFound("Assistant", assistant_id)
     return assistant
+
+
+def pk_of(session: Session, *, account_pk: int, assistant_id: str | None) -> int | None:
+    """An optional ``AssistantId`` filter: None stays None, an id becomes its key (or 404)."""
+    if assistant_id is None:
+        return None
+    return get(session, account_pk=account_pk, assistant_id=assistant_id).pk
 
 
 def _apply(session: Session, assistant: Assistant, fields: dict[str, Any]) -> None:
@@ -135,7 +142,14 @@ def by_pk(session: Session, *, account_pk: int, pks: set[int]) -> dict[int, Assi
 
 def remove(session: Session, *, assistant: Assistant, cascade: bool) -> None:
     """Delete an assistant. Feedback is the product: an assistant that has feedback is only
-    deleted with ``cascade`` (its feedback, sessions and golden examples go with it)."""
+    deleted with ``cascade`` (its feedback, sessions and golden examples go with it).
+
+    The assistant's row is locked first (PostgreSQL; SQLite writes one at a time anyway): a
+    create that is writing feedback for it (holding a key-share lock on the row through the
+    foreign key, then updating rollup cells) finishes first, and a create that comes later
+    waits, then finds the assistant gone (404). Taking the rollup cells before the row would
+    deadlock with such a create."""
+    session.execute(select(Assistant.pk).where(Assistant.pk == assistant.pk).with_for_update())
     count = (
         session.scalar(
             select(func.count()).select_from(Feedback).where(Feedback.assistant_pk == assistant.pk)

@@ -3,9 +3,10 @@
 Who
 ---
 A console user is a row of ``users`` with the role ``admin`` or ``member`` and a password
-(created by an operator with ``thumbs users create``). An email is unique *within an
-account*: the same person may be a console user of several accounts, each with its own
-password, and no account learns anything about another's users.
+(created by an operator with ``thumbs users create``, or invited by an admin in the console:
+see ``thumbs.auth.members``); a deactivated one neither signs in nor keeps a session. An
+email is unique *within an account*: the same person may be a console user of several
+accounts, each with its own password, and no account learns anything about another's users.
 
 Signing in (:meth:`SignIn.sign_in`), in this order
 -----------------------------------------------------
@@ -49,10 +50,10 @@ from thumbs.auth.service import Principal
 from thumbs.auth.throttle import SignInThrottle
 from thumbs.config import Settings
 from thumbs.kit import errors as E
-from thumbs.kit import ids
 from thumbs.kit.timefmt import utcnow
 from thumbs.store.engine import Store
 from thumbs.store.models import Account, User, WebSession
+from thumbs.users import service as users
 
 ROLES = ("admin", "member")
 MIN_PASSWORD = 8
@@ -68,37 +69,50 @@ def normalize_email(email: str) -> str:
 # -- console users -------------------------------------------------------------------------
 
 
-def create_user(
-    session: Session, *, account_sid: str, email: str, role: str, password: str
-) -> User:
-    """A console user (admin or member) of an account, signing in with email and password."""
+def check_email(email: str) -> str:
+    """The email, normalized, if it is one (the rule of every console user)."""
     email = normalize_email(email)
     if len(email) > 320 or not _EMAIL.match(email):
         raise E.InvalidField(E.PATTERN_MISMATCH, "email", "email is not an email address")
+    return email
+
+
+def check_role(role: str) -> str:
     if role not in ROLES:
         raise E.InvalidField(E.INVALID_VALUE, "role", "role must be admin or member")
+    return role
+
+
+def check_password(password: str) -> str:
+    """A password a console user may choose (checked before any hash is made)."""
     if len(password) < MIN_PASSWORD:
         raise E.InvalidField(
             E.OUT_OF_RANGE, "password", f"password needs at least {MIN_PASSWORD} characters"
         )
     if len(password) > MAX_PASSWORD:
         raise E.InvalidField(E.TOO_LONG, "password", "password is too long")
+    return password
+
+
+def create_user(
+    session: Session, *, account_sid: str, email: str, role: str, password: str
+) -> User:
+    """A console user (admin or member) of an account, signing in with email and password."""
+    email = check_email(email)
+    check_role(role)
+    check_password(password)
     account = session.scalars(select(Account).where(Account.sid == account_sid)).one_or_none()
     if account is None:
         raise E.NotFound("Account", account_sid, field="account")
-    taken = select(User.pk).where(User.account_pk == account.pk, User.email == email)
-    if session.scalar(taken) is not None:
-        raise E.Conflict(f"A user with email {email} exists already", field="email")
-    user = User(
-        sid=ids.new_sid(ids.USER),
+    users.check_email_free(session, account_pk=account.pk, email=email)  # before hashing
+    return users.create(
+        session,
         account_pk=account.pk,
+        identity=None,
+        role=role,
         email=email,
         password_hash=passwords.hash_password(password),
-        role=role,
     )
-    session.add(user)
-    session.flush()
-    return user
 
 
 # -- tokens --------------------------------------------------------------------------------
@@ -179,6 +193,7 @@ def session_user(session: Session, *, token: str) -> ConsoleUser | None:
             WebSession.expires_at > utcnow(),
             User.account_pk == WebSession.account_pk,
             User.role.in_(ROLES),
+            User.deactivated_at.is_(None),
         )
     ).one_or_none()
     if row is None:
@@ -229,6 +244,7 @@ def candidates(
             User.email == normalize_email(email),
             User.role.in_(ROLES),
             User.password_hash.is_not(None),
+            User.deactivated_at.is_(None),
         )
         .order_by(Account.friendly_name, Account.pk)
     )

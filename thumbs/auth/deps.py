@@ -1,21 +1,43 @@
-"""Named auth dependencies: every API route is authenticated by default."""
+"""Named auth dependencies: every API route is authenticated by default, and says who may
+call it by the dependency it takes (the model is documented in docs/lifecycle.md):
+
+* :data:`EndUserOrStaff` — any caller. A request whose ``X-Thumbs-Identity`` names an end
+  user acts as that end user alone: an identity it names in a body (:func:`subject_body`) or
+  a query (:data:`SubjectIdentity`) must be its own (else 403, code 60403).
+* :data:`StaffActor` — admins and members; end users get 403.
+* :data:`AdminActor` — admins (account credentials without the header act as admin).
+* :data:`AuthTokenAdmin` — an admin authenticated with the account's Auth Token: API keys
+  cannot manage API keys.
+"""
 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Header
+from fastapi import Depends, Header, Query
 from fastapi.security import HTTPBasic
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from thumbs.auth.service import Principal, parse_basic, verify_credentials
+from thumbs.auth.service import (
+    CredentialCache,
+    Principal,
+    parse_basic,
+    refresh_credential_epoch,
+    verify_credentials,
+)
 from thumbs.kit import errors as E
+from thumbs.kit.body import read_body
 from thumbs.kit.deps import get_runtime
 from thumbs.kit.errors import Unauthorized
+from thumbs.kit.openapi import IDENTITY_HEADER
+from thumbs.store.engine import Store
 from thumbs.store.models import User
 from thumbs.users import service as users
+
+M = TypeVar("M", bound=BaseModel)
 
 _basic = HTTPBasic(
     auto_error=False,
@@ -23,15 +45,29 @@ _basic = HTTPBasic(
 )
 
 
+async def _confirm_epoch(cache: CredentialCache, store: Store) -> None:
+    """Re-read the revocation epoch, once per process however many requests wait for it."""
+    async with cache.check_lock:
+        if cache.needs_check():
+            await run_in_threadpool(refresh_credential_epoch, cache, store)
+
+
 async def authenticate(
     request: Request, _doc: Annotated[object, Depends(_basic)] = None
 ) -> Principal:
+    """The account (and credential) of the request's HTTP Basic credentials."""
     header = request.headers.get("authorization")
     runtime = get_runtime(request)
+    cache = runtime.credentials
     if header:
-        cached = runtime.credentials.get(header)
+        cached = cache.get(header)
         if cached is not None:
-            return cached
+            if not cache.needs_check():
+                return cached
+            await _confirm_epoch(cache, runtime.store)
+            cached = cache.get(header)  # gone if a credential was revoked meanwhile
+            if cached is not None:
+                return cached
     creds = parse_basic(header)
     if creds is None:
         raise Unauthorized(
@@ -44,18 +80,20 @@ async def authenticate(
         with runtime.store.sessions() as session:
             return verify_credentials(session, username=username, password=password)
 
+    generation = cache.generation
     principal = await run_in_threadpool(verify)
     if principal is None:
         raise Unauthorized("Authentication failed: unknown SID or wrong secret")
     assert header is not None
-    runtime.credentials.put(header, principal)
+    cache.put(header, principal, generation=generation)
     return principal
 
 
+# The credentials' account, for dependencies that scope to it (``AccountAssistant``); a
+# route says who may call it with one of the role dependencies below, never with this.
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
 
 
-IDENTITY_HEADER = "X-Thumbs-Identity"
 IDENTITY_MAX = 256
 
 
@@ -109,11 +147,13 @@ async def acting_principal(
 
 
 Actor = Annotated[Principal, Depends(acting_principal)]
+# Any caller, end users included (an end user acts for themselves alone).
+EndUserOrStaff = Actor
 
 
 def require_staff(actor: Actor) -> Principal:
     if not actor.is_staff:
-        raise E.Forbidden("Only admins and members may read this")
+        raise E.Forbidden("Only admins and members may do this; an end user may not")
     return actor
 
 
@@ -125,3 +165,74 @@ def require_admin(actor: Actor) -> Principal:
 
 StaffActor = Annotated[Principal, Depends(require_staff)]
 AdminActor = Annotated[Principal, Depends(require_admin)]
+
+
+def require_auth_token(actor: AdminActor) -> Principal:
+    if not actor.by_auth_token:
+        raise E.Forbidden("API keys cannot manage API keys: use the Account SID and Auth Token")
+    return actor
+
+
+AuthTokenAdmin = Annotated[Principal, Depends(require_auth_token)]
+
+
+# -- whose data: the identity a body or a query names ----------------------------------------
+
+
+def subject_identity(actor: Principal, given: str | None, field: str) -> str | None:
+    """The end user whose data the request touches. Staff (the application's backend, a
+    member) may name anyone, and default to the header; an end user is always themselves,
+    and naming anyone else is a 403."""
+    if actor.is_staff:
+        return given if given is not None else actor.identity
+    if given is not None and given != actor.identity:
+        raise E.ThumbsError(
+            E.FORBIDDEN,
+            f"An end user acts only for themselves: {field} must be the {IDENTITY_HEADER} "
+            "of the request, or be left out",
+            field=field,
+        )
+    return actor.identity
+
+
+def _required(identity: str | None, field: str) -> str:
+    if identity is None:
+        raise E.InvalidField(
+            E.IDENTITY_REQUIRED,
+            field,
+            f"Name the end user with the {field} field or the {IDENTITY_HEADER} header",
+        )
+    return identity
+
+
+def subject_body(model: type[M], *, identity_required: bool = False) -> Any:
+    """A dependency that reads the body as ``model`` (which has an ``identity`` field) after
+    the caller is known, with ``identity`` resolved by :func:`subject_identity`."""
+
+    async def dependency(request: Request, actor: Actor) -> M:
+        data = await read_body(request, model)
+        identity = subject_identity(actor, getattr(data, "identity", None), "identity")
+        if identity_required:
+            identity = _required(identity, "identity")
+        return data.model_copy(update={"identity": identity})
+
+    return Depends(dependency)
+
+
+def subject_query(
+    actor: Actor,
+    identity: Annotated[
+        str | None,
+        Query(
+            alias="Identity",
+            min_length=1,
+            max_length=IDENTITY_MAX,
+            description="The end user; defaults to the X-Thumbs-Identity header (an end user "
+            "may name only themselves).",
+        ),
+    ] = None,
+) -> str:
+    return _required(subject_identity(actor, identity, "Identity"), "Identity")
+
+
+SubjectIdentity = Annotated[str, Depends(subject_query)]

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from thumbs.kit.schemas import ID_MAX, InputModel, RequiredId
+from thumbs.kit.schemas import ID_MAX, InputModel, OutputModel, PageMeta, RequiredId
 
 
 class AccountCreate(InputModel):
@@ -12,6 +12,26 @@ class AccountCreate(InputModel):
 
 
 class ApiKeyCreate(InputModel):
-    name: Annotated[str, StringConstraints(max_length=ID_MAX)] = Field(
+    friendly_name: Annotated[str, StringConstraints(max_length=ID_MAX)] = Field(
         default="", description="A name for the key."
     )
+
+
+class ApiKeyOut(OutputModel):
+    """Twilio's Key resource (the secret is never shown again)."""
+
+    sid: str = Field(pattern=r"^SK[0-9a-f]{32}$")
+    account_sid: str = Field(pattern=r"^AC[0-9a-f]{32}$")
+    friendly_name: str
+    date_created: str
+
+
+class NewApiKeyOut(ApiKeyOut):
+    """Twilio's new key: the only time the secret is shown (it is stored hashed)."""
+
+    secret: str
+
+
+class ApiKeyList(OutputModel):
+    keys: list[ApiKeyOut]
+    meta: PageMeta

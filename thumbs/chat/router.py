@@ -8,11 +8,10 @@ from fastapi import APIRouter, Path
 from starlette.requests import Request
 from starlette.responses import Response
 
-from thumbs.auth.deps import Actor
+from thumbs.auth.deps import EndUserOrStaff, subject_body
 from thumbs.chat import service
 from thumbs.chat.schemas import MessageReply, SendMessage
 from thumbs.kit import errors as E
-from thumbs.kit.body import body_of
 from thumbs.kit.deps import get_runtime
 from thumbs.kit.openapi import json_body
 from thumbs.kit.responses import JSON
@@ -30,9 +29,9 @@ router = APIRouter(tags=["Messages"])
 )
 async def send_message(
     request: Request,
-    actor: Actor,
+    actor: EndUserOrStaff,
     assistant_id: Annotated[str, Path(alias="id", description="The assistant ID (aia_asst_…).")],
-    data: Annotated[SendMessage, body_of(SendMessage)],
+    data: Annotated[SendMessage, subject_body(SendMessage, identity_required=True)],
 ) -> Response:
     if data.webhook is not None:
         raise E.InvalidField(
@@ -49,6 +48,7 @@ async def send_message(
         assistant_id=assistant_id,
         identity=data.identity,
         session_id=data.session_id,
+        session_owner=actor.confined_to,
         body=data.body,
         mode=data.mode,
     )

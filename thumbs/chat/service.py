@@ -68,8 +68,12 @@ def read_question(
     session_id: str | None,
     body: str,
     settings: Settings,
+    session_owner: str | None = None,
 ) -> Question:
-    """Everything the reply needs: the assistant, the conversation so far, the examples."""
+    """Everything the reply needs: the assistant, the conversation so far, the examples.
+
+    With ``session_owner`` (an end user asking), only a session of theirs can be continued:
+    another's is not found, so its history never reaches the responder nor the reply."""
     assistant = assistants.get(session, account_pk=account_pk, assistant_id=assistant_id)
     conv = None
     if session_id is not None:
@@ -79,6 +83,8 @@ def read_question(
                 ConversationSession.id == session_id,
             )
         ).one_or_none()
+        if conv is not None and session_owner is not None and conv.identity != session_owner:
+            raise E.NotFound("Session", session_id[:64], field="session_id")
         if conv is not None and conv.assistant_pk != assistant.pk:
             raise E.InvalidField(
                 E.SESSION_ASSISTANT_MISMATCH,
@@ -143,6 +149,7 @@ async def ask(
     session_id: str | None,
     body: str,
     mode: str = "chat",
+    session_owner: str | None = None,
 ) -> Answered:
     """The assistant's reply to ``body``, stored with the question in the session."""
     question = await _unit(
@@ -154,6 +161,7 @@ async def ask(
             session_id=session_id,
             body=body,
             settings=settings,
+            session_owner=session_owner,
         ),
     )
     reply = await responders.answer(

@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from thumbs.assistants import service as assistants
 from thumbs.assistants.deps import AccountAssistant
-from thumbs.auth.deps import Actor
+from thumbs.auth.deps import AdminActor, StaffActor, subject_body
 from thumbs.auth.service import Principal
 from thumbs.conversations import service
 from thumbs.conversations.schemas import (
@@ -21,7 +21,6 @@ from thumbs.conversations.schemas import (
     TurnCreate,
     TurnOut,
 )
-from thumbs.kit.body import body_of
 from thumbs.kit.deps import DbSession
 from thumbs.kit.openapi import json_body
 from thumbs.kit.paging import PageParams, envelope, page_params
@@ -44,7 +43,7 @@ def _remember_user(session: Session, actor: Principal, identity: str | None) -> 
 )
 def list_sessions(
     request: Request,
-    actor: Actor,
+    actor: StaffActor,
     session: DbSession,
     params: Annotated[PageParams, Depends(page_params)],
     assistant_id: Annotated[str | None, Query(alias="AssistantId", max_length=64)] = None,
@@ -68,7 +67,7 @@ def list_sessions(
 @router.get(
     "/v1/Sessions/{id}", response_model=SessionOut, responses=READ_ERRORS, summary="Fetch a session"
 )
-def fetch_session(actor: Actor, session: DbSession, session_id: SessionIdPath) -> Response:
+def fetch_session(actor: StaffActor, session: DbSession, session_id: SessionIdPath) -> Response:
     conv = service.get_session(session, account_pk=actor.account_pk, session_id=session_id)
     names = service.assistant_ids(session, {conv.assistant_pk})
     return JSON(
@@ -86,7 +85,7 @@ def fetch_session(actor: Actor, session: DbSession, session_id: SessionIdPath) -
 )
 def list_messages(
     request: Request,
-    actor: Actor,
+    actor: StaffActor,
     session: DbSession,
     session_id: SessionIdPath,
     params: Annotated[PageParams, Depends(page_params)],
@@ -112,24 +111,23 @@ def list_messages(
     summary="Log one message (thumbs extension, for apps that run their own model)",
 )
 def create_message(
-    actor: Actor,
+    actor: AdminActor,
     session: DbSession,
     session_id: SessionIdPath,
-    data: Annotated[MessageCreate, body_of(MessageCreate)],
+    data: Annotated[MessageCreate, subject_body(MessageCreate)],
 ) -> Response:
     assistant_pk = None
     if data.assistant_id is not None:
         assistant_pk = assistants.get(
             session, account_pk=actor.account_pk, assistant_id=data.assistant_id
         ).pk
-    identity = data.identity if data.identity is not None else actor.identity
-    _remember_user(session, actor, identity)
+    _remember_user(session, actor, data.identity)
     conv, message = service.log_message(
         session,
         account_pk=actor.account_pk,
         session_id=session_id,
         assistant_pk=assistant_pk,
-        identity=identity,
+        identity=data.identity,
         role=data.role,
         content=data.content,
         meta=data.meta,
@@ -150,19 +148,18 @@ def create_message(
     summary="Log a turn: the user's message and the assistant's reply (thumbs extension)",
 )
 def create_turn(
-    actor: Actor,
+    actor: AdminActor,
     session: DbSession,
     assistant: AccountAssistant,
-    data: Annotated[TurnCreate, body_of(TurnCreate)],
+    data: Annotated[TurnCreate, subject_body(TurnCreate)],
 ) -> Response:
-    identity = data.identity if data.identity is not None else actor.identity
-    _remember_user(session, actor, identity)
+    _remember_user(session, actor, data.identity)
     turn = service.log_turn(
         session,
         account_pk=actor.account_pk,
         assistant_pk=assistant.pk,
         session_id=data.session_id,
-        identity=identity,
+        identity=data.identity,
         body=data.body,
         reply=data.reply,
         meta=data.meta,

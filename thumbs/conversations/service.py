@@ -5,19 +5,21 @@ The reusable pieces: :func:`get_or_create_session`, :func:`append_message`,
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.orm import Session, aliased
 
 from thumbs.assistants import service as assistants
 from thumbs.kit import errors as E
 from thumbs.kit import ids
 from thumbs.kit.paging import Page, PageParams, keyset_page
-from thumbs.kit.sql import insert_ignore
 from thumbs.kit.timefmt import iso, utcnow
 from thumbs.store.models import Assistant, ConversationSession, Feedback, Message
+from thumbs.store.sql import insert_ignore
 
 ROLES = ("user", "assistant", "system")
 
@@ -143,6 +145,84 @@ def conversation_before(session: Session, *, message: Message) -> list[dict[str,
     return [{"role": r.role, "content": r.content} for r in rows]
 
 
+def turns_around(
+    session: Session, *, reply_pks: Collection[int], before: int, after: int
+) -> dict[int, tuple[list[dict[str, str]], list[dict[str, str]]]]:
+    """For each message of ``reply_pks``: the last ``before`` turns of its session before it
+    and the first ``after`` turns after it, oldest first, as ``{role, content}``. Two
+    queries for any number of messages (a window over each session, on the
+    ``(session_pk, pk)`` index), not two per message."""
+    out: dict[int, tuple[list[dict[str, str]], list[dict[str, str]]]] = {
+        pk: ([], []) for pk in reply_pks
+    }
+    if not out:
+        return out
+    rated = (
+        select(Message.pk.label("reply"), Message.session_pk.label("session"))
+        .where(Message.pk.in_(out.keys()))
+        .subquery()
+    )
+    turn = aliased(Message)
+    for side, limit in ((0, before), (1, after)):
+        if limit <= 0:
+            continue
+        near = turn.pk < rated.c.reply if side == 0 else turn.pk > rated.c.reply
+        order = turn.pk.desc() if side == 0 else turn.pk.asc()
+        ranked = (
+            select(
+                rated.c.reply,
+                turn.pk,
+                turn.role,
+                turn.content,
+                func.row_number().over(partition_by=rated.c.reply, order_by=order).label("n"),
+            )
+            .join(turn, and_(turn.session_pk == rated.c.session, near))
+            .subquery()
+        )
+        rows = session.execute(
+            select(ranked.c.reply, ranked.c.role, ranked.c.content)
+            .where(ranked.c.n <= limit)
+            .order_by(ranked.c.reply, ranked.c.pk)
+        ).all()
+        for r in rows:
+            out[r.reply][side].append({"role": r.role, "content": r.content})
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """A reply and the question it answered (the last user turn before it)."""
+
+    question: str
+    reply: str
+
+
+def exchanges(session: Session, *, message_pks: set[int]) -> dict[int, Exchange]:
+    """The question and the reply of each message in ``message_pks`` (by message pk), in
+    one query: what a list of feedback shows beside each rating."""
+    if not message_pks:
+        return {}
+    asked = aliased(Message)
+    question = (
+        select(asked.content)
+        .where(
+            asked.session_pk == Message.session_pk,
+            asked.role == "user",
+            asked.pk < Message.pk,
+        )
+        .order_by(asked.pk.desc())
+        .limit(1)
+        .correlate(Message)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(Message.pk, Message.content, question.label("question")).where(
+            Message.pk.in_(message_pks)
+        )
+    )
+    return {r.pk: Exchange(question=r.question or "", reply=r.content) for r in rows}
+
+
 def last_user_turn(turns: list[dict[str, str]]) -> str:
     for turn in reversed(turns):
         if turn["role"] == "user":
@@ -254,6 +334,36 @@ def session_view(
     if asst is None and not messages and not feedback:
         raise E.NotFound("Session", session_id[:256])
     return SessionView(session_id=session_id, assistant=asst, messages=messages, feedback=feedback)
+
+
+@dataclass(frozen=True, slots=True)
+class RecentSession:
+    session_id: str
+    assistant_id: str
+    assistant_name: str
+    date_updated: datetime
+
+
+def recent_sessions(
+    session: Session, *, account_pk: int, identity: str, limit: int = 10
+) -> list[RecentSession]:
+    """The newest sessions of one end user (the Simulator's ``console:<email>``), newest first."""
+    rows = session.execute(
+        select(
+            ConversationSession.id, ConversationSession.date_updated, Assistant.id, Assistant.name
+        )
+        .join(Assistant, Assistant.pk == ConversationSession.assistant_pk)
+        .where(
+            ConversationSession.account_pk == account_pk,
+            ConversationSession.identity == identity,
+        )
+        .order_by(ConversationSession.pk.desc())
+        .limit(limit)
+    ).all()
+    return [
+        RecentSession(session_id=r[0], date_updated=r[1], assistant_id=r[2], assistant_name=r[3])
+        for r in rows
+    ]
 
 
 # -- output ----------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends
 from starlette.concurrency import run_in_threadpool
@@ -13,26 +13,34 @@ from thumbs.feedback.service import AssistantRef, assistant_ref
 from thumbs.kit import errors as E
 from thumbs.kit.deps import get_runtime
 
+if TYPE_CHECKING:
+    from thumbs.runtime import Runtime
 
-async def cached_assistant(
-    request: Request, principal: CurrentPrincipal, assistant_id: AssistantIdPath
-) -> AssistantRef:
-    """The assistant of the hot path, from a per-process cache (see THUMBS_AUTH_CACHE_TTL)."""
-    runtime = get_runtime(request)
-    key = (principal.account_pk, assistant_id)
+
+async def cached_ref(runtime: Runtime, *, account_pk: int, assistant_id: str) -> AssistantRef:
+    """The assistant of a create, from a per-process cache (see THUMBS_AUTH_CACHE_TTL):
+    the one lookup of both create routes (the Twilio create, the console's session
+    rating)."""
+    key = (account_pk, assistant_id)
     ref = runtime.assistants.get(key)
     if isinstance(ref, AssistantRef):
         return ref
 
     def load() -> AssistantRef:
         with runtime.store.sessions() as session:
-            return assistant_ref(
-                session, account_pk=principal.account_pk, assistant_id=assistant_id
-            )
+            return assistant_ref(session, account_pk=account_pk, assistant_id=assistant_id)
 
     fresh = await run_in_threadpool(load)
     runtime.assistants.put(key, fresh)
     return fresh
+
+
+async def cached_assistant(
+    request: Request, principal: CurrentPrincipal, assistant_id: AssistantIdPath
+) -> AssistantRef:
+    return await cached_ref(
+        get_runtime(request), account_pk=principal.account_pk, assistant_id=assistant_id
+    )
 
 
 CachedAssistant = Annotated[AssistantRef, Depends(cached_assistant)]

@@ -12,9 +12,15 @@ reader has it.
 | ``user_pk`` | one end user |
 | ``feedback_type`` | ``positive`` / ``negative``, or ``none`` for feedback with no verdict |
 | ``status`` | a lifecycle status (``pending``, ``auto_approved``, ``reviewed``, ``dismissed``) |
-| ``channel`` | where it came from (``api``, ``thumbs``, ``console``, …) |
+| ``channel`` | where it came from (``api``, ``thumbs``, ``import``, …) |
 | ``has_reason`` | with (``True``) or without (``False``) a non-empty reason |
 | ``created_after`` / ``created_before`` | ``date_created``: inclusive / exclusive bounds |
+
+Readers that take the filter from a request or the command line validate it as a
+:class:`~thumbs.feedback.schemas.FeedbackQuery` (query parameters ``AssistantId``,
+``SessionId``, ``MessageId``, ``UserSid``, ``FeedbackType``, ``Status``, ``Channel``,
+``HasReason``, ``DateCreatedAfter``, ``DateCreatedBefore``) and :func:`resolve` it: the
+public ids become keys of this account, or a 404.
 """
 
 from __future__ import annotations
@@ -24,10 +30,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy.orm import Session
 
-from thumbs.store.models import Feedback
+from thumbs.assistants import service as assistants
+from thumbs.feedback.schemas import FeedbackQuery
+from thumbs.store.models import NO_TYPE, Feedback
+from thumbs.users import service as users
 
-NO_TYPE = "none"
+__all__ = ["NO_TYPE", "FeedbackFilter", "select_feedback"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,3 +92,28 @@ class FeedbackFilter:
 def select_feedback(flt: FeedbackFilter, *entities: Any) -> Select[Any]:
     """``SELECT <entities, default the Feedback row> FROM feedback WHERE <flt>``."""
     return select(*(entities or (Feedback,))).where(*flt.conditions())
+
+
+def resolve(session: Session, *, account_pk: int, query: FeedbackQuery) -> FeedbackFilter:
+    """The filter of ``query`` in one account: an assistant or end user of another account
+    (or of none) is a 404, like everywhere else."""
+    assistant_pk = user_pk = None
+    if query.assistant_id is not None:
+        assistant_pk = assistants.get(
+            session, account_pk=account_pk, assistant_id=query.assistant_id
+        ).pk
+    if query.user_sid is not None:
+        user_pk = users.get(session, account_pk=account_pk, sid=query.user_sid).pk
+    return FeedbackFilter(
+        account_pk=account_pk,
+        assistant_pk=assistant_pk,
+        session_id=query.session_id,
+        message_id=query.message_id,
+        user_pk=user_pk,
+        feedback_type=query.feedback_type,
+        status=query.status,
+        channel=query.channel,
+        has_reason=query.has_reason,
+        created_after=query.created_after,
+        created_before=query.created_before,
+    )

@@ -7,11 +7,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from thumbs.assistants.deps import AccountAssistant
-from thumbs.auth.deps import CurrentPrincipal, authenticate, identity_header
+from thumbs.auth.deps import AdminActor, StaffActor, authenticate, identity_header
 from thumbs.feedback import service
 from thumbs.feedback.deps import cached_assistant, idempotency_key_of
-from thumbs.feedback.schemas import FeedbackCreate, FeedbackList, FeedbackOut, FeedbackUpdate
-from thumbs.kit.body import body_of, read_body
+from thumbs.feedback.filters import FeedbackFilter
+from thumbs.feedback.schemas import FeedbackCreate, FeedbackList, FeedbackOut
+from thumbs.kit.body import read_body
 from thumbs.kit.deps import DbSession, get_runtime
 from thumbs.kit.openapi import json_body
 from thumbs.kit.paging import PageParams, envelope, page_params
@@ -20,6 +21,8 @@ from thumbs.kit.schemas import READ_ERRORS, WRITE_ERRORS, error_responses
 from thumbs.kit.timefmt import UtcDateTime
 
 FEEDBACKS_PATH = "/v1/Assistants/{id}/Feedbacks"
+# PUT /{fid} changes a verdict: it is served by thumbs.review.router, with every route that
+# changes one (one rule: thumbs.review.service.change_verdict)
 router = APIRouter(prefix=FEEDBACKS_PATH, tags=["Feedback"])
 
 FeedbackIdPath = Annotated[str, Path(alias="fid", description="The feedback ID (aia_fdbk_…).")]
@@ -67,24 +70,25 @@ async def create_feedback(request: Request) -> Response:
     # The hot path: the same dependencies as every other route, called directly, because
     # FastAPI's per-request dependency resolution cost a third of this handler's CPU.
     principal = await authenticate(request)
+    data = await read_body(request, FeedbackCreate)  # validated before any store work
     assistant = await cached_assistant(request, principal, request.path_params["id"])
-    data = await read_body(request, FeedbackCreate)
-    key = idempotency_key_of(request.headers)
-    job = service.prepare_create(
+    result = await service.create(
+        get_runtime(request).writer,
         ref=assistant,
         account_sid=principal.account_sid,
         data=data,
-        idempotency_key=key,
+        idempotency_key=idempotency_key_of(request.headers),
         identity=identity_header(request),
     )
-    result = await get_runtime(request).writer.submit(service.CREATE_KIND, job)
     headers = {"Idempotent-Replayed": "true"} if result.replayed else None
     return Response(
         result.body, status_code=result.status, media_type="application/json", headers=headers
     )
 
 
-async def list_filters(
+async def list_filter(
+    actor: StaffActor,
+    assistant: AccountAssistant,
     session_id: Annotated[str | None, Query(alias="SessionId", max_length=256)] = None,
     message_id: Annotated[str | None, Query(alias="MessageId", max_length=256)] = None,
     created_after: Annotated[
@@ -95,8 +99,10 @@ async def list_filters(
         UtcDateTime | None,
         Query(alias="DateCreatedBefore", description="ISO 8601; exclusive."),
     ] = None,
-) -> service.ListFilters:
-    return service.ListFilters(
+) -> FeedbackFilter:
+    return FeedbackFilter(
+        account_pk=actor.account_pk,
+        assistant_pk=assistant.pk,
         session_id=session_id,
         message_id=message_id,
         created_after=created_after,
@@ -109,15 +115,15 @@ async def list_filters(
 )
 def list_feedbacks(
     request: Request,
-    principal: CurrentPrincipal,
+    actor: StaffActor,
     session: DbSession,
     assistant: AccountAssistant,
     params: Annotated[PageParams, Depends(page_params)],
-    filters: Annotated[service.ListFilters, Depends(list_filters)],
+    where: Annotated[FeedbackFilter, Depends(list_filter)],
 ) -> Response:
-    page = service.list_page(session, assistant_pk=assistant.pk, filters=filters, params=params)
+    page = service.list_page(session, where=where, params=params)
     items = [
-        service.feedback_out(f, assistant_id=assistant.id, account_sid=principal.account_sid)
+        service.feedback_out(f, assistant_id=assistant.id, account_sid=actor.account_sid)
         for f in page.items
     ]
     return JSON(envelope(request, "feedbacks", params, page, items))
@@ -130,36 +136,10 @@ def list_feedbacks(
     summary="Fetch one feedback (thumbs extension)",
 )
 def fetch_feedback(
-    principal: CurrentPrincipal,
-    session: DbSession,
-    assistant: AccountAssistant,
-    feedback_id: FeedbackIdPath,
+    actor: StaffActor, session: DbSession, assistant: AccountAssistant, feedback_id: FeedbackIdPath
 ) -> Response:
     fb = service.get(session, assistant_pk=assistant.pk, feedback_id=feedback_id)
-    return JSON(
-        service.feedback_out(fb, assistant_id=assistant.id, account_sid=principal.account_sid)
-    )
-
-
-@router.put(
-    "/{fid}",
-    response_model=FeedbackOut,
-    responses=WRITE_ERRORS,
-    openapi_extra=json_body(FeedbackUpdate),
-    summary="Update score/text (thumbs extension)",
-)
-def update_feedback(
-    principal: CurrentPrincipal,
-    session: DbSession,
-    assistant: AccountAssistant,
-    feedback_id: FeedbackIdPath,
-    data: Annotated[FeedbackUpdate, body_of(FeedbackUpdate)],
-) -> Response:
-    fb = service.get(session, assistant_pk=assistant.pk, feedback_id=feedback_id)
-    service.update(session, feedback=fb, data=data, positive_threshold=assistant.positive_threshold)
-    return JSON(
-        service.feedback_out(fb, assistant_id=assistant.id, account_sid=principal.account_sid)
-    )
+    return JSON(service.feedback_out(fb, assistant_id=assistant.id, account_sid=actor.account_sid))
 
 
 @router.delete(
@@ -169,7 +149,7 @@ def update_feedback(
     summary="Delete one feedback (thumbs extension)",
 )
 def delete_feedback(
-    session: DbSession, assistant: AccountAssistant, feedback_id: FeedbackIdPath
+    _actor: AdminActor, session: DbSession, assistant: AccountAssistant, feedback_id: FeedbackIdPath
 ) -> Response:
     fb = service.get(session, assistant_pk=assistant.pk, feedback_id=feedback_id)
     service.remove(session, feedback=fb)

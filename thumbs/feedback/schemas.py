@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from thumbs.kit.schemas import ID_MAX, InputModel, OutputModel, PageMeta, RequiredId, TwilioBody
+from thumbs.kit.schemas import ID_MAX, OutputModel, PageMeta, RequiredId, TwilioBody
+from thumbs.kit.timefmt import UtcDateTime
 
 TEXT_MAX = 4000
 
@@ -53,44 +54,35 @@ class FeedbackList(OutputModel):
     meta: PageMeta
 
 
-# -- thumbs submission ------------------------------------------------------------------------
+# -- selecting feedback (exports, analytics) ------------------------------------------------
 
-FeedbackType = Literal["positive", "negative"]
-Identity = RequiredId
+TypeChoice = Literal["positive", "negative", "none"]
+StatusChoice = Literal["pending", "auto_approved", "reviewed", "dismissed"]
+ChannelChoice = Literal["api", "thumbs", "import"]
 
 
-class ThumbsCreate(InputModel):
-    """The seed's submission: one verdict per end user per message."""
+class FeedbackQuery(BaseModel):
+    """The feedback filter as query parameters (``AssistantId``, …) or CLI options
+    (``assistant_id``, …); :func:`thumbs.feedback.filters.resolve` makes it a
+    :class:`~thumbs.feedback.filters.FeedbackFilter` of one account."""
 
-    message_id: MessageId = Field(description="The rated assistant message (aia_msg_…).")
-    feedback_type: FeedbackType = Field(description="positive or negative.")
-    reason: FeedbackText | None = Field(
-        default=None, description="Why; required when the settings say so (≤ 4,000 characters)."
+    model_config = ConfigDict(populate_by_name=True, frozen=True)
+
+    assistant_id: str | None = Field(default=None, alias="AssistantId", max_length=64)
+    session_id: str | None = Field(default=None, alias="SessionId", max_length=ID_MAX)
+    message_id: str | None = Field(default=None, alias="MessageId", max_length=ID_MAX)
+    user_sid: str | None = Field(
+        default=None, alias="UserSid", max_length=34, description="One end user (US…)."
     )
-    identity: Identity | None = Field(
-        default=None, description="The end user; defaults to the X-Thumbs-Identity header."
+    feedback_type: TypeChoice | None = Field(
+        default=None, alias="FeedbackType", description="none: feedback with no verdict."
     )
-
-
-class ThumbsOut(OutputModel):
-    id: str = Field(pattern=r"^aia_fdbk_.+$")
-    message_id: str | None
-    user_id: str | None = Field(description="The user's SID (US…).")
-    feedback_type: str | None
-    reason: str | None
-    status: str = Field(description="pending, auto_approved, reviewed or dismissed.")
-    reviewed_by: str | None = Field(
-        description="SID of the reviewing user, or the Account SID when the account's own "
-        "credentials decided."
+    status: StatusChoice | None = Field(default=None, alias="Status")
+    channel: ChannelChoice | None = Field(default=None, alias="Channel")
+    has_reason: bool | None = Field(default=None, alias="HasReason")
+    created_after: UtcDateTime | None = Field(
+        default=None, alias="DateCreatedAfter", description="ISO 8601; inclusive."
     )
-    reviewed_at: str | None
-    created_at: str
-    channel: str = Field(description="thumbs (this API) or api (the Twilio-compatible API).")
-    assistant_id: str | None
-    account_sid: str
-    user_sid: str | None
-    session_id: str
-    score: float | None
-    text: str | None
-    date_created: str
-    date_updated: str
+    created_before: UtcDateTime | None = Field(
+        default=None, alias="DateCreatedBefore", description="ISO 8601; exclusive."
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
@@ -35,6 +35,18 @@ class Made:
     pair: PreferencePair | None
 
 
+Makes = Literal["nothing", "golden", "golden_and_pair"]
+
+
+def approval_makes(*, feedback_type: str | None, linked: bool, corrected: bool) -> Makes:
+    """What approving a feedback makes (the rule of :func:`create_from_decision`, for screens
+    that say it before the click): nothing without a logged reply or for a negative verdict
+    without a correction; a preference pair too for a negative verdict with one."""
+    if not linked or (feedback_type == "negative" and not corrected):
+        return "nothing"
+    return "golden_and_pair" if feedback_type == "negative" else "golden"
+
+
 def create_from_decision(
     session: Session,
     *,
@@ -46,11 +58,12 @@ def create_from_decision(
     one; plus a preference pair when a negative verdict comes with a correction. Nothing
     when the feedback is not linked to a logged message, or when a negative verdict has no
     correction (the original reply is known to be bad, there is no ideal reply to keep)."""
-    if feedback.message_pk is None:
-        return None
-    if feedback.feedback_type == "negative" and corrected_response is None:
-        return None
-    message = session.get(Message, feedback.message_pk)
+    makes = approval_makes(
+        feedback_type=feedback.feedback_type,
+        linked=feedback.message_pk is not None,
+        corrected=corrected_response is not None,
+    )
+    message = session.get(Message, feedback.message_pk) if makes != "nothing" else None
     if message is None:
         return None
     turns = conversations.conversation_before(session, message=message)
@@ -73,7 +86,7 @@ def create_from_decision(
     session.add(golden)
     session.flush()
     pair = None
-    if feedback.feedback_type == "negative" and corrected_response is not None:
+    if makes == "golden_and_pair" and corrected_response is not None:
         pair = PreferencePair(
             id=ids.new_id(ids.PAIR),
             account_pk=feedback.account_pk,
@@ -191,6 +204,18 @@ def withdraw(session: Session, *, golden: GoldenExample, reason: str) -> GoldenE
         golden.withdrawn_at = now
         golden.withdrawn_reason = reason
         golden.date_updated = now
+        session.flush()
+    return golden
+
+
+def reinstate(session: Session, *, golden: GoldenExample) -> GoldenExample:
+    """Use a withdrawn example again (the undo of :func:`withdraw`): active, without the
+    withdrawal's time and reason."""
+    if golden.status != "active":
+        golden.status = "active"
+        golden.withdrawn_at = None
+        golden.withdrawn_reason = None
+        golden.date_updated = utcnow()
         session.flush()
     return golden
 

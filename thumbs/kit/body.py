@@ -1,18 +1,31 @@
-"""Reading request bodies: size limit, content type, JSON (with a form fallback), and the
-mapping of Pydantic's validation errors onto thumbs' stable codes."""
+"""Reading request bodies: size limit, content type, JSON (with a form fallback), fields
+given twice and numbers that are not finite, and the mapping of Pydantic's validation errors
+onto thumbs' stable codes.
+
+A route declares its body with ``body_of``; the request's unit of work (``db_session``)
+reads and validates that body before it begins, whatever order the handler lists its
+dependencies in, so a malformed body costs no query."""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import math
+import re
+from collections.abc import Awaitable, Callable, Iterable
+from functools import cache
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 import orjson
+from fastapi.dependencies.models import Dependant
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 from starlette.requests import Request
 
 from thumbs.kit import chars
 from thumbs.kit import errors as E
+from thumbs.kit.intake import too_large
 from thumbs.kit.schemas import TwilioBody
 
 MAX_BODY_BYTES = 64 * 1024
@@ -38,13 +51,7 @@ _TYPE_ERRORS = {
     "none_required",
     "decimal_type",
 }
-_RANGE_ERRORS = {
-    "greater_than",
-    "greater_than_equal",
-    "less_than",
-    "less_than_equal",
-    "finite_number",
-}
+_RANGE_ERRORS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}
 
 
 def _field_name(loc: tuple[int | str, ...]) -> str:
@@ -77,6 +84,8 @@ def error_from_pydantic(err: ErrorDetails, *, query: bool = False) -> E.ThumbsEr
         return E.InvalidField(
             E.WRONG_TYPE, field, f"Field '{field}' has the wrong type: {err['msg']}"
         )
+    if kind == "finite_number":
+        return not_finite(field)
     if kind in _RANGE_ERRORS:
         limits = {k: v for k, v in ctx.items() if k in {"ge", "gt", "le", "lt"}}
         return E.InvalidField(E.OUT_OF_RANGE, field, f"Field '{field}': {err['msg']}", **limits)
@@ -104,14 +113,37 @@ def error_from_pydantic(err: ErrorDetails, *, query: bool = False) -> E.ThumbsEr
     return E.InvalidField(E.INVALID_VALUE, field, f"Field '{field}': {msg}")
 
 
-def validate_fields(model: type[M], data: dict[str, Any]) -> M:
-    """Validate values that do not come from a request body (CLI options) with the same
-    rules and errors as a body."""
+def not_finite(field: str) -> E.ThumbsError:
+    return E.InvalidField(
+        E.OUT_OF_RANGE,
+        field,
+        f"Field '{field}' must be a finite number (NaN and Infinity are not accepted)",
+    )
+
+
+def repeated(field: str) -> E.ThumbsError:
+    return E.InvalidField(E.FIELD_GIVEN_TWICE, field, f"Field '{field}' is given more than once")
+
+
+def refuse_repeated(keys: Iterable[str]) -> None:
+    """Raise 60017 for the first key seen twice."""
+    seen: set[str] = set()
+    for key in keys:
+        if key in seen:
+            raise repeated(key)
+        seen.add(key)
+
+
+def validate_fields(model: type[M], data: dict[str, Any], *, raw: bytes | None = None) -> M:
+    """Validate values that do not come from a request body (CLI options, a decoded line of
+    a file) with the same rules and errors as a body. Given the ``raw`` bytes the values
+    were decoded from, the NUL check walks the values only when those bytes can hold one."""
     try:
         parsed = model.model_validate(data)
     except ValidationError as exc:
         raise raise_validation(exc) from None
-    chars.check_model(parsed)
+    if raw is None or any(marker in raw for marker in _NUL_MARKERS):
+        chars.check_model(parsed)
     return parsed
 
 
@@ -136,7 +168,7 @@ async def read_raw(request: Request) -> bytes:
     if declared is not None:
         try:
             if int(declared) > MAX_BODY_BYTES:
-                raise E.ThumbsError(E.BODY_TOO_LARGE, "The request body is larger than 64 KiB")
+                raise too_large(MAX_BODY_BYTES)
         except ValueError:
             raise E.ThumbsError(E.MALFORMED_BODY, "Invalid Content-Length header") from None
         return await request.body()
@@ -145,7 +177,7 @@ async def read_raw(request: Request) -> bytes:
     async for chunk in request.stream():
         size += len(chunk)
         if size > MAX_BODY_BYTES:
-            raise E.ThumbsError(E.BODY_TOO_LARGE, "The request body is larger than 64 KiB")
+            raise too_large(MAX_BODY_BYTES)
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -159,7 +191,98 @@ def _form_to_dict(raw: bytes) -> dict[str, Any]:
         raise E.ThumbsError(
             E.MALFORMED_BODY, "The request body is neither JSON nor form data", field="body"
         ) from None
-    return dict(pairs)
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        refuse_repeated(key for key, _ in pairs)
+    return data
+
+
+async def refuse_repeated_form_fields(request: Request) -> None:
+    """A dependency for HTML form posts (the console): no field is given twice (the parsed
+    form is kept on the request, so the handler's own Form fields reuse it)."""
+    if request.headers.get("content-type", "").startswith(chars.FORM_TYPES):
+        form = await request.form()
+        refuse_repeated(key for key, _ in form.multi_items())
+
+
+# The end of a key in a JSON text: a closing quote, then a colon. A quote inside a string is
+# always escaped, and no value is followed by a colon, so this counts every key (and, rarely,
+# a string's escaped quote before a colon, which only sends the body the slow way).
+_KEY_END = re.compile(rb'"[ \t\n\r]*:')
+_CONTAINERS = (dict, list)
+
+
+def _keys_kept(value: Any) -> int:
+    """The keys of every object in a value orjson parsed (a repeated key is kept once)."""
+    items: Iterable[Any]
+    if type(value) is dict:
+        count, items = len(value), value.values()
+    elif type(value) is list:
+        count, items = 0, value
+    else:
+        return 0
+    for item in items:
+        if type(item) in _CONTAINERS:
+            count += _keys_kept(item)
+    return count
+
+
+class _Pairs(list[tuple[str, Any]]):
+    """A JSON object as the standard library's parser read it: every key, in order."""
+
+
+def _walk(value: Any, path: tuple[str | int, ...]) -> None:
+    if isinstance(value, _Pairs):
+        seen: set[str] = set()
+        for key, item in value:
+            if key in seen:
+                raise repeated(".".join(map(str, (*path, key))))
+            seen.add(key)
+            _walk(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _walk(item, (*path, index))
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise not_finite(".".join(map(str, path)) or "body")
+
+
+def check_json(raw: bytes) -> None:
+    """Refuse a key given twice in one object, and NaN or Infinity anywhere (no JSON number
+    is either), naming the field. Validators keep the last of repeated keys and read NaN;
+    orjson keeps one of repeated keys and refuses NaN. So when orjson parses the body and
+    keeps as many keys as the text holds, there is neither: the hot path costs one orjson
+    parse and a count of colons, about a microsecond for a feedback. Otherwise the standard
+    library's parser, which keeps every key and reads NaN, finds which field it is; a body
+    that is not JSON at all is left to validation."""
+    with contextlib.suppress(ValueError):  # not JSON at all: left to validation
+        loads_checked(raw)
+
+
+_NOT_JSON = object()
+
+
+def loads_checked(raw: bytes) -> Any:
+    """The value of the JSON text ``raw`` (orjson's parse) after :func:`check_json`'s
+    refusals (60017, 60004); ``ValueError`` when ``raw`` is not JSON. For readers that decode
+    JSON themselves (a JSONL import) and must refuse what a body would."""
+    parsed: Any
+    try:
+        parsed = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        parsed = _NOT_JSON
+    else:
+        kept = _keys_kept(parsed)
+        # every key is followed by a colon: as many colons as keys kept settles it at once
+        if raw.count(b":") == kept or len(_KEY_END.findall(raw)) == kept:
+            return parsed
+    try:
+        tree = json.loads(raw, object_pairs_hook=_Pairs)
+    except (ValueError, RecursionError):
+        raise ValueError("not JSON") from None
+    _walk(tree, ())
+    if parsed is _NOT_JSON:
+        raise ValueError("not JSON")
+    return parsed
 
 
 def _coerce_form(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
@@ -187,6 +310,18 @@ def _coerce_form(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]
 _NUL_MARKERS = (b"\\u0000", b"%00", b"\x00")
 
 
+def parse_fields(model: type[M], data: dict[str, Any]) -> M:
+    """Validate string values (a form body, a CSV record) into ``model``, with numbers where
+    the model wants numbers, and the rules and errors of a body."""
+    try:
+        parsed = model.model_validate(_coerce_form(model, data), strict=False)
+    except ValidationError as exc:
+        raise raise_validation(exc) from None
+    if any(isinstance(v, str) and chars.NUL in v for v in data.values()):
+        chars.check_model(parsed)
+    return parsed
+
+
 def parse_body(model: type[M], raw: bytes, media_type: str, *, required: bool = True) -> M:
     """Validate ``raw`` into ``model`` and refuse NUL characters in its strings."""
     parsed = _parse_body(model, raw, media_type, required=required)
@@ -207,11 +342,8 @@ def _parse_body(model: type[M], raw: bytes, media_type: str, *, required: bool) 
             E.MALFORMED_BODY, "The request body is empty; a JSON object is required", field="body"
         )
     if media_type == "application/x-www-form-urlencoded" and not raw.lstrip().startswith(b"{"):
-        data = _coerce_form(model, _form_to_dict(raw))
-        try:
-            return model.model_validate(data, strict=False)
-        except ValidationError as exc:
-            raise raise_validation(exc) from None
+        return parse_fields(model, _form_to_dict(raw))
+    check_json(raw)
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
@@ -219,11 +351,7 @@ def _parse_body(model: type[M], raw: bytes, media_type: str, *, required: bool) 
         if first["type"] == "json_invalid":
             stripped = raw.lstrip()
             if stripped[:1] not in (b"{", b"[", b'"') and b"=" in raw:
-                data = _coerce_form(model, _form_to_dict(raw))
-                try:
-                    return model.model_validate(data, strict=False)
-                except ValidationError as exc2:
-                    raise raise_validation(exc2) from None
+                return parse_fields(model, _form_to_dict(raw))
             raise E.ThumbsError(
                 E.MALFORMED_BODY, "The request body is not valid JSON", field="body"
             ) from None
@@ -255,10 +383,55 @@ def dumps(value: Any) -> bytes:
 
 def body_of(model: type[M], *, required: bool = True) -> Any:
     """A dependency that reads and validates the body as ``model``; use it with
-    ``Annotated[Model, body_of(Model)]`` so that the handler itself can stay synchronous."""
+    ``Annotated[Model, body_of(Model)]`` so that the handler itself can stay synchronous.
+    ``db_session`` runs it before the unit of work begins (``read_route_body``)."""
     from fastapi import Depends
 
-    async def dependency(request: Request) -> M:
-        return await read_body(request, model, required=required)
+    return Depends(_body_reader(model, required))
 
-    return Depends(dependency)
+
+BodyReader = Callable[[Request], Awaitable[BaseModel]]
+_READERS: set[BodyReader] = set()
+_PARSED = "thumbs.body"
+
+
+@cache
+def _body_reader(model: type[BaseModel], required: bool) -> BodyReader:
+    async def read_declared_body(request: Request) -> BaseModel:
+        parsed: BaseModel | None = request.scope.get(_PARSED)
+        if parsed is None:
+            parsed = await read_body(request, model, required=required)
+            request.scope[_PARSED] = parsed
+        return parsed
+
+    _READERS.add(read_declared_body)
+    return read_declared_body
+
+
+def _find_reader(dependant: Dependant) -> BodyReader | None:
+    for sub in dependant.dependencies:
+        if sub.call in _READERS:
+            return sub.call
+        found = _find_reader(sub)
+        if found is not None:
+            return found
+    return None
+
+
+_ROUTE_READER = "thumbs_body_reader"  # kept on the route: found once per route
+
+
+async def read_route_body(request: Request) -> None:
+    """Read and validate the body the matched route declares with ``body_of``, if any (the
+    handler's own dependency then returns it)."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if not isinstance(dependant, Dependant):
+        return
+    try:
+        reader = getattr(route, _ROUTE_READER)
+    except AttributeError:
+        reader = _find_reader(dependant)
+        setattr(route, _ROUTE_READER, reader)
+    if reader is not None:
+        await reader(request)

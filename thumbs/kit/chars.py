@@ -67,13 +67,13 @@ def check_url(path: str, query_string: bytes) -> None:
                 raise invalid(key.replace(NUL, ""))
 
 
-_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 async def refuse_nul_in_form(request: Request) -> None:
     """A dependency for HTML form posts (the console): no field of the form holds NUL. The
     parsed form is kept on the request, so the handler's own Form fields reuse it."""
-    if not request.headers.get("content-type", "").startswith(_FORM_TYPES):
+    if not request.headers.get("content-type", "").startswith(FORM_TYPES):
         return
     form = await request.form()
     for key, value in form.multi_items():

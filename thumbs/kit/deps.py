@@ -11,6 +11,8 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from thumbs.kit.body import read_route_body
+
 if TYPE_CHECKING:
     from thumbs.runtime import Runtime
 
@@ -48,7 +50,12 @@ async def db_session(request: Request) -> AsyncIterator[Session]:
     The session is opened lazily in the handler's own thread; only a commit that writes
     (or any commit on PostgreSQL) is handed to a worker thread. A read-only SQLite
     transaction ends on the loop: it touches no disk, and every thread hand-off under
-    load costs a GIL switch."""
+    load costs a GIL switch.
+
+    The route's body is read and validated first: no store work starts before it is known
+    to be valid (and it has already arrived in full: ``thumbs.kit.intake``), so a client's
+    slowness or a malformed body never holds a store connection."""
+    await read_route_body(request)
     store = get_runtime(request).store
     session = store.sessions()
     try:

@@ -55,7 +55,11 @@ INTERNAL_ERROR = _code(
     "An unexpected error occurred. It has been logged; the request may be retried.",
 )
 SERVICE_UNAVAILABLE = _code(
-    20503, 503, "Service unavailable", "The store could not be reached; retry shortly."
+    20503,
+    503,
+    "Service unavailable",
+    "The store is busy or could not be reached, or the server is shutting down or has too "
+    "many writes waiting; nothing was changed. Retry after the seconds in Retry-After.",
 )
 
 # thumbs' own codes, one per rule.
@@ -77,7 +81,8 @@ OUT_OF_RANGE = _code(
     60004,
     400,
     "Value out of range",
-    "A number is outside its allowed range (for example a score below 0 or above 1).",
+    "A number is outside its allowed range (for example a score below 0 or above 1), or is "
+    "not a finite number: NaN, Infinity and -Infinity are refused wherever a body holds them.",
 )
 TOO_LONG = _code(
     60005,
@@ -150,17 +155,19 @@ INVALID_CHARACTER = _code(
 FIELD_GIVEN_TWICE = _code(
     60017,
     400,
-    "Field given twice",
-    "The body gives one field twice with different values: under its name and under its "
-    "camelCase spelling (`session_id` and `sessionId`). Give it once (the same value under "
-    "both spellings is accepted).",
+    "Field given more than once",
+    "The body gives one field more than once: a key repeated in a JSON object (at any depth), "
+    "a field repeated in a form body, or a field under its name and under its camelCase "
+    "spelling with different values (`session_id` and `sessionId`; the same value under both "
+    "spellings is accepted). thumbs does not pick one of the values: give the field once.",
 )
 INVALID_TRANSITION = _code(
     60410,
     409,
     "Invalid status transition",
     "The feedback's current status does not allow this decision (for example, approving "
-    "a dismissed feedback). See the lifecycle in the docs.",
+    "a dismissed feedback), or someone changed the feedback after the state the decision "
+    "was made on (If-Match, the console's forms). See the lifecycle in the docs.",
 )
 CONFLICT = _code(
     60409, 409, "Conflict", "The request conflicts with the current state of the resource."
@@ -173,16 +180,40 @@ IDEMPOTENCY_KEY_REUSED = _code(
     "new request; a retry must repeat the original request exactly.",
 )
 FORBIDDEN = _code(
-    60403, 403, "Forbidden", "The authenticated user's role does not allow this operation."
+    60403,
+    403,
+    "Forbidden",
+    "The role of the request does not allow this operation: members cannot review or change "
+    "settings, an end user (named by X-Thumbs-Identity) acts only for themselves and only on "
+    "the end-user routes, and API keys cannot manage API keys. The access model is in "
+    "docs/lifecycle.md.",
+)
+REQUEST_TIMEOUT = _code(
+    60408,
+    408,
+    "Request timeout",
+    "The request did not arrive in time: its line and headers within THUMBS_HEADER_TIMEOUT "
+    "seconds, or its body within THUMBS_BODY_TIMEOUT seconds after the headers. The "
+    "connection is closed; send the request again.",
 )
 BODY_TOO_LARGE = _code(
-    60413, 413, "Request body too large", "Request bodies are limited to 64 KiB."
+    60413,
+    413,
+    "Request body too large",
+    "Request bodies are limited to 64 KiB (console forms: 1 MiB).",
 )
 UNSUPPORTED_MEDIA_TYPE = _code(
     60415,
     415,
     "Unsupported media type",
     "Send the body as application/json (application/x-www-form-urlencoded is also accepted).",
+)
+HEADERS_TOO_LARGE = _code(
+    60431,
+    431,
+    "Request headers too large",
+    "The request line and headers together are larger than THUMBS_MAX_HEADER_BYTES "
+    "(16 KiB by default). The connection is closed.",
 )
 
 # The responder behind the Simulator (an OpenAI-compatible endpoint) failed.
@@ -304,6 +335,14 @@ class Forbidden(ThumbsError):
 class Conflict(ThumbsError):
     def __init__(self, message: str, **details: Any) -> None:
         super().__init__(CONFLICT, message, details=details or None)
+
+
+class StoreUnavailable(ThumbsError):
+    """The store is busy or cannot be reached (or the server cannot take more writes):
+    503 with ``Retry-After``, the request had no effect."""
+
+    def __init__(self, message: str = "The store is busy or unreachable; retry shortly") -> None:
+        super().__init__(SERVICE_UNAVAILABLE, message, headers={"Retry-After": "1"})
 
 
 class InvalidField(ThumbsError):

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+import traceback
 
 import orjson
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import iter_route_contexts
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -18,6 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from thumbs.kit import chars
 from thumbs.kit import errors as E
 from thumbs.kit.body import error_from_pydantic
+from thumbs.kit.dberrors import describe, store_unavailable
 from thumbs.kit.urls import base_url
 
 log = logging.getLogger("thumbs.errors")
@@ -80,16 +83,30 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return render(request, err)
 
 
-async def _db_unavailable(request: Request, exc: Exception) -> Response:
-    log.warning("store unavailable: %s", exc)
-    return render(
-        request,
-        E.ThumbsError(
-            E.SERVICE_UNAVAILABLE,
-            "The store is busy or unreachable; retry shortly",
-            headers={"Retry-After": "1"},
-        ),
-    )
+async def _store_error(request: Request, exc: Exception) -> Response:
+    """A store that is busy or unreachable is a 503 the client may retry; a constraint
+    that a concurrent request (here or in another process) got to first is a 409. The
+    log line names the statement, never its parameters (``hide_parameters``)."""
+    where = f"{request.method} {request.url.path}"
+    if store_unavailable(exc):
+        log.warning("store unavailable on %s: %s", where, describe(exc))
+        return render(request, E.StoreUnavailable())
+    if isinstance(exc, IntegrityError):
+        log.info("conflict on %s: %s", where, describe(exc))
+        return render(
+            request, E.Conflict("A request made at the same time changed this; retry the request")
+        )
+    # the stack, but not the message: it would carry the values of the row
+    stack = "".join(traceback.format_tb(exc.__traceback__))
+    log.error("store error on %s: %s\n%s", where, describe(exc), stack)
+    return render(request, E.ThumbsError(E.INTERNAL_ERROR, "An unexpected error occurred"))
+
+
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    """The client closed the connection before its body arrived: nobody is left to answer,
+    and it is not the server's error (one line, no traceback)."""
+    log.info("client went away before its whole body: %s %s", request.method, request.url.path)
+    return Response(status_code=400)
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
@@ -118,6 +135,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(E.ThumbsError, _thumbs_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
-    app.add_exception_handler(OperationalError, _db_unavailable)
+    app.add_exception_handler(DBAPIError, _store_error)
+    app.add_exception_handler(PoolTimeout, _store_error)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected)
     app.add_middleware(RefuseNulInUrl)

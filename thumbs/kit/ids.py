@@ -3,14 +3,17 @@
 * Twilio-style SIDs: two letters and 32 hex digits (``AC…`` accounts, ``SK…`` API keys,
   ``US…`` users).
 * Assistants-style ids: a prefix and a UUIDv7 (``aia_fdbk_0192…``), so ids sort roughly
-  by creation time and reveal nothing else.
+  by creation time and reveal nothing else; imported feedback gets a UUIDv8 derived from
+  its import key instead (:func:`derived_id`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 import uuid
+from datetime import UTC, datetime
 
 ACCOUNT = "AC"
 API_KEY = "SK"
@@ -40,6 +43,24 @@ def uuid7() -> uuid.UUID:
 
 def new_id(prefix: str) -> str:
     return prefix + str(uuid7())
+
+
+def derived_id(prefix: str, *names: str, at: datetime | None = None) -> str:
+    """A stable id named by ``names``: the same names always give the same id, so that
+    writing a row under it twice is detectable (imports). With ``at`` (naive UTC) it is a
+    UUIDv7 of that time whose other bits come from the names' SHA-256: it sorts by time
+    like the ids of new rows, and rows written in time order land next to each other in
+    the index. Without ``at``, a UUIDv8 of the hash."""
+    b = bytearray(hashlib.sha256("\x1f".join(names).encode()).digest()[:16])
+    if at is None:
+        b[6] = (b[6] & 0x0F) | 0x80  # version 8
+    else:
+        ms = int(at.replace(tzinfo=UTC).timestamp() * 1000)
+        b[0:6] = (ms & 0xFFFF_FFFF_FFFF).to_bytes(6, "big")
+        b[6] = (b[6] & 0x0F) | 0x70  # version 7
+    b[8] = (b[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = b.hex()
+    return f"{prefix}{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def is_sid(value: str, prefix: str) -> bool:

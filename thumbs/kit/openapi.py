@@ -10,6 +10,9 @@ from pydantic import BaseModel
 
 _EXTRA_SCHEMAS: dict[str, Any] = {}
 
+# the request header that names the user a request acts for (thumbs.auth.deps)
+IDENTITY_HEADER = "X-Thumbs-Identity"
+
 
 _SCALAR_TYPES = {"string", "number", "integer", "boolean", "null"}
 
@@ -48,23 +51,26 @@ def install(app: FastAPI) -> None:
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         for name, definition in _EXTRA_SCHEMAS.items():
             components.setdefault(name, definition)
+        error_body = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
         # thumbs answers validation failures with 400 and its own body, never FastAPI's 422
         for path in schema.get("paths", {}).values():
             for op in path.values():
                 responses = op.get("responses", {})
+                if any(p.get("name") == IDENTITY_HEADER for p in op.get("parameters", [])):
+                    # the header gives the request a role, which the operation may refuse
+                    responses.setdefault(
+                        "403",
+                        {
+                            "description": "The caller's role does not allow this (an end "
+                            "user acts only for themselves)",
+                            "content": error_body,
+                        },
+                    )
                 res422 = responses.get("422")
                 if res422 and "HTTPValidationError" in str(res422):
                     del responses["422"]
                     responses.setdefault(
-                        "400",
-                        {
-                            "description": "Invalid request",
-                            "content": {
-                                "application/json": {
-                                    "schema": {"$ref": "#/components/schemas/ErrorBody"}
-                                }
-                            },
-                        },
+                        "400", {"description": "Invalid request", "content": error_body}
                     )
         components.pop("HTTPValidationError", None)
         components.pop("ValidationError", None)

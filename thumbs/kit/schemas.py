@@ -20,9 +20,12 @@ ID_MAX = 256
 
 
 class InputModel(BaseModel):
-    """Request bodies: unknown fields are rejected, types are strict (no "0.5" for 0.5)."""
+    """Request bodies: unknown fields are rejected, types are strict (no "0.5" for 0.5),
+    numbers are finite (no NaN, no Infinity)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=False)
+    model_config = ConfigDict(
+        extra="forbid", strict=True, str_strip_whitespace=False, allow_inf_nan=False
+    )
 
 
 _BODY_RULES = (

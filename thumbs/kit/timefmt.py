@@ -30,7 +30,8 @@ def as_naive_utc(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None)
 
 
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}([T ].*)?")
+ISO_DATE_PATTERN = r"\d{4}-\d{2}-\d{2}([T ].*)?"
+_ISO_DATE = re.compile(ISO_DATE_PATTERN)
 
 
 def _iso_only(value: Any) -> Any:
@@ -49,3 +50,10 @@ def _to_naive_utc(value: datetime) -> datetime:
 
 # A date query parameter (DateCreatedAfter, …): ISO 8601, converted to naive UTC on input.
 UtcDateTime = Annotated[datetime, BeforeValidator(_iso_only), AfterValidator(_to_naive_utc)]
+
+
+def from_iso(value: str) -> datetime:
+    """An ISO 8601 date or date-time (``Z`` or an offset, or none for UTC) as naive UTC;
+    ``ValueError`` when it is not one. The per-row reader of bulk inputs (imports), where
+    UtcDateTime's validators would cost more than the rest of the row."""
+    return _to_naive_utc(datetime.fromisoformat(value))

@@ -8,14 +8,19 @@ tsvector ``PG_DOCUMENT`` (an expression GIN index, migration 0003) matched with
 A question is reduced to its words less common English stop words; an example matches when
 it shares at least one of them (stemmed), and more shared words rank higher. Ties go to the
 newest example, so a correction made in review wins over an older answer.
+
+``min_coverage`` asks for real similarity: the share of the question's words (stemmed, by the
+same full-text match) that an example must contain. One word in common with a long question
+("Can I export invoices to PDF?" and "How do I export my data?") is not enough.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, column, func, literal_column, select, table, text
+from sqlalchemy import ColumnElement, case, column, func, literal_column, select, table, text
 from sqlalchemy.orm import Session
 
 from thumbs.store.models import GoldenExample
@@ -42,6 +47,7 @@ STOP_WORDS = frozenset(_STOP_WORDS.split())
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 _fts = table("golden_examples_fts", column("rowid"))
+_FTS_MATCH = literal_column("golden_examples_fts").op("MATCH")
 
 
 def query_terms(question: str) -> list[str]:
@@ -56,11 +62,31 @@ def query_terms(question: str) -> list[str]:
     return list(seen)
 
 
+def _tsquery(words: str) -> ColumnElement[Any]:
+    return func.websearch_to_tsquery(literal_column("'english'::regconfig"), words)
+
+
+def _count(conditions: Iterable[ColumnElement[bool]]) -> ColumnElement[int]:
+    """How many of ``conditions`` hold, as one SQL expression."""
+    parts = [case((c, 1), else_=0) for c in conditions]
+    total: ColumnElement[int] = parts[0]
+    for part in parts[1:]:
+        total = total + part
+    return total
+
+
 def search_golden(
-    session: Session, *, account_pk: int, assistant_pk: int, query: str, limit: int
+    session: Session,
+    *,
+    account_pk: int,
+    assistant_pk: int,
+    query: str,
+    limit: int,
+    min_coverage: float = 0.0,
 ) -> list[GoldenExample]:
     """The active golden examples of one assistant of one account that best match ``query``,
-    best first; an empty list when nothing matches."""
+    best first, holding at least ``min_coverage`` of its words; an empty list when nothing
+    matches."""
     terms = query_terms(query)
     if not terms or limit <= 0:
         return []
@@ -73,6 +99,10 @@ def search_golden(
     if dialect == "sqlite":
         # Words hold no quote, so each quoted word is one FTS5 string (then stemmed).
         match = " OR ".join(f'"{t}"' for t in terms)
+        shared = _count(
+            GoldenExample.pk.in_(select(_fts.c.rowid).where(_FTS_MATCH(f'"{t}"'))) for t in terms
+        )
+        scope.append(shared >= min_coverage * len(terms))
         stmt = (
             select(GoldenExample)
             .join(_fts, _fts.c.rowid == GoldenExample.pk)
@@ -82,9 +112,9 @@ def search_golden(
         )
     elif dialect == "postgresql":
         document: ColumnElement[Any] = literal_column(PG_DOCUMENT)
-        tsquery = func.websearch_to_tsquery(
-            literal_column("'english'::regconfig"), " or ".join(terms)
-        )
+        tsquery = _tsquery(" or ".join(terms))
+        shared = _count(document.op("@@")(_tsquery(t)) for t in terms)
+        scope.append(shared >= min_coverage * len(terms))
         stmt = (
             select(GoldenExample)
             .where(document.op("@@")(tsquery), *scope)

@@ -33,17 +33,39 @@ def responder_for(
     return EmbeddedResponder()
 
 
+# The share of a question's words a golden example must hold for the embedded responder to
+# answer with it (docs/console.md, "The built-in responder").
+EMBEDDED_MIN_COVERAGE = 0.5
+
+
+def min_coverage(config: AssistantConfig) -> float:
+    """The embedded responder repeats one example, so it needs a close one; a model is given
+    the nearest examples as guidance whatever their similarity."""
+    return 0.0 if config.responder == OPENAI else EMBEDDED_MIN_COVERAGE
+
+
 def example_limit(config: AssistantConfig, settings: Settings) -> int:
     """How many golden examples to give: the embedded responder uses the best one only."""
     return settings.responder_examples if config.responder == OPENAI else 1
 
 
 def examples_for(
-    session: Session, *, account_pk: int, assistant_pk: int, question: str, limit: int
+    session: Session,
+    *,
+    account_pk: int,
+    assistant_pk: int,
+    question: str,
+    limit: int,
+    coverage: float = 0.0,
 ) -> list[Example]:
     """The most relevant active golden examples for a question, detached from the session."""
     rows = search_golden(
-        session, account_pk=account_pk, assistant_pk=assistant_pk, query=question, limit=limit
+        session,
+        account_pk=account_pk,
+        assistant_pk=assistant_pk,
+        query=question,
+        limit=limit,
+        min_coverage=coverage,
     )
     return [Example.of(r) for r in rows]
 
@@ -67,6 +89,7 @@ def prepare(
         assistant_pk=assistant.pk,
         question=question,
         limit=example_limit(config, settings),
+        coverage=min_coverage(config),
     )
     return Prepared(config=config, examples=examples)
 

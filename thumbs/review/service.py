@@ -6,30 +6,37 @@
        │  └──────────────approve──────────────────────▶ reviewed ──dismiss──▶ dismissed
        └──dismiss──▶ dismissed ◀──dismiss── auto_approved
 
-A user who changes their verdict sends the feedback back to ``pending`` (from any
-status) and withdraws what the old verdict produced. Every change is a row in
-``feedback_transitions``. Status changes are conditional updates
-(``… WHERE status = :from``), so two concurrent decisions cannot both win.
+A changed verdict — whichever route changes it — sends the feedback back to ``pending``
+(from any status), withdraws what the old verdict produced and meets the settings again
+(:func:`change_verdict`, the one rule). Every status change is a row in
+``feedback_transitions``.
+
+Every change of a feedback is one conditional update (:func:`_write`) that raises its
+``version``, the feedback's ETag: status changes hold ``… WHERE status = :from`` (two
+concurrent decisions cannot both win), verdict changes ``… WHERE feedback_type = :old``,
+and a decision made on a version the reviewer saw (``If-Match``, the console's forms)
+``… AND version = :seen``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from thumbs.analytics import rollups
 from thumbs.auth.service import Principal
+from thumbs.feedback.schemas import FeedbackUpdate
+from thumbs.feedback.service import feedback_type_for
 from thumbs.golden import service as golden
 from thumbs.kit import errors as E
 from thumbs.kit import ids
-from thumbs.kit.paging import Page, PageParams, keyset_page
 from thumbs.kit.timefmt import iso, utcnow
+from thumbs.store import rollups
 from thumbs.store.models import (
     Assistant,
     ConversationSession,
@@ -76,7 +83,12 @@ def effective_settings(
             FeedbackSetting.account_pk == account_pk, FeedbackSetting.scope.in_(scopes)
         )
     ).all()
-    found = {(r.scope, r.feedback_type): r for r in rows}
+    return _resolve({(r.scope, r.feedback_type): r for r in rows}, assistant)
+
+
+def _resolve(
+    found: dict[tuple[str, str], FeedbackSetting], assistant: Assistant | None
+) -> list[EffectiveSetting]:
     out = []
     for kind in FEEDBACK_TYPES:
         row = found.get((assistant.id, kind)) if assistant is not None else None
@@ -170,17 +182,39 @@ class ScopeSettings:
     label: str
     by_type: dict[str, EffectiveSetting]
 
+    def inherited(self, feedback_type: str) -> bool:
+        """An assistant's type that follows the account default (it has no setting of its
+        own); never the account default itself."""
+        return bool(self.scope) and self.by_type[feedback_type].source != "assistant"
+
 
 def settings_by_scope(
     session: Session, *, account_pk: int, assistants: Sequence[Assistant]
 ) -> list[ScopeSettings]:
-    """The account default, then each of ``assistants`` (the console's settings table)."""
+    """The account default, then each of ``assistants`` (the console's settings table), from
+    one read of the account's settings."""
+    rows = session.scalars(select(FeedbackSetting).where(FeedbackSetting.account_pk == account_pk))
+    found = {(r.scope, r.feedback_type): r for r in rows}
 
     def one(scope: str, label: str, assistant: Assistant | None) -> ScopeSettings:
-        found = effective_settings(session, account_pk=account_pk, assistant=assistant)
-        return ScopeSettings(scope, label, {s.feedback_type: s for s in found})
+        return ScopeSettings(scope, label, {s.feedback_type: s for s in _resolve(found, assistant)})
 
     return [one("", "Account default", None)] + [one(a.id, a.name, a) for a in assistants]
+
+
+def use_account_default(
+    session: Session, *, account_pk: int, assistant: Assistant, feedback_type: str
+) -> None:
+    """The assistant follows the account default for this type again: its own setting of
+    that type is removed (nothing happens when it has none)."""
+    session.execute(
+        delete(FeedbackSetting).where(
+            FeedbackSetting.account_pk == account_pk,
+            FeedbackSetting.scope == assistant.id,
+            FeedbackSetting.feedback_type == feedback_type,
+        )
+    )
+    session.flush()
 
 
 def put_settings(
@@ -188,11 +222,22 @@ def put_settings(
     *,
     account_pk: int,
     assistant: Assistant | None,
-    values: dict[str, dict[str, bool]],
+    values: Mapping[str, Mapping[str, bool] | None],
 ) -> None:
     """Set ``auto_approve`` and ``require_reason`` of several types at once (per type, as
-    :func:`put_setting`) for the account default (``assistant`` None) or one assistant."""
+    :func:`put_setting`) for the account default (``assistant`` None) or one assistant. For
+    an assistant, a type given ``None`` follows the account default again
+    (:func:`use_account_default`)."""
     for feedback_type, flags in values.items():
+        if flags is None:
+            if assistant is None:
+                raise E.InvalidField(
+                    E.INVALID_VALUE, "scope", "Only an assistant can follow the account default"
+                )
+            use_account_default(
+                session, account_pk=account_pk, assistant=assistant, feedback_type=feedback_type
+            )
+            continue
         put_setting(
             session,
             account_pk=account_pk,
@@ -245,6 +290,42 @@ def record(
     return row
 
 
+def changed_meanwhile(feedback: Feedback, *, to_status: str) -> E.ThumbsError:
+    """Someone changed the feedback after the caller saw it (a decision, a new verdict)."""
+    return E.ThumbsError(
+        E.INVALID_TRANSITION,
+        f"Someone changed this feedback meanwhile (it is now {feedback.status}); "
+        "fetch it and decide again",
+        field="version",
+        details={"from": feedback.status, "to": to_status, "version": feedback.version},
+    )
+
+
+def _write(
+    session: Session,
+    *,
+    feedback: Feedback,
+    values: dict[str, Any],
+    unless_changed: Sequence[ColumnElement[bool]],
+) -> bool:
+    """Write ``values`` and raise the version, if the conditions on what the caller read
+    still hold: the one conditional update behind every change of a feedback. False when
+    someone changed it meanwhile; otherwise the loaded object is kept in step."""
+    row = session.execute(
+        update(Feedback)
+        .where(Feedback.pk == feedback.pk, *unless_changed)
+        .values(**values, version=Feedback.version + 1)
+        .returning(Feedback.version)
+        .execution_options(synchronize_session=False)
+    ).one_or_none()
+    if row is None:
+        return False
+    rollups.updated(session, before=feedback, values=values)  # same transaction
+    for key, value in {**values, "version": row.version}.items():
+        set_committed_value(feedback, key, value)
+    return True
+
+
 def move(
     session: Session,
     *,
@@ -253,9 +334,11 @@ def move(
     actor: Principal | None,
     note: str | None,
     check: bool = True,
+    exact: bool = False,
 ) -> FeedbackTransition:
-    """Change the status (a conditional update: a concurrent change makes this a 409) and
-    record the transition."""
+    """Change the status (a conditional update: a concurrent change of the status makes
+    this a 409; with ``exact``, any change since the feedback was read) and record the
+    transition."""
     from_status = feedback.status
     if check and to_status not in ALLOWED.get(from_status, frozenset()):
         raise E.ThumbsError(
@@ -272,22 +355,16 @@ def move(
     elif to_status == "pending":
         values["reviewed_by_pk"] = None
         values["reviewed_at"] = None
-    result = session.execute(
-        update(Feedback)
-        .where(Feedback.pk == feedback.pk, Feedback.status == from_status)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    if not getattr(result, "rowcount", 0):
+    unchanged = [Feedback.status == from_status]
+    if exact:
+        unchanged.append(Feedback.version == feedback.version)
+    if not _write(session, feedback=feedback, values=values, unless_changed=unchanged):
         raise E.ThumbsError(
             E.INVALID_TRANSITION,
             "The feedback changed meanwhile; fetch it and decide again",
             field="status",
             details={"from": from_status, "to": to_status},
         )
-    rollups.updated(session, before=feedback, values=values)
-    for key, value in values.items():
-        set_committed_value(feedback, key, value)
     return record(
         session,
         feedback=feedback,
@@ -316,6 +393,139 @@ def auto_approve_if_set(session: Session, *, feedback: Feedback, setting: Effect
         )
 
 
+# -- verdicts: one rule, whichever route changes one -------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What a verdict is made of: the type (None: feedback without one), the Twilio score,
+    the Twilio text and the thumbs reason."""
+
+    feedback_type: str | None
+    score: float | None
+    text: str | None
+    reason: str | None
+
+
+def verdict_of(feedback: Feedback) -> Verdict:
+    return Verdict(feedback.feedback_type, feedback.score, feedback.text, feedback.reason)
+
+
+def change_verdict(
+    session: Session,
+    *,
+    feedback: Feedback,
+    verdict: Verdict,
+    actor: Principal | None,
+    via: str,
+) -> Feedback:
+    """Give a feedback a new verdict, whichever route changes it (the Twilio update
+    ``PUT …/Feedbacks/{fid}``, a thumbs resubmission through ``POST /v1/Thumbs``).
+
+    The new values are written only if nobody changed the type since it was read (else
+    409, code 60409; two changes that keep the type both land, the later one wins). The
+    same type keeps the status and what it produced. A changed type is a new verdict: what
+    the old one produced (golden examples, preference pairs) is withdrawn, the feedback
+    goes back to ``pending`` from any status (a transition, so the history shows the
+    change), and — the decision named *a changed verdict is judged again* in
+    docs/lifecycle.md — the settings for the new type meet it as they meet a new thumbs
+    verdict, auto-approval included. ``via`` names the route in the transition's note."""
+    old_type = feedback.feedback_type
+    values = {
+        "feedback_type": verdict.feedback_type,
+        "score": verdict.score,
+        "text": verdict.text,
+        "reason": verdict.reason,
+        "date_updated": utcnow(),
+    }
+    unchanged = [Feedback.feedback_type == old_type]  # IS NULL for no type
+    if not _write(session, feedback=feedback, values=values, unless_changed=unchanged):
+        raise E.Conflict("The feedback changed meanwhile; fetch it and try again", field="version")
+    new_type = verdict.feedback_type
+    if new_type == old_type:
+        return feedback
+    golden.withdraw_for_feedback(
+        session, feedback_pk=feedback.pk, reason=f"verdict changed to {new_type or 'none'}"
+    )
+    move(
+        session,
+        feedback=feedback,
+        to_status="pending",
+        actor=actor,
+        note=f"verdict changed from {old_type or 'none'} to {new_type or 'none'} {via}",
+        check=False,
+    )
+    if new_type is not None:
+        setting = setting_for(
+            session,
+            account_pk=feedback.account_pk,
+            assistant_pk=feedback.assistant_pk,
+            feedback_type=new_type,
+        )
+        auto_approve_if_set(session, feedback=feedback, setting=setting)
+    return feedback
+
+
+def update_feedback(
+    session: Session,
+    *,
+    feedback: Feedback,
+    data: FeedbackUpdate,
+    positive_threshold: float,
+    actor: Principal,
+) -> Feedback:
+    """Twilio's update (``PUT …/Feedbacks/{fid}``): the fields given replace the stored
+    ones; a new score gives the type the assistant's threshold says, whatever the channel
+    the feedback came from, and the verdict changes by the one rule."""
+    fields = data.model_dump(exclude_unset=True)
+    current = verdict_of(feedback)
+    score = fields.get("score", current.score)
+    verdict = Verdict(
+        feedback_type=(
+            feedback_type_for(score, positive_threshold)
+            if "score" in fields
+            else current.feedback_type
+        ),
+        score=score,
+        text=fields.get("text", current.text),
+        reason=current.reason,
+    )
+    return change_verdict(
+        session, feedback=feedback, verdict=verdict, actor=actor, via="through the Feedbacks API"
+    )
+
+
+# -- decisions ---------------------------------------------------------------------------------
+
+
+def etag(feedback: Feedback) -> str:
+    """The feedback's entity tag (its version): a decision may be made conditional on it."""
+    return f'"{feedback.version}"'
+
+
+def _decide(
+    session: Session,
+    *,
+    feedback: Feedback,
+    to_status: str,
+    actor: Principal,
+    note: str | None,
+    seen: Collection[int] | None,
+) -> FeedbackTransition:
+    """A decision taken on the state the reviewer saw: ``seen`` holds the versions they
+    accept (``If-Match``, the console form's version); None decides on the current state."""
+    if seen is not None and feedback.version not in seen:
+        raise changed_meanwhile(feedback, to_status=to_status)
+    return move(
+        session,
+        feedback=feedback,
+        to_status=to_status,
+        actor=actor,
+        note=note,
+        exact=seen is not None,
+    )
+
+
 def approve(
     session: Session,
     *,
@@ -323,8 +533,11 @@ def approve(
     actor: Principal,
     corrected_response: str | None,
     note: str | None,
+    seen: Collection[int] | None = None,
 ) -> FeedbackTransition:
-    decision = move(session, feedback=feedback, to_status="reviewed", actor=actor, note=note)
+    decision = _decide(
+        session, feedback=feedback, to_status="reviewed", actor=actor, note=note, seen=seen
+    )
     golden.withdraw_for_feedback(session, feedback_pk=feedback.pk, reason="superseded by a review")
     golden.create_from_decision(
         session, feedback=feedback, decision=decision, corrected_response=corrected_response
@@ -333,9 +546,16 @@ def approve(
 
 
 def dismiss(
-    session: Session, *, feedback: Feedback, actor: Principal, note: str | None
+    session: Session,
+    *,
+    feedback: Feedback,
+    actor: Principal,
+    note: str | None,
+    seen: Collection[int] | None = None,
 ) -> FeedbackTransition:
-    decision = move(session, feedback=feedback, to_status="dismissed", actor=actor, note=note)
+    decision = _decide(
+        session, feedback=feedback, to_status="dismissed", actor=actor, note=note, seen=seen
+    )
     golden.withdraw_for_feedback(session, feedback_pk=feedback.pk, reason="feedback dismissed")
     return decision
 
@@ -350,38 +570,6 @@ def get_feedback(session: Session, *, account_pk: int, feedback_id: str) -> Feed
     if fb is None:
         raise E.NotFound("Feedback", feedback_id[:64])
     return fb
-
-
-@dataclass(frozen=True, slots=True)
-class QueueFilters:
-    assistant_pk: int | None = None
-    feedback_type: str | None = None
-    has_reason: bool | None = None
-    channel: str | None = None
-    created_after: datetime | None = None
-    created_before: datetime | None = None
-
-
-def queue_page(
-    session: Session, *, account_pk: int, filters: QueueFilters, params: PageParams
-) -> Page[Feedback]:
-    """Pending feedback, oldest first."""
-    stmt = select(Feedback).where(Feedback.account_pk == account_pk, Feedback.status == "pending")
-    if filters.assistant_pk is not None:
-        stmt = stmt.where(Feedback.assistant_pk == filters.assistant_pk)
-    if filters.feedback_type is not None:
-        stmt = stmt.where(Feedback.feedback_type == filters.feedback_type)
-    if filters.channel is not None:
-        stmt = stmt.where(Feedback.channel == filters.channel)
-    if filters.has_reason is True:
-        stmt = stmt.where(Feedback.reason.is_not(None), Feedback.reason != "")
-    elif filters.has_reason is False:
-        stmt = stmt.where(or_(Feedback.reason.is_(None), Feedback.reason == ""))
-    if filters.created_after is not None:
-        stmt = stmt.where(Feedback.date_created >= filters.created_after)
-    if filters.created_before is not None:
-        stmt = stmt.where(Feedback.date_created < filters.created_before)
-    return keyset_page(session, stmt, Feedback.pk, params, descending=False)
 
 
 def transitions(session: Session, *, feedback: Feedback) -> list[FeedbackTransition]:

@@ -1,6 +1,12 @@
 """Engines and sessions for SQLite (embedded default) and PostgreSQL (production).
 
 SQLite runs in WAL mode with ``synchronous=FULL``: a commit that returned is on disk.
+
+Every engine is built with ``hide_parameters=True``: a store error names the statement but
+never the values bound to it (feedback text, identities), in logs or anywhere else. Waits
+are bounded (:class:`StoreLimits`): a request that cannot get a connection in time, or a
+store that cannot be reached, fails fast and is answered 503 (see
+:func:`store_unavailable`), never held for the driver's defaults.
 """
 
 from __future__ import annotations
@@ -8,17 +14,47 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool, QueuePool
 
+from thumbs.kit.dberrors import describe as describe
+from thumbs.kit.dberrors import store_unavailable as store_unavailable
+
+if TYPE_CHECKING:
+    from thumbs.config import Settings
+
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
+
+
+@dataclass(frozen=True, slots=True)
+class StoreLimits:
+    """How long the store may make a request wait (the defaults of the settings of the
+    same names, ``THUMBS_DB_*``)."""
+
+    pool_size: int = 8
+    # seconds to wait for a pooled connection before answering 503
+    pool_timeout: float = 3.0
+    # PostgreSQL: seconds to establish a connection (libpq's connect_timeout)
+    connect_timeout: int = 5
+    # PostgreSQL: seconds one statement may run (0: no limit)
+    statement_timeout: float = 30.0
+
+    @classmethod
+    def of(cls, settings: Settings) -> StoreLimits:
+        return cls(
+            pool_size=settings.db_pool_size,
+            pool_timeout=settings.db_pool_timeout,
+            connect_timeout=settings.db_connect_timeout,
+            statement_timeout=settings.db_statement_timeout,
+        )
 
 
 def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
@@ -31,33 +67,57 @@ def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
     cur.close()
 
 
-def make_engine(url: str, *, pool_size: int = 8, null_pool: bool = False) -> Engine:
+def make_engine(url: str, *, limits: StoreLimits | None = None, null_pool: bool = False) -> Engine:
+    limits = limits or StoreLimits()
+    pooled: dict[str, Any] = (
+        {"poolclass": NullPool}
+        if null_pool
+        else {
+            "poolclass": QueuePool,
+            "pool_size": limits.pool_size,
+            "max_overflow": 2 * limits.pool_size,
+            "pool_timeout": limits.pool_timeout,
+        }
+    )
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        pool_args: dict[str, Any] = (
-            {"poolclass": NullPool}
-            if null_pool
-            else {"poolclass": QueuePool, "pool_size": pool_size, "max_overflow": 16}
-        )
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 10}, **pool_args
+            url,
+            connect_args={"check_same_thread": False, "timeout": 10},
+            hide_parameters=True,
+            **pooled,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    if null_pool:
-        return create_engine(url, poolclass=NullPool)
-    return create_engine(url, pool_size=pool_size, max_overflow=16, pool_pre_ping=True)
+    connect_args: dict[str, Any] = {"connect_timeout": limits.connect_timeout}
+    if limits.statement_timeout > 0:
+        # added to the URL's own ``options`` (connect_args would replace them)
+        given = make_url(url).query.get("options", "")
+        options = [*([given] if isinstance(given, str) else given)]
+        options.append(f"-c statement_timeout={round(limits.statement_timeout * 1000)}")
+        connect_args["options"] = " ".join(o for o in options if o)
+    return create_engine(
+        url,
+        connect_args=connect_args,
+        hide_parameters=True,
+        pool_pre_ping=not null_pool,
+        **pooled,
+    )
 
 
 class Store:
     """The engine and session factory of one process."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, limits: StoreLimits | None = None) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, limits=limits)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @classmethod
+    def of(cls, settings: Settings) -> Store:
+        return cls(settings.effective_database_url, limits=StoreLimits.of(settings))
 
     @property
     def sqlite(self) -> bool:

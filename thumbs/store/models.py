@@ -79,12 +79,26 @@ class Account(Base):
 
 class ApiKey(Base):
     __tablename__ = "api_keys"
+    __table_args__ = (Index("ix_api_keys_account_pk_pk", "account_pk", "pk"),)
     pk: Mapped[int] = _pk()
     sid: Mapped[str] = mapped_column(String(34), unique=True)
     account_pk: Mapped[int] = _account_fk()
     friendly_name: Mapped[str] = mapped_column(String(ID_LEN), default="")
     secret_hash: Mapped[str] = mapped_column(String(128))
     date_created: Mapped[datetime] = _created()
+
+
+class CredentialEpoch(Base):
+    """One row: a counter moved forward in the transaction that revokes a credential.
+
+    Every server process re-reads it at most ``THUMBS_AUTH_REVOCATION_CHECK`` seconds after
+    its last read, and empties its credential cache when it moved, so that a revoked key is
+    refused everywhere within that bound (see thumbs.auth.service.CredentialCache)."""
+
+    __tablename__ = "credential_epoch"
+    pk: Mapped[int] = _pk()
+    epoch: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    date_updated: Mapped[datetime] = _updated()
 
 
 class User(Base):
@@ -98,6 +112,7 @@ class User(Base):
         UniqueConstraint("account_pk", "identity"),
         UniqueConstraint("account_pk", "email"),
         Index("ix_users_email", "email"),
+        Index("uq_users_password_link_hash", "password_link_hash", unique=True),
     )
     pk: Mapped[int] = _pk()
     sid: Mapped[str] = mapped_column(String(34), unique=True)
@@ -106,6 +121,11 @@ class User(Base):
     email: Mapped[str | None] = mapped_column(String(320))
     password_hash: Mapped[str | None] = mapped_column(String(256))
     role: Mapped[str] = mapped_column(String(16), default="end_user")  # end_user|member|admin
+    # console users: deactivated ones cannot sign in; the digest of their one pending
+    # set-password link (an invitation or a reset) and when it expires (thumbs.auth.members)
+    deactivated_at: Mapped[datetime | None] = mapped_column(DateTime)
+    password_link_hash: Mapped[str | None] = mapped_column(String(64))
+    password_link_expires: Mapped[datetime | None] = mapped_column(DateTime)
     date_created: Mapped[datetime] = _created()
     date_updated: Mapped[datetime] = _updated()
 
@@ -169,6 +189,9 @@ class Message(Base):
     date_updated: Mapped[datetime] = _updated()
 
 
+NO_TYPE = "none"  # how filters and rollups name the type of a feedback without a verdict
+
+
 class Feedback(Base):
     """One feedback record: written by the Twilio-compatible API and the thumbs submission."""
 
@@ -187,6 +210,9 @@ class Feedback(Base):
             sqlite_where=text("user_pk IS NOT NULL"),
             postgresql_where=text("user_pk IS NOT NULL"),
         ),
+        # the console's explorer: an account's feedback newest first, or one session's
+        Index("ix_feedbacks_account_pk_pk", "account_pk", "pk"),
+        Index("ix_feedbacks_account_pk_session_id_pk", "account_pk", "session_id", "pk"),
         # one thumbs verdict per user per message
         Index(
             "uq_feedbacks_thumb",
@@ -219,11 +245,13 @@ class Feedback(Base):
         PK, ForeignKey("users.pk", ondelete="SET NULL")
     )
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # raised by every change (see thumbs.review.service): the feedback's ETag
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
     date_created: Mapped[datetime] = _created()
     date_updated: Mapped[datetime] = _updated()
 
 
-# -- analytics rollups (maintained by thumbs.analytics.rollups) ------------------------------
+# -- analytics rollups (maintained by thumbs.store.rollups) ------------------------------
 
 # Lower edges, in seconds, of the time-to-review histogram's bins (the last bin is open):
 # under 1 min, 1-5 min, 5-15 min, 15-30 min, 30-60 min, 1-2 h, 2-4 h, 4-8 h, 8-16 h,
@@ -254,7 +282,7 @@ def _rollup_table(name: str) -> Table:
 
     ``bucket`` is a whole number of UTC hours (or days) since 1970-01-01; ``feedback_type``
     is ``none`` for feedback without a verdict. The measures are sums over the feedback
-    of the cell (see thumbs.analytics.rollups)."""
+    of the cell (see thumbs.store.rollups)."""
     return Table(
         name,
         Base.metadata,
@@ -372,9 +400,11 @@ class PreferencePair(Base):
 
 
 class IdempotencyKey(Base):
-    """A create request's idempotency key and the response it got, replayed on retry."""
+    """A create request's idempotency key and the response it got, replayed on retry for
+    24 hours (thumbs.feedback.idempotency); expired keys are deleted in bounded batches."""
 
     __tablename__ = "idempotency_keys"
+    __table_args__ = (Index("ix_idempotency_keys_date_created", "date_created"),)
     account_pk: Mapped[int] = mapped_column(
         PK, ForeignKey("accounts.pk", ondelete="CASCADE"), primary_key=True
     )

@@ -13,7 +13,19 @@ keeps the per-request cost to appending to a list: the loop and the writer threa
 once per batch, not once per request.
 
 If a batch fails (a constraint violated by one job, a race with another process), it is
-rolled back and each job is retried alone, so one bad job never fails its neighbours.
+rolled back and each job is written alone (``write_one``, a batch of one included), so one
+bad job never fails its neighbours and each job kind answers a race the way one process
+would. If the store is busy or unreachable, the batch fails as a whole, at once (503).
+
+Nothing that can block runs on the event loop. The inline path only ever uses a connection
+that is already open (opened on the writer thread) and waits for SQLite's write lock for
+at most ``INLINE_BUSY_MS``; everything else (the first connection, a reconnect, a lock held
+by another process, the retry of a failed batch and the per-job fallback) runs on the
+writer thread while the loop goes on serving requests.
+
+The queue is bounded (``max_queue``): past it, a submission is refused with a 503 before
+anything is written. :meth:`GroupCommitWriter.drain` waits for every submitted job at
+shutdown.
 """
 
 from __future__ import annotations
@@ -30,15 +42,23 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine
 
+from thumbs.kit import errors as E
+from thumbs.kit.dberrors import describe, store_unavailable
+
 log = logging.getLogger("thumbs.writer")
 
 J = TypeVar("J")
 J_contra = TypeVar("J_contra", contravariant=True)
 
+# How long the inline path (on the event loop) waits for SQLite's write lock when another
+# process holds it, before it hands the batch to the writer thread (which waits longer).
+INLINE_BUSY_MS = 50
+
 
 class JobKind(Protocol[J_contra]):
     """How to write jobs of one kind. ``write_many`` runs inside the batch transaction;
-    ``write_one`` (the fallback after a failed batch) opens transactions of its own."""
+    ``write_one`` (the fallback after a failed batch) opens transactions of its own and
+    turns a race with another process into the answer one process would give."""
 
     def write_many(self, conn: Connection, jobs: Sequence[J_contra]) -> list[Any]: ...
 
@@ -55,14 +75,24 @@ class _Pending(Generic[J]):
 
 
 class GroupCommitWriter:
-    def __init__(self, engine: Engine, *, max_batch: int = 1024, inline: bool = False) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        max_batch: int = 1024,
+        inline: bool = False,
+        max_queue: int = 10_000,
+    ) -> None:
         self.engine = engine
         self.max_batch = max_batch
         self.inline = inline
+        self.max_queue = max_queue
         self._waiting: list[_Pending[Any]] = []
         self._busy = False
+        self._closing = False
+        self._idle: asyncio.Future[None] | None = None  # drain() waits for it
         self._executor: ThreadPoolExecutor | None = None
-        self._lock = threading.Lock()  # serialises synchronous writes with batches
+        self._lock = threading.Lock()  # one batch at a time, on whichever thread
         self.batches = 0
         self.jobs = 0
         self.write_seconds = 0.0
@@ -79,7 +109,18 @@ class GroupCommitWriter:
         with self._lock:
             self._discard_connection()
 
+    async def drain(self) -> None:
+        """Refuse new jobs and wait until every submitted one is written (shutdown)."""
+        self._closing = True
+        if self._busy:
+            self._idle = asyncio.get_running_loop().create_future()
+            await self._idle
+
     async def submit(self, kind: JobKind[J], job: J) -> Any:
+        if self._closing:
+            raise E.StoreUnavailable("The server is shutting down; retry shortly")
+        if len(self._waiting) >= self.max_queue:
+            raise E.StoreUnavailable("Too many writes are waiting; retry shortly")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         self._waiting.append(_Pending(kind=kind, job=job, future=future))
@@ -101,16 +142,13 @@ class GroupCommitWriter:
     def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
         if not self._waiting:
             self._busy = False
+            if self._idle is not None and not self._idle.done():
+                self._idle.set_result(None)
             return
         batch = self._waiting[: self.max_batch]
         del self._waiting[: self.max_batch]
-        if self.inline:
-            failure: BaseException | None = None
-            try:
-                self._write(batch)
-            except BaseException as exc:  # pragma: no cover - never strand a waiter
-                failure = exc
-            self._settle(batch, failure)
+        if self.inline and self._write_inline(batch):
+            self._settle(batch, None)
             # let the loop read more requests before the next batch
             loop.call_soon(self._flush, loop)
             return
@@ -138,51 +176,113 @@ class GroupCommitWriter:
             else:
                 fut.set_result(p.result)
 
+    def _write_inline(self, batch: list[_Pending[Any]]) -> bool:
+        """On the event loop: write the batch if that cannot block (the connection is open,
+        no other write is under way). False when it was not written: nothing is committed
+        and the batch goes to the writer thread."""
+        conn = self._conn
+        if conn is None or conn.closed or conn.invalidated:
+            return False
+        if not self._lock.acquire(blocking=False):
+            return False
+        try:
+            started = time.perf_counter()
+            try:
+                self._write_batch(conn, batch)
+            except Exception as exc:
+                log.info(
+                    "batch of %d failed on the loop (%s); retried off it", len(batch), describe(exc)
+                )
+                return False
+            self.write_seconds += time.perf_counter() - started
+            return True
+        finally:
+            self._lock.release()
+
+    def _write(self, batch: list[_Pending[Any]]) -> None:
+        """On the writer thread (or a caller's thread): write the batch, reconnecting if
+        need be, and if it fails, each job alone."""
+        with self._lock:
+            started = time.perf_counter()
+            self._write_locked(batch)
+            if self.inline:
+                self._open_for_inline()
+            self.write_seconds += time.perf_counter() - started
+
+    def _write_batch(self, conn: Connection, batch: list[_Pending[Any]]) -> None:
+        groups: dict[int, tuple[JobKind[Any], list[_Pending[Any]]]] = {}
+        for p in batch:
+            groups.setdefault(id(p.kind), (p.kind, []))[1].append(p)
+        with conn.begin():
+            results: list[tuple[_Pending[Any], Any]] = []
+            for kind, items in groups.values():
+                out = kind.write_many(conn, [p.job for p in items])
+                results.extend(zip(items, out, strict=True))
+        for p, r in results:
+            p.result = r
+        self.batches += 1
+        self.jobs += len(batch)
+
+    def _write_locked(self, batch: list[_Pending[Any]]) -> None:
+        try:
+            if self.inline:
+                # a pooled connection, with the engine's own (longer) lock wait
+                with self.engine.connect() as conn:
+                    self._write_batch(conn, batch)
+            else:
+                try:
+                    self._write_batch(self._connection(), batch)
+                except Exception:
+                    self._discard_connection()
+                    raise
+            return
+        except Exception as exc:
+            if store_unavailable(exc):
+                log.warning(
+                    "store unavailable: a batch of %d failed (%s)", len(batch), describe(exc)
+                )
+                for p in batch:
+                    p.error = exc
+                return
+            log.info(
+                "batch of %d failed (%s); writing its jobs one by one", len(batch), describe(exc)
+            )
+        for i, p in enumerate(batch):
+            try:
+                p.result = p.kind.write_one(self.engine, p.job)
+            except Exception as exc:
+                p.error = exc
+                if store_unavailable(exc):
+                    for rest in batch[i + 1 :]:
+                        rest.error = exc
+                    return
+
     def _connection(self) -> Connection:
         """The writer's own connection, kept open between batches (no pool round trip)."""
         if self._conn is None or self._conn.closed or self._conn.invalidated:
             self._conn = self.engine.connect()
         return self._conn
 
+    def _open_for_inline(self) -> None:
+        """Open (on this thread, never on the loop) the connection the inline path uses;
+        it waits for SQLite's write lock briefly, then lets the writer thread wait."""
+        if self._conn is not None and not (self._conn.closed or self._conn.invalidated):
+            return
+        self._discard_connection()
+        try:
+            conn = self.engine.connect()
+            # its own lock wait: the connection never goes back to the pool
+            conn.detach()
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={INLINE_BUSY_MS}")
+                conn.commit()
+        except Exception as exc:
+            log.warning("writer: cannot open a connection yet (%s)", describe(exc))
+            return
+        self._conn = conn
+
     def _discard_connection(self) -> None:
         if self._conn is not None:
             with contextlib.suppress(Exception):
                 self._conn.close()
             self._conn = None
-
-    def _write(self, batch: list[_Pending[Any]]) -> None:
-        with self._lock:
-            started = time.perf_counter()
-            self._write_locked(batch)
-            self.write_seconds += time.perf_counter() - started
-
-    def _write_locked(self, batch: list[_Pending[Any]]) -> None:
-        groups: dict[int, tuple[JobKind[Any], list[_Pending[Any]]]] = {}
-        for p in batch:
-            groups.setdefault(id(p.kind), (p.kind, []))[1].append(p)
-        try:
-            conn = self._connection()
-            try:
-                with conn.begin():
-                    results: list[tuple[_Pending[Any], Any]] = []
-                    for kind, items in groups.values():
-                        out = kind.write_many(conn, [p.job for p in items])
-                        results.extend(zip(items, out, strict=True))
-            except Exception:
-                self._discard_connection()
-                raise
-            for p, r in results:
-                p.result = r
-            self.batches += 1
-            self.jobs += len(batch)
-            return
-        except Exception as exc:
-            if len(batch) == 1:
-                batch[0].error = exc
-                return
-            log.info("batch of %d failed (%s); writing its jobs one by one", len(batch), exc)
-        for p in batch:
-            try:
-                p.result = p.kind.write_one(self.engine, p.job)
-            except Exception as exc:
-                p.error = exc

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from thumbs.kit import errors as E
 from thumbs.kit import ids
 from thumbs.kit.paging import Page, PageParams, keyset_page
-from thumbs.kit.sql import insert_ignore
 from thumbs.kit.timefmt import iso, utcnow
 from thumbs.store.models import User
+from thumbs.store.sql import insert_ignore
 
 ROLES = ("end_user", "member", "admin")
 
@@ -27,39 +31,127 @@ def get_or_create(session: Session, *, account_pk: int, identity: str) -> User:
     user = find_by_identity(session, account_pk=account_pk, identity=identity)
     if user is not None:
         return user
-    now = utcnow()
-    insert_ignore(
-        session,
-        User,
-        {
-            "sid": ids.new_sid(ids.USER),
-            "account_pk": account_pk,
-            "identity": identity,
-            "role": "end_user",
-            "date_created": now,
-            "date_updated": now,
-        },
-        index_elements=["account_pk", "identity"],
-    )
+    ensure_end_users(session.connection(), wanted={(account_pk, identity)})
     user = find_by_identity(session, account_pk=account_pk, identity=identity)
     assert user is not None
     return user
 
 
+def ensure_end_users(
+    conn: Connection, *, wanted: Collection[tuple[int, str]]
+) -> dict[tuple[int, str], tuple[int, str]]:
+    """``(account_pk, identity)`` → ``(pk, sid)`` of each named user, the missing ones
+    created with role ``end_user``: the one place end users are created, set-based (one
+    SELECT; for new names one ``INSERT … ON CONFLICT DO NOTHING`` and, when another
+    transaction created some of them meanwhile, one more SELECT). Used by
+    :func:`get_or_create` and by the create hot path's batches."""
+    if not wanted:
+        return {}
+    found = _users_named(conn, wanted)
+    missing = [w for w in wanted if w not in found]
+    if not missing:
+        return found
+    now = utcnow()
+    created = insert_ignore(
+        conn,
+        User,
+        [new_row(account_pk=a, identity=i, role="end_user", now=now) for a, i in missing],
+        index_elements=["account_pk", "identity"],
+        returning=(User.pk, User.sid, User.account_pk, User.identity),
+    )
+    for r in created:
+        found[(r.account_pk, r.identity)] = (r.pk, r.sid)
+    raced = [w for w in missing if w not in found]
+    if raced:
+        found.update(_users_named(conn, raced))
+    return found
+
+
+def _users_named(
+    conn: Connection, wanted: Collection[tuple[int, str]]
+) -> dict[tuple[int, str], tuple[int, str]]:
+    accounts = {a for a, _ in wanted}
+    identities = {i for _, i in wanted}
+    rows = conn.execute(
+        select(User.pk, User.sid, User.account_pk, User.identity).where(
+            User.account_pk.in_(accounts), User.identity.in_(identities)
+        )
+    )
+    named = set(wanted)
+    return {
+        (r.account_pk, r.identity): (r.pk, r.sid)
+        for r in rows
+        if (r.account_pk, r.identity) in named
+    }
+
+
+def shown_names(session: Session, *, account_pk: int, pks: set[int]) -> dict[int, str]:
+    """How people show in a list (by user pk): their identity, else their email."""
+    if not pks:
+        return {}
+    rows = session.execute(
+        select(User.pk, User.identity, User.email).where(
+            User.account_pk == account_pk, User.pk.in_(pks)
+        )
+    )
+    return {r.pk: r.identity or r.email or "" for r in rows}
+
+
+def new_row(
+    *,
+    account_pk: int,
+    identity: str | None,
+    role: str,
+    now: datetime,
+    email: str | None = None,
+    password_hash: str | None = None,
+) -> dict[str, Any]:
+    """The columns of a new user: every user is made from this row, by
+    :func:`ensure_end_users` (named end users, on first use) or :func:`create`."""
+    return {
+        "sid": ids.new_sid(ids.USER),
+        "account_pk": account_pk,
+        "identity": identity,
+        "email": email,
+        "password_hash": password_hash,
+        "role": role,
+        "date_created": now,
+        "date_updated": now,
+    }
+
+
+def check_email_free(session: Session, *, account_pk: int, email: str) -> None:
+    """409 when a user of this account has the email (emails are unique per account)."""
+    taken = select(User.pk).where(User.account_pk == account_pk, User.email == email)
+    if session.scalars(taken).first() is not None:
+        raise E.Conflict(f"A user with email {email} exists already", field="email")
+
+
 def create(
-    session: Session, *, account_pk: int, identity: str, role: str, email: str | None
+    session: Session,
+    *,
+    account_pk: int,
+    identity: str | None,
+    role: str,
+    email: str | None,
+    password_hash: str | None = None,
 ) -> User:
-    if find_by_identity(session, account_pk=account_pk, identity=identity) is not None:
+    """A user with a given role (``POST /v1/Users``; console users, with an email and a
+    password hash, through ``thumbs.auth.console``); 409 when the identity or the email is
+    taken in the account."""
+    if identity is not None and find_by_identity(session, account_pk=account_pk, identity=identity):
         raise E.Conflict(f"A user with identity {identity!r} already exists", field="identity")
-    if (
-        email is not None
-        and session.scalars(
-            select(User.pk).where(User.account_pk == account_pk, User.email == email)
-        ).first()
-    ):
-        raise E.Conflict("A user with this email already exists", field="email")
+    if email is not None:
+        check_email_free(session, account_pk=account_pk, email=email)
     user = User(
-        sid=ids.new_sid(ids.USER), account_pk=account_pk, identity=identity, role=role, email=email
+        **new_row(
+            account_pk=account_pk,
+            identity=identity,
+            role=role,
+            now=utcnow(),
+            email=email,
+            password_hash=password_hash,
+        )
     )
     session.add(user)
     session.flush()

@@ -3,12 +3,10 @@ handlers over the review and golden services (the same ones the /v1 API calls)."
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Query
-from sqlalchemy import select
+from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -16,29 +14,47 @@ from starlette.responses import RedirectResponse, Response
 from thumbs.assistants import service as assistants
 from thumbs.auth.console import ConsoleUser
 from thumbs.auth.service import Principal
-from thumbs.conversations import service as conversations
 from thumbs.golden import service as golden
 from thumbs.kit import errors as E
 from thumbs.kit.deps import DbSession
 from thumbs.kit.paging import PageParams, page_params
+from thumbs.review import queue
 from thumbs.review import service as review
-from thumbs.store.models import Assistant, Feedback, GoldenExample, Message
+from thumbs.store.models import Feedback, GoldenExample
+from thumbs.users import service as users
 from thumbs.web import service
 from thumbs.web.deps import CheckedAdmin, CurrentUser, base_path
+from thumbs.web.forms import ACCOUNT, Back, Decision, LifecycleChoices, QueueForm, Text
 from thumbs.web.pages import keyset_links, page
 
 router = APIRouter()
 
 Short = Annotated[str | None, Query(max_length=256)]
-Text = Annotated[str, Form(max_length=32_000)]
-Note = Annotated[str, Form(max_length=4_000)]
-Back = Annotated[str, Form(max_length=2_048)]
 
 NOTICES = {
     "approved": "Approved.",
+    "approved_nothing": "Approved, without a correction: no golden example was made.",
+    "approved_golden": "Approved: the reply is now a golden example.",
+    "approved_golden_and_pair": (
+        "Approved with your correction: a golden example and a preference pair were made."
+    ),
     "dismissed": "Dismissed.",
     "saved": "Saved.",
-    "withdrawn": "Withdrawn.",
+    "withdrawn": "Withdrawn: responders no longer use it. Reinstate it to use it again.",
+    "reinstated": "Reinstated: responders use it again.",
+}
+
+
+# What an approval will make, said before the click (review.js swaps the two sentences when
+# the correction is edited); the rule is golden.approval_makes.
+EFFECTS = {
+    "nothing": "Approve without a correction: no golden example is made.",
+    "golden": "Approve as is: the reply becomes a golden example.",
+    "edited_nothing": "Approve: no golden example is made (the reply is not logged here).",
+    "edited_golden": "Approve with your correction: it becomes a golden example.",
+    "edited_golden_and_pair": (
+        "Approve with your correction: creates a golden example and a preference pair."
+    ),
 }
 
 
@@ -57,83 +73,28 @@ def _back(request: Request, screen: str, target: str, **query: str) -> RedirectR
 # -- review queue ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class QueueItem:
-    feedback: Feedback
-    assistant: str
-    before: list[dict[str, str]]
-    reply: Message | None
-    after: list[dict[str, str]]
-
-
-def _queue_items(
-    session: Session, feedbacks: list[Feedback], names: dict[int, Assistant]
-) -> list[QueueItem]:
-    pks = {f.message_pk for f in feedbacks if f.message_pk is not None}
-    messages = (
-        {m.pk: m for m in session.scalars(select(Message).where(Message.pk.in_(pks)))}
-        if pks
-        else {}
-    )
-    items = []
-    for f in feedbacks:
-        reply = messages.get(f.message_pk) if f.message_pk is not None else None
-        before = conversations.conversation_before(session, message=reply) if reply else []
-        after = _turns_after(session, reply) if reply else []
-        named = names.get(f.assistant_pk)
-        items.append(QueueItem(f, named.name if named else "?", before[-6:], reply, after))
-    return items
-
-
-def _turns_after(session: Session, reply: Message, limit: int = 2) -> list[dict[str, str]]:
-    """What the conversation went on with after the rated reply (the user's reaction)."""
-    rows = session.execute(
-        select(Message.role, Message.content)
-        .where(Message.session_pk == reply.session_pk, Message.pk > reply.pk)
-        .order_by(Message.pk.asc())
-        .limit(limit)
-    ).all()
-    return [{"role": r.role, "content": r.content} for r in rows]
-
-
 @router.get("/review")
 def review_queue(
     request: Request,
     session: DbSession,
     user: CurrentUser,
     params: Annotated[PageParams, Depends(page_params)],
-    assistant: Short = None,
-    type: Short = None,
-    has_reason: Short = None,
-    date_from: Short = None,
-    date_to: Short = None,
+    form: QueueForm,
     done: Short = None,
 ) -> Response:
-    explorer = service.explorer_filters(
-        session,
-        account_pk=user.account_pk,
-        assistant_id=assistant,
-        status=None,
-        feedback_type=type if type in ("positive", "negative", None, "") else "invalid",
-        channel=None,
-        session_id=None,
-        date_from=date_from,
-        date_to=date_to,
-    )
-    filters = review.QueueFilters(
-        assistant_pk=explorer.assistant_pk,
-        feedback_type=explorer.feedback_type,
-        has_reason={"yes": True, "no": False}.get(has_reason or ""),
-        created_after=explorer.created_from,
-        created_before=explorer.created_until,
-    )
-    result = review.queue_page(session, account_pk=user.account_pk, filters=filters, params=params)
+    result = queue.queue_page(session, where=form.where, params=params)
     names = service.assistant_names(
         session, account_pk=user.account_pk, pks={f.assistant_pk for f in result.items}
     )
+    people = users.shown_names(
+        session,
+        account_pk=user.account_pk,
+        pks={f.user_pk for f in result.items if f.user_pk is not None},
+    )
     older, newer = keyset_links(request, result)
     error = (
-        "Someone decided on that feedback meanwhile; it is no longer pending."
+        "Someone decided on that feedback meanwhile, or changed it: it is no longer pending "
+        "as you saw it. Look at it again before deciding."
         if done == "conflict"
         else None
     )
@@ -142,15 +103,17 @@ def review_queue(
         "review.html",
         user=user,
         active="review",
-        items=_queue_items(session, list(result.items), names),
+        items=queue.in_context(session, result.items),
+        progress=queue.progress(
+            session, where=form.where, first_pk=result.items[0].pk if result.items else None
+        ),
+        names=names,
+        people=people,
+        pending=queue.pending_count(session, account_pk=user.account_pk),
+        makes=golden.approval_makes,
+        effects=EFFECTS,
         assistants=service.assistants(session, account_pk=user.account_pk),
-        form={
-            "assistant": assistant or "",
-            "type": type or "",
-            "has_reason": has_reason or "",
-            "date_from": date_from or "",
-            "date_to": date_to or "",
-        },
+        form=form.shown,
         back=str(request.url.path) + ("?" + request.url.query if request.url.query else ""),
         older=older,
         newer=newer,
@@ -184,26 +147,25 @@ def approve(
     session: DbSession,
     user: CheckedAdmin,
     feedback_id: str,
-    corrected_response: Text = "",
-    note: Note = "",
-    back: Back = "",
+    form: Decision,
 ) -> Response:
     def decide(fb: Feedback) -> str:
-        original = ""
-        if fb.message_pk is not None:
-            reply = session.get(Message, fb.message_pk)
-            original = reply.content if reply is not None else ""
-        corrected = corrected_response.replace("\r\n", "\n")
+        corrected = queue.correction(session, feedback=fb, text=form.corrected_response)
         review.approve(
             session,
             feedback=fb,
             actor=reviewer(user),
-            corrected_response=corrected if corrected.strip() and corrected != original else None,
-            note=note.strip() or None,
+            corrected_response=corrected,
+            note=form.note,
+            seen=form.seen,
         )
-        return "approved"
+        return "approved_" + golden.approval_makes(
+            feedback_type=fb.feedback_type,
+            linked=fb.message_pk is not None,
+            corrected=corrected is not None,
+        )
 
-    return _decide(request, session, user, feedback_id, back, decide)
+    return _decide(request, session, user, feedback_id, form.back, decide)
 
 
 @router.post("/review/{feedback_id}/dismiss")
@@ -212,14 +174,13 @@ def dismiss(
     session: DbSession,
     user: CheckedAdmin,
     feedback_id: str,
-    note: Note = "",
-    back: Back = "",
+    form: Decision,
 ) -> Response:
     def decide(fb: Feedback) -> str:
-        review.dismiss(session, feedback=fb, actor=reviewer(user), note=note.strip() or None)
+        review.dismiss(session, feedback=fb, actor=reviewer(user), note=form.note, seen=form.seen)
         return "dismissed"
 
-    return _decide(request, session, user, feedback_id, back, decide)
+    return _decide(request, session, user, feedback_id, form.back, decide)
 
 
 # -- golden examples ---------------------------------------------------------------------------
@@ -263,6 +224,7 @@ def golden_examples(
         "golden.html",
         user=user,
         active="golden",
+        pending=queue.pending_count(session, account_pk=user.account_pk),
         items=result.items,
         pairs=pairs.items,
         names=names,
@@ -314,9 +276,19 @@ def withdraw_golden(
     return _back(request, "golden", back, done="withdrawn")
 
 
-# -- lifecycle settings (shown on the settings page) ---------------------------------------------
+@router.post("/golden/{golden_id}/reinstate")
+def reinstate_golden(
+    request: Request,
+    session: DbSession,
+    user: CheckedAdmin,
+    golden_id: str,
+    back: Back = "",
+) -> Response:
+    golden.reinstate(session, golden=_golden(session, user, golden_id))
+    return _back(request, "golden", back, done="reinstated")
 
-Flag = Annotated[str, Form(max_length=8)]
+
+# -- lifecycle settings (shown on the settings page) ---------------------------------------------
 
 
 @router.post("/settings/lifecycle")
@@ -324,32 +296,16 @@ def save_lifecycle(
     request: Request,
     session: DbSession,
     user: CheckedAdmin,
-    scope: Annotated[str, Form(max_length=64)] = "",
-    positive_auto_approve: Flag = "",
-    positive_require_reason: Flag = "",
-    negative_auto_approve: Flag = "",
-    negative_require_reason: Flag = "",
+    choices: LifecycleChoices,
 ) -> Response:
-    """Checkboxes: present (any value) means on."""
-    assistant = (
-        assistants.get(session, account_pk=user.account_pk, assistant_id=scope) if scope else None
-    )
-    review.put_settings(
-        session,
-        account_pk=user.account_pk,
-        assistant=assistant,
-        values={
-            "positive": {
-                "auto_approve": bool(positive_auto_approve),
-                "require_reason": bool(positive_require_reason),
-            },
-            "negative": {
-                "auto_approve": bool(negative_auto_approve),
-                "require_reason": bool(negative_require_reason),
-            },
-        },
-    )
-    anchor = f"#lifecycle-{scope}" if scope else "#lifecycle-account"
+    for scope, values in choices.items():
+        assistant = (
+            None
+            if scope == ACCOUNT
+            else assistants.get(session, account_pk=user.account_pk, assistant_id=scope)
+        )
+        review.put_settings(session, account_pk=user.account_pk, assistant=assistant, values=values)
+    anchor = f"#lifecycle-{next(iter(choices))}" if len(choices) == 1 else ""
     return RedirectResponse(
         f"{base_path(request)}/settings?saved=lifecycle{anchor}", status_code=303
     )

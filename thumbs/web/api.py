@@ -10,7 +10,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 from pydantic import Field
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -18,14 +17,17 @@ from thumbs.auth.console import ConsoleUser
 from thumbs.chat import service as chat
 from thumbs.chat.schemas import Body
 from thumbs.feedback import service as feedback
-from thumbs.feedback import submission
-from thumbs.feedback.schemas import FeedbackCreate, FeedbackText, FeedbackType
+from thumbs.feedback.deps import cached_ref
+from thumbs.feedback.schemas import FeedbackCreate, FeedbackText
 from thumbs.kit.body import body_of
 from thumbs.kit.deps import DbSession, get_runtime
 from thumbs.kit.responses import JSON
 from thumbs.kit.schemas import InputModel, RequiredId
 from thumbs.review import service as review
-from thumbs.web.deps import CheckedUser
+from thumbs.review import submission
+from thumbs.review.schemas import FeedbackType
+from thumbs.web import markdown
+from thumbs.web.deps import CheckedUser, CurrentUser
 
 router = APIRouter(prefix="/api")
 
@@ -53,6 +55,13 @@ class SessionVerdict(InputModel):
     text: FeedbackText | None = None
 
 
+@router.get("/session")
+def current_session(user: CurrentUser) -> Response:
+    """Who is signed in and the form token of their session: a page opened before its
+    session ended takes the new token after signing in again (console.js)."""
+    return JSON({"email": user.email, "role": user.role, "csrf_token": user.csrf_token})
+
+
 @router.post("/assistants/{assistant_id}/messages")
 async def ask(
     request: Request,
@@ -71,7 +80,9 @@ async def ask(
         session_id=data.session_id,
         body=data.body,
     )
-    return JSON(chat.reply_out(answered, account_sid=user.account_sid))
+    out = chat.reply_out(answered, account_sid=user.account_sid)
+    out["html"] = markdown.render(answered.reply)
+    return JSON(out)
 
 
 @router.post("/messages/{message_id}/thumbs")
@@ -101,17 +112,13 @@ async def rate_session(
     data: Annotated[SessionVerdict, body_of(SessionVerdict)],
 ) -> Response:
     runtime = get_runtime(request)
-
-    def ref() -> feedback.AssistantRef:
-        with runtime.store.session() as s:
-            return feedback.assistant_ref(s, account_pk=user.account_pk, assistant_id=assistant_id)
-
-    job = feedback.prepare_create(
-        ref=await run_in_threadpool(ref),
+    result = await feedback.create(
+        runtime.writer,
+        ref=await cached_ref(runtime, account_pk=user.account_pk, assistant_id=assistant_id),
         account_sid=user.account_sid,
         data=FeedbackCreate(session_id=data.session_id, score=data.score, text=data.text),
         idempotency_key=None,
         identity=identity_of(user),
+        channel="console",
     )
-    result = await runtime.writer.submit(feedback.CREATE_KIND, job)
     return Response(result.body, status_code=result.status, media_type="application/json")

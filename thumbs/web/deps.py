@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends
 from starlette.requests import Request
@@ -47,14 +48,22 @@ def optional_user(request: Request, session: DbSession) -> ConsoleUser | None:
     return console.session_user(session, token=token)
 
 
+def _return_to(request: Request) -> str:
+    """Where to come back after signing in: the page asked for, or (for a form posted with
+    no session left) the console page the form was on."""
+    if request.method == "GET":
+        return request.url.path + ("?" + request.url.query if request.url.query else "")
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc == request.url.netloc and referer.path.startswith(base_path(request) + "/"):
+        return referer.path + ("?" + referer.query if referer.query else "")
+    return base_path(request) + "/"
+
+
 def current_user(
     request: Request, user: Annotated[ConsoleUser | None, Depends(optional_user)]
 ) -> ConsoleUser:
     if user is None:
-        target = request.url.path
-        if request.method == "GET" and request.url.query:
-            target += "?" + request.url.query
-        raise LoginRequired(target)
+        raise LoginRequired(_return_to(request))
     return user
 
 
@@ -92,3 +101,13 @@ def admin_user(user: CheckedUser) -> ConsoleUser:
 
 
 CheckedAdmin = Annotated[ConsoleUser, Depends(admin_user)]
+
+
+def admin_viewer(user: CurrentUser) -> ConsoleUser:
+    """A signed-in admin reading an admin-only page (members get the 403 page)."""
+    if not user.is_admin:
+        raise E.Forbidden("Only an admin can see this page.")
+    return user
+
+
+AdminViewer = Annotated[ConsoleUser, Depends(admin_viewer)]

@@ -13,6 +13,7 @@ from thumbs.auth.console import ConsoleUser
 from thumbs.kit.paging import Cursor, Page, encode_token, list_scope
 from thumbs.kit.timefmt import iso
 from thumbs.web.deps import base_path
+from thumbs.web.markdown import markdown_filter
 
 HERE = Path(__file__).parent
 
@@ -24,6 +25,7 @@ env = Environment(
     lstrip_blocks=True,
 )
 env.filters["iso"] = iso
+env.filters["markdown"] = markdown_filter
 
 NAV = (
     ("simulator", "Simulator"),
@@ -32,6 +34,12 @@ NAV = (
     ("settings", "Settings"),
     ("feedback", "Feedback explorer"),
     ("analytics", "Analytics"),
+)
+# the account's setup: (path, label, admins only)
+ACCOUNT_NAV = (
+    ("assistants", "Assistants", False),
+    ("users", "Users", True),
+    ("keys", "API keys", True),
 )
 
 
@@ -47,7 +55,12 @@ def page(
     values: dict[str, Any] = {"active": "", "error": None, "notice": None}
     values.update(context)
     html = env.get_template(template).render(
-        request=request, base=base_path(request), user=user, nav=NAV, **values
+        request=request,
+        base=base_path(request),
+        user=user,
+        nav=NAV,
+        account_nav=ACCOUNT_NAV,
+        **values,
     )
     return HTMLResponse(html, status_code=status, headers=headers)
 

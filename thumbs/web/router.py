@@ -5,31 +5,31 @@ from __future__ import annotations
 import math
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Query
+from fastapi import APIRouter, Depends, Form, Path, Query
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from thumbs.assistants import service as assistants_service
-from thumbs.assistants.schemas import ResponderSettings
-from thumbs.auth import console
-from thumbs.auth.console import ConsoleUser
+from thumbs.auth import console, members
+from thumbs.auth.passwords import ChecksBusy
 from thumbs.conversations import service as conversations
+from thumbs.feedback import service as feedback
 from thumbs.kit import errors as E
-from thumbs.kit.body import validate_fields
 from thumbs.kit.deps import DbSession, get_runtime
 from thumbs.kit.paging import PageParams, page_params
+from thumbs.review import queue
 from thumbs.review import service as review
 from thumbs.web import service
 from thumbs.web.deps import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
-    CheckedAdmin,
     CheckedUser,
     CsrfRejected,
     CurrentUser,
     MaybeUser,
     base_path,
 )
+from thumbs.web.forms import CHANNELS, STATUSES, TYPES, ExplorerForm
 from thumbs.web.pages import keyset_links, page
 
 router = APIRouter()
@@ -72,6 +72,12 @@ def login_form(request: Request, user: MaybeUser, next: Short = None) -> Respons
         return _redirect(_safe_next(request, next))
     token = console.new_token()
     response = page(request, "login.html", user=None, csrf_token=token, next=next or "", email="")
+    return _bound_form(request, response, token)
+
+
+def _bound_form(request: Request, response: Response, token: str) -> Response:
+    """A form used before signing in, bound to this browser: its token in a cookie too
+    (checked by :func:`_check_login_form`)."""
     response.set_cookie(LOGIN_CSRF_COOKIE, token, max_age=3600, **_cookie_args(request))  # type: ignore[arg-type]
     return response
 
@@ -202,6 +208,88 @@ async def login_account(
     return _signed_in(request, created, next)
 
 
+# -- set-password links (an invitation or a reset, see ``auth.members``) --------------------
+
+Token = Annotated[str, Path(max_length=128)]
+
+
+def _password_page(
+    request: Request, *, token: str, email: str, csrf_token: str, status: int = 200, error: str = ""
+) -> Response:
+    return page(
+        request,
+        "set_password.html",
+        user=None,
+        status=status,
+        token=token,
+        email=email,
+        csrf_token=csrf_token,
+        error=error or None,
+        min_length=console.MIN_PASSWORD,
+    )
+
+
+def _link_gone(request: Request) -> Response:
+    return page(
+        request,
+        "error.html",
+        user=None,
+        status=404,
+        title="This link does not work any more",
+        message="A set-password link works once, for a limited time. Ask an admin of your "
+        "account for a new one.",
+        code=E.NOT_FOUND,
+    )
+
+
+@router.get("/password/{token}")
+def password_form(request: Request, session: DbSession, token: Token) -> Response:
+    found = members.linked_user(session, token=token)
+    if found is None:
+        return _link_gone(request)
+    csrf = console.new_token()
+    response = _password_page(request, token=token, email=found.email or "", csrf_token=csrf)
+    return _bound_form(request, response, csrf)
+
+
+@router.post("/password/{token}")
+async def set_password(
+    request: Request,
+    token: Token,
+    password: Annotated[str, Form(max_length=1024)] = "",
+    repeat: Annotated[str, Form(max_length=1024)] = "",
+    email: Annotated[str, Form(max_length=320)] = "",
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    """Choose a password with the link: signed in on success (every other session of the
+    user ends)."""
+    _check_login_form(request, csrf_token)
+    runtime = get_runtime(request)
+
+    def again(error: str, status: int = 400) -> Response:
+        return _password_page(
+            request, token=token, email=email, csrf_token=csrf_token, status=status, error=error
+        )
+
+    if password != repeat:
+        return again("The two passwords differ.")
+    try:
+        created = await members.use_link(
+            runtime.store,
+            runtime.signin.checks,
+            token=token,
+            password=password,
+            ttl=runtime.settings.console_session_ttl,
+        )
+    except E.InvalidField as err:
+        return again(err.message)
+    except ChecksBusy:
+        return again("Many passwords are being checked right now. Try again in a moment.", 503)
+    if created is None:
+        return _link_gone(request)
+    return _signed_in(request, created, base_path(request) + "/")
+
+
 @router.post("/logout")
 def logout(request: Request, session: DbSession, user: CheckedUser) -> Response:
     console.sign_out(session, token=request.cookies.get(SESSION_COOKIE, ""))
@@ -219,12 +307,27 @@ def home(request: Request, user: CurrentUser) -> Response:
 
 
 @router.get("/simulator")
-def simulator(request: Request, session: DbSession, user: CurrentUser) -> Response:
+def simulator(
+    request: Request,
+    session: DbSession,
+    user: CurrentUser,
+    session_id: Annotated[str | None, Query(alias="session", max_length=256)] = None,
+    assistant: Short = None,
+) -> Response:
+    """The chat; ``?session=…&assistant=…`` resumes a session (its logged messages)."""
     assistants = assistants_service.all_by_name(session, account_pk=user.account_pk)
     reasons = {
         a.pk: review.reason_required(session, account_pk=user.account_pk, assistant=a)
         for a in assistants
     }
+    view = None
+    if session_id:
+        view = conversations.session_view(
+            session, account_pk=user.account_pk, session_id=session_id, assistant_id=assistant
+        )
+    chosen = assistant
+    if view is not None and chosen is None and view.messages:
+        chosen = next((a.id for a in assistants if a.pk == view.messages[0].assistant_pk), None)
     return page(
         request,
         "simulator.html",
@@ -232,6 +335,11 @@ def simulator(request: Request, session: DbSession, user: CurrentUser) -> Respon
         active="simulator",
         assistants=assistants,
         reasons=reasons,
+        view=view,
+        chosen=chosen,
+        recent=conversations.recent_sessions(
+            session, account_pk=user.account_pk, identity=user.identity
+        ),
     )
 
 
@@ -244,28 +352,9 @@ def feedback_explorer(
     session: DbSession,
     user: CurrentUser,
     params: Annotated[PageParams, Depends(page_params)],
-    assistant: Short = None,
-    status: Short = None,
-    type: Short = None,
-    channel: Short = None,
-    session_id: Short = None,
-    date_from: Short = None,
-    date_to: Short = None,
+    form: ExplorerForm,
 ) -> Response:
-    filters = service.explorer_filters(
-        session,
-        account_pk=user.account_pk,
-        assistant_id=assistant,
-        status=status,
-        feedback_type=type,
-        channel=channel,
-        session_id=session_id,
-        date_from=date_from,
-        date_to=date_to,
-    )
-    result = service.feedback_page(
-        session, account_pk=user.account_pk, filters=filters, params=params
-    )
+    result = feedback.list_page(session, where=form.where, params=params)
     names = service.assistant_names(
         session, account_pk=user.account_pk, pks={f.assistant_pk for f in result.items}
     )
@@ -275,21 +364,17 @@ def feedback_explorer(
         "feedback.html",
         user=user,
         active="feedback",
+        pending=queue.pending_count(session, account_pk=user.account_pk),
         items=result.items,
+        exchanges=conversations.exchanges(
+            session, message_pks={f.message_pk for f in result.items if f.message_pk is not None}
+        ),
         names=names,
         assistants=service.assistants(session, account_pk=user.account_pk),
-        form={
-            "assistant": assistant or "",
-            "status": status or "",
-            "type": type or "",
-            "channel": channel or "",
-            "session_id": session_id or "",
-            "date_from": date_from or "",
-            "date_to": date_to or "",
-        },
-        statuses=service.STATUSES,
-        types=service.TYPES,
-        channels=service.CHANNELS,
+        form=form.shown,
+        statuses=STATUSES,
+        types=TYPES,
+        channels=CHANNELS,
         older=older,
         newer=newer,
     )
@@ -314,15 +399,9 @@ def session_detail(
 # -- settings ------------------------------------------------------------------------------
 
 
-def _settings_page(
-    request: Request,
-    session: DbSession,
-    user: ConsoleUser,
-    *,
-    status: int = 200,
-    error: str | None = None,
-    error_for: str | None = None,
-    notice: str | None = None,
+@router.get("/settings")
+def settings(
+    request: Request, session: DbSession, user: CurrentUser, saved: Short = None
 ) -> Response:
     assistants = assistants_service.all_by_name(session, account_pk=user.account_pk)
     return page(
@@ -330,53 +409,8 @@ def _settings_page(
         "settings.html",
         user=user,
         active="settings",
-        status=status,
-        assistants=assistants,
-        key_set={a.pk: assistants_service.responder_key_is_set(a) for a in assistants},
         lifecycle=review.settings_by_scope(
             session, account_pk=user.account_pk, assistants=assistants
         ),
-        error=error,
-        error_for=error_for,
-        notice=notice,
+        notice="Feedback settings saved." if saved else None,
     )
-
-
-@router.get("/settings")
-def settings(
-    request: Request, session: DbSession, user: CurrentUser, saved: Short = None
-) -> Response:
-    notices = {"lifecycle": "Feedback settings saved."}
-    notice = notices.get(saved or "", "Responder saved.") if saved else None
-    return _settings_page(request, session, user, notice=notice)
-
-
-@router.post("/settings/assistants/{assistant_id}/responder")
-def save_responder(
-    request: Request,
-    session: DbSession,
-    user: CheckedAdmin,
-    assistant_id: str,
-    responder: Annotated[str, Form(max_length=16)] = "embedded",
-    responder_base_url: Annotated[str, Form(max_length=2048)] = "",
-    responder_model: Annotated[str, Form(max_length=512)] = "",
-    responder_api_key_env: Annotated[str, Form(max_length=512)] = "",
-) -> Response:
-    assistant = assistants_service.get(
-        session, account_pk=user.account_pk, assistant_id=assistant_id
-    )
-    form = {
-        "responder": responder,
-        "responder_base_url": responder_base_url,
-        "responder_model": responder_model,
-        "responder_api_key_env": responder_api_key_env,
-    }
-    try:
-        settings = validate_fields(ResponderSettings, form)
-        assistants_service.set_responder(session, assistant=assistant, settings=settings)
-    except E.InvalidField as err:
-        session.rollback()
-        return _settings_page(
-            request, session, user, status=400, error=err.message, error_for=assistant_id
-        )
-    return _redirect(f"{base_path(request)}/settings?saved={assistant_id}")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from thumbs.store.engine import make_engine
+from thumbs.store.engine import StoreLimits, make_engine
 from thumbs.store.models import Base
 
 config = context.config
@@ -34,7 +34,8 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     url = config.get_main_option("sqlalchemy.url")
     assert url is not None
-    engine = make_engine(url, null_pool=True)
+    # a migration may rewrite a big table: no statement time limit
+    engine = make_engine(url, limits=StoreLimits(statement_timeout=0), null_pool=True)
     with engine.connect() as connection:
         context.configure(
             connection=connection,

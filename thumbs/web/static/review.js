@@ -3,6 +3,8 @@
   "use strict";
   var items = Array.prototype.slice.call(document.querySelectorAll(".review-item"));
   var help = document.getElementById("review-help");
+  var picks = Array.prototype.slice.call(document.querySelectorAll(".review-pick"));
+  var progress = document.getElementById("review-progress");
   var current = -1;
 
   function select(index) {
@@ -11,10 +13,18 @@
     items.forEach(function (el, i) {
       el.classList.toggle("selected", i === index);
       el.setAttribute("aria-current", i === index ? "true" : "false");
+      el.hidden = i !== index;  // one item at a time; the list beside shows the rest
     });
+    picks.forEach(function (el, i) {
+      if (i === index) { el.setAttribute("aria-current", "true"); } else { el.removeAttribute("aria-current"); }
+    });
+    if (picks[index]) { picks[index].scrollIntoView({ block: "nearest" }); }
+    if (progress) {
+      progress.querySelector(".at").textContent =
+        String(Number(progress.getAttribute("data-before")) + index + 1);
+    }
     current = index;
     items[index].focus({ preventScroll: true });
-    items[index].scrollIntoView({ block: "nearest" });
   }
 
   function selected() { return current >= 0 ? items[current] : null; }
@@ -27,6 +37,21 @@
   function submit(form) {
     if (form) { form.requestSubmit(); }
   }
+
+  // Say what approving will make: the sentence follows the correction as it is edited.
+  items.forEach(function (el) {
+    var box = el.querySelector("textarea.correction");
+    var effect = el.querySelector(".approve-effect");
+    if (!box || !effect) { return; }
+    box.addEventListener("input", function () {
+      var edited = box.value.trim() !== "" && box.value !== box.defaultValue;
+      effect.textContent = effect.getAttribute(edited ? "data-edited" : "data-plain");
+    });
+  });
+
+  picks.forEach(function (el, i) {
+    el.addEventListener("click", function (event) { event.preventDefault(); select(i); });
+  });
 
   items.forEach(function (el, i) {
     el.addEventListener("click", function () { if (current !== i) { select(i); } });

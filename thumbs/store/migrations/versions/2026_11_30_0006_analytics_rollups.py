@@ -2,7 +2,7 @@
 
 Two rollup tables, ``feedback_rollup_hours`` and ``feedback_rollup_days``: feedback counted
 per account x assistant x UTC hour (day) x type x status x channel (see
-thumbs.analytics.rollups), built here from the feedback that exists; from then on every
+thumbs.store.rollups), built here from the feedback that exists; from then on every
 write of feedback keeps them true in its own transaction. Two indexes on feedbacks serve the
 reads that rollups do not cover: the minutes at the edges of a date range
 (``assistant_pk, date_created``) and the end-user filter (``user_pk, date_created``, only for
@@ -18,10 +18,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from thumbs.analytics import rollups
+from thumbs.store import rollups
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

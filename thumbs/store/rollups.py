@@ -60,14 +60,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from thumbs.feedback.filters import NO_TYPE
-from thumbs.kit.sql import epoch_seconds
 from thumbs.store.models import (
     FEEDBACK_ROLLUP_DAYS,
     FEEDBACK_ROLLUP_HOURS,
+    NO_TYPE,
     REVIEW_TIME_EDGES,
     Feedback,
 )
+from thumbs.store.sql import epoch_seconds
 
 HOURS = FEEDBACK_ROLLUP_HOURS
 DAYS = FEEDBACK_ROLLUP_DAYS

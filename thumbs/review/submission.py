@@ -10,20 +10,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
-from thumbs.analytics import rollups
 from thumbs.auth.service import Principal
 from thumbs.conversations import service as conversations
-from thumbs.golden import service as golden
 from thumbs.kit import errors as E
 from thumbs.kit import ids
-from thumbs.kit.sql import insert_ignore
 from thumbs.kit.timefmt import utcnow
 from thumbs.review import service as review
+from thumbs.store import rollups
 from thumbs.store.models import Feedback, Message
+from thumbs.store.sql import insert_ignore
 from thumbs.users import service as users
 
 SCORE = {"positive": 1.0, "negative": 0.0}
@@ -115,7 +113,7 @@ def submit(
             },
             index_elements=["message_pk", "user_pk"],
             index_where=Feedback.channel == "thumbs",
-        )
+        ).rowcount
         fb = _find(session, message_pk=message.pk, user_pk=user.pk)
         assert fb is not None
         if inserted:
@@ -146,49 +144,18 @@ def _resubmit(
     feedback_type: str,
     reason: str | None,
 ) -> Feedback:
-    """The same verdict again updates the reason; a changed verdict withdraws what the old
-    one produced, goes back to ``pending`` and meets the settings again."""
-    now = utcnow()
-    old_type = feedback.feedback_type
-    values = {
-        "feedback_type": feedback_type,
-        "score": SCORE[feedback_type],
-        "reason": reason,
-        "text": reason,
-        "date_updated": now,
-    }
-    result = session.execute(
-        update(Feedback)
-        .where(Feedback.pk == feedback.pk, Feedback.feedback_type == old_type)
-        .values(**values)
-        .execution_options(synchronize_session=False)
+    """The same verdict again updates the reason; a changed verdict is a new one (the one
+    rule: :func:`thumbs.review.service.change_verdict`)."""
+    verdict = review.Verdict(
+        feedback_type=feedback_type, score=SCORE[feedback_type], text=reason, reason=reason
     )
-    if not getattr(result, "rowcount", 0):
-        raise E.Conflict("The feedback changed meanwhile; submit again", field="feedback_type")
-    rollups.updated(session, before=feedback, values=values)
-    for key, value in values.items():
-        set_committed_value(feedback, key, value)
-    if old_type == feedback_type:
-        return feedback
-    golden.withdraw_for_feedback(
-        session, feedback_pk=feedback.pk, reason=f"verdict changed to {feedback_type}"
-    )
-    review.move(
+    return review.change_verdict(
         session,
         feedback=feedback,
-        to_status="pending",
+        verdict=verdict,
         actor=by_user,
-        note=f"verdict changed from {old_type} to {feedback_type}",
-        check=False,
+        via="through /v1/Thumbs",
     )
-    setting = review.setting_for(
-        session,
-        account_pk=feedback.account_pk,
-        assistant_pk=feedback.assistant_pk,
-        feedback_type=feedback_type,
-    )
-    review.auto_approve_if_set(session, feedback=feedback, setting=setting)
-    return feedback
 
 
 def mine(session: Session, *, actor: Principal, identity: str, message_id: str) -> Feedback | None:

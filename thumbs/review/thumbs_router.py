@@ -4,33 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path
 from starlette.responses import Response
 
-from thumbs.auth.deps import Actor
-from thumbs.auth.service import Principal
-from thumbs.feedback import submission
-from thumbs.feedback.schemas import ThumbsCreate, ThumbsOut
-from thumbs.kit import errors as E
-from thumbs.kit.body import body_of
+from thumbs.auth.deps import EndUserOrStaff, SubjectIdentity, subject_body
 from thumbs.kit.deps import DbSession
 from thumbs.kit.openapi import json_body
 from thumbs.kit.responses import JSON
 from thumbs.kit.schemas import READ_ERRORS, WRITE_ERRORS
 from thumbs.review import service as review
+from thumbs.review import submission
+from thumbs.review.schemas import ThumbsCreate, ThumbsOut
 
 router = APIRouter(tags=["Thumbs"])
-
-
-def _identity(actor: Principal, given: str | None, field: str) -> str:
-    identity = given if given is not None else actor.identity
-    if identity is None:
-        raise E.InvalidField(
-            E.IDENTITY_REQUIRED,
-            field,
-            "Name the end user with the identity field or the X-Thumbs-Identity header",
-        )
-    return identity
 
 
 @router.post(
@@ -45,12 +31,15 @@ def _identity(actor: Principal, given: str | None, field: str) -> str:
     summary="Submit thumbs up/down on a message (201 created, 200 when it changed a verdict)",
 )
 def submit_thumbs(
-    actor: Actor, session: DbSession, data: Annotated[ThumbsCreate, body_of(ThumbsCreate)]
+    actor: EndUserOrStaff,
+    session: DbSession,
+    data: Annotated[ThumbsCreate, subject_body(ThumbsCreate, identity_required=True)],
 ) -> Response:
+    assert data.identity is not None
     result = submission.submit(
         session,
         actor=actor,
-        identity=_identity(actor, data.identity, "identity"),
+        identity=data.identity,
         message_id=data.message_id,
         feedback_type=data.feedback_type,
         reason=data.reason,
@@ -66,25 +55,12 @@ def submit_thumbs(
     summary="Get my feedback for a message (null when I gave none)",
 )
 def my_thumbs(
-    actor: Actor,
+    actor: EndUserOrStaff,
     session: DbSession,
     message_id: Annotated[str, Path(description="The message ID (aia_msg_…).")],
-    identity: Annotated[
-        str | None,
-        Query(
-            alias="Identity",
-            min_length=1,
-            max_length=256,
-            description="The end user; defaults to the X-Thumbs-Identity header.",
-        ),
-    ] = None,
+    identity: SubjectIdentity,
 ) -> Response:
-    fb = submission.mine(
-        session,
-        actor=actor,
-        identity=_identity(actor, identity, "Identity"),
-        message_id=message_id,
-    )
+    fb = submission.mine(session, actor=actor, identity=identity, message_id=message_id)
     if fb is None:
         return JSON(None)
     return JSON(review.feedback_out(session, fb, account_sid=actor.account_sid))

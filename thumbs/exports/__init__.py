@@ -1,0 +1,1 @@
+"""Exports of feedback and golden examples (streamed), and imports of feedback."""

@@ -1,0 +1,208 @@
+"""The group-commit writer's job kind for feedback creates (see ``thumbs.store.writer``).
+
+The writer knows no domain: it batches jobs of any :class:`~thumbs.store.writer.JobKind`.
+This kind carries the create's rules that must run inside the batch transaction —
+idempotency replay and mismatch, linking logged messages and the users named by
+``X-Thumbs-Identity`` (created through ``thumbs.users``, the one place users are made), the
+response body — so it lives with the feedback domain; the driver-level SQL it runs lives in
+``thumbs.store.sql``. Requests build jobs with :func:`thumbs.feedback.service.prepare_create`
+and submit them through :func:`thumbs.feedback.service.create`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Engine, delete, select, tuple_
+from sqlalchemy.exc import IntegrityError
+
+from thumbs.feedback import idempotency
+from thumbs.kit import errors as E
+from thumbs.store import rollups
+from thumbs.store.models import Assistant, Feedback, IdempotencyKey
+from thumbs.store.sql import RawInsert, messages_by_id
+from thumbs.users import service as users
+
+
+@dataclass(slots=True)
+class CreateJob:
+    account_pk: int
+    row: dict[str, Any]
+    body: bytes  # the response, computed before the write
+    idempotency_key: str | None
+    request_hash: str | None
+    identity: str | None = None  # X-Thumbs-Identity: the user is resolved in the batch
+    out: dict[str, Any] | None = None  # kept to re-render the body once user_sid is known
+
+
+@dataclass(frozen=True, slots=True)
+class CreateResult:
+    status: int
+    body: bytes
+    replayed: bool
+
+
+class IdempotencyMismatch(E.ThumbsError):
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            E.IDEMPOTENCY_KEY_REUSED,
+            "This idempotency key was already used for a different request",
+            field="I-Twilio-Idempotency-Token",
+            details={"key": key},
+        )
+
+
+_FEEDBACK_COLUMNS = (
+    "id",
+    "account_pk",
+    "assistant_pk",
+    "session_id",
+    "message_id",
+    "message_pk",
+    "user_pk",
+    "user_sid",
+    "score",
+    "text",
+    "channel",
+    "feedback_type",
+    "status",
+    "date_created",
+    "date_updated",
+)
+INSERT_FEEDBACK = RawInsert(Feedback.__table__, _FEEDBACK_COLUMNS)
+_INSERT_KEYS = RawInsert(
+    IdempotencyKey.__table__,
+    ("account_pk", "key", "request_hash", "status_code", "response", "date_created"),
+)
+
+
+class CreateFeedbackKind:
+    """Writes feedback create jobs: one INSERT … executemany per batch, plus the
+    idempotency records, in the writer's transaction."""
+
+    def _existing(
+        self, conn: Connection, jobs: Sequence[CreateJob]
+    ) -> dict[tuple[int, str], tuple[str, int, str]]:
+        """The live (unexpired) keys of these jobs; expired ones are deleted here, so that
+        the job's own key replaces them (a request after the expiry creates anew)."""
+        keyed = [j for j in jobs if j.idempotency_key]
+        if not keyed:
+            return {}
+        found: dict[tuple[int, str], tuple[str, int, str]] = {}
+        cutoff = idempotency.expiry_cutoff()
+        expired: list[tuple[int, str]] = []
+        by_account: dict[int, list[str]] = {}
+        for j in keyed:
+            assert j.idempotency_key is not None
+            by_account.setdefault(j.account_pk, []).append(j.idempotency_key)
+        for account_pk, keys in by_account.items():
+            rows = conn.execute(
+                select(
+                    IdempotencyKey.key,
+                    IdempotencyKey.request_hash,
+                    IdempotencyKey.status_code,
+                    IdempotencyKey.response,
+                    IdempotencyKey.date_created,
+                ).where(IdempotencyKey.account_pk == account_pk, IdempotencyKey.key.in_(keys))
+            ).all()
+            for r in rows:
+                if r.date_created < cutoff:
+                    expired.append((account_pk, r.key))
+                else:
+                    found[(account_pk, r.key)] = (r.request_hash, r.status_code, r.response)
+        if expired:
+            conn.execute(
+                delete(IdempotencyKey).where(
+                    tuple_(IdempotencyKey.account_pk, IdempotencyKey.key).in_(expired),
+                    IdempotencyKey.date_created < cutoff,
+                )
+            )
+        return found
+
+    def _link(self, conn: Connection, jobs: Sequence[CreateJob]) -> None:
+        """Set-based, once per batch: link rows to logged messages (``message_pk``) and to
+        the users named by X-Thumbs-Identity (created on first use), so that the request
+        path itself makes no extra round trip."""
+        message_ids = {j.row["message_id"] for j in jobs if j.row["message_id"] is not None}
+        if message_ids:
+            found = {
+                (account_pk, mid): pk for pk, mid, account_pk in messages_by_id(conn, message_ids)
+            }
+            for j in jobs:
+                if j.row["message_id"] is not None:
+                    j.row["message_pk"] = found.get((j.account_pk, j.row["message_id"]))
+        named = [j for j in jobs if j.identity is not None]
+        if not named:
+            return
+        users_by_name = users.ensure_end_users(
+            conn, wanted={(j.account_pk, j.identity) for j in named if j.identity is not None}
+        )
+        for j in named:
+            assert j.identity is not None
+            pk, sid = users_by_name[(j.account_pk, j.identity)]
+            j.row["user_pk"], j.row["user_sid"] = pk, sid
+            assert j.out is not None
+            j.out["user_sid"] = sid
+            j.body = orjson.dumps(j.out)
+
+    def write_many(self, conn: Connection, jobs: Sequence[CreateJob]) -> list[CreateResult]:
+        self._link(conn, jobs)
+        existing = self._existing(conn, jobs)
+        results: list[CreateResult] = []
+        rows: list[dict[str, Any]] = []
+        keys: list[dict[str, Any]] = []
+        for job in jobs:
+            if job.idempotency_key:
+                slot = (job.account_pk, job.idempotency_key)
+                prior = existing.get(slot)
+                if prior is not None:
+                    if prior[0] != job.request_hash:
+                        raise IdempotencyMismatch(job.idempotency_key)
+                    results.append(CreateResult(prior[1], prior[2].encode(), replayed=True))
+                    continue
+                existing[slot] = (job.request_hash or "", 201, job.body.decode())
+                keys.append(
+                    {
+                        "account_pk": job.account_pk,
+                        "key": job.idempotency_key,
+                        "request_hash": job.request_hash,
+                        "status_code": 201,
+                        "response": job.body.decode(),
+                        "date_created": job.row["date_created"],
+                    }
+                )
+            rows.append(job.row)
+            results.append(CreateResult(201, job.body, replayed=False))
+        if rows:
+            INSERT_FEEDBACK.run(conn, rows)
+            rollups.created(conn, rows)
+        if keys:
+            _INSERT_KEYS.run(conn, keys)
+        return results
+
+    def write_one(self, engine: Engine, job: CreateJob) -> CreateResult:
+        """The job alone, after its batch failed. A constraint violated here is a race that
+        another process won (its transaction committed first): the same idempotency token,
+        the first use of the same X-Thumbs-Identity, the assistant deleted. Written again,
+        the job sees what that process committed and gets the answer one process gives: a
+        replay, the user it created, or 404."""
+        tries = 3
+        while True:
+            tries -= 1
+            try:
+                with engine.begin() as conn:
+                    return self.write_many(conn, [job])[0]
+            except IntegrityError:
+                with engine.connect() as conn:
+                    assistant = conn.execute(
+                        select(Assistant.pk).where(Assistant.pk == job.row["assistant_pk"])
+                    ).first()
+                if assistant is None:
+                    raise E.NotFound("Assistant", orjson.loads(job.body)["assistant_id"]) from None
+                if not tries:
+                    raise
+
+
+CREATE_KIND = CreateFeedbackKind()

@@ -1,0 +1,169 @@
+"""SQL below the domains: what differs between SQLite and PostgreSQL, and the driver-level
+statements of the create hot path.
+
+* :func:`insert_ignore`: ``INSERT … ON CONFLICT DO NOTHING`` on a unique index, one row or
+  many, through a session or a connection: the race-free "create unless it exists".
+* :class:`RawInsert`: a batch INSERT whose per-row cost stays in C (the group-commit
+  writer's feedback and idempotency rows).
+* :func:`messages_by_id`: the logged messages a batch of creates links to, as one
+  driver-level statement.
+* :class:`epoch_seconds`: whole seconds since 1970 of a stored naive-UTC datetime, in
+  either dialect (analytics buckets and review times).
+* :class:`api_time`: a stored timestamp as the API writes it, computed by the database
+  (exports).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import BigInteger, ColumnElement, Connection, CursorResult, String, insert
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+
+from thumbs.store.models import Message
+
+
+def insert_ignore(
+    executor: Session | Connection,
+    model: type[Any],
+    values: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+    *,
+    index_elements: list[str],
+    index_where: ColumnElement[bool] | None = None,
+    returning: Sequence[Any] = (),
+) -> CursorResult[Any]:
+    """``INSERT … ON CONFLICT DO NOTHING`` on a unique index, for one row (a mapping) or
+    many (a sequence of mappings, sent as one ``executemany``). ``rowcount`` (one row) or
+    the ``returning`` columns (only of the rows inserted) say what was new.
+
+    A concurrent insert of the same key waits for the other transaction, then does
+    nothing."""
+    bind = executor.get_bind() if isinstance(executor, Session) else executor
+    mod: Any = postgresql if bind.dialect.name == "postgresql" else sqlite
+    stmt = mod.insert(model).on_conflict_do_nothing(
+        index_elements=index_elements, index_where=index_where
+    )
+    if returning:
+        stmt = stmt.returning(*returning)
+    if isinstance(values, Mapping):
+        return cast("CursorResult[Any]", executor.execute(stmt.values(**values)))
+    return cast("CursorResult[Any]", executor.execute(stmt, [dict(v) for v in values]))
+
+
+class RawInsert:
+    """A batch INSERT that keeps the per-row cost of the hot path in C.
+
+    SQLite: one multi-row ``INSERT … VALUES (…), (…)`` statement per chunk, so the writer
+    thread takes and releases the GIL once per chunk rather than once per row (per-row
+    ``executemany`` made it fight the event loop for the GIL on every row).
+    PostgreSQL: the driver's ``executemany`` (psycopg pipelines it)."""
+
+    SQLITE_CHUNK = 500  # rows per statement: 14 columns x 500 < SQLite's 32,766 variables
+
+    def __init__(self, table: Any, columns: Sequence[str]) -> None:
+        self.table = table
+        self.columns = list(columns)
+        self._compiled: dict[str, tuple[str, list[str] | None]] = {}
+        self._sqlite_sql: dict[int, str] = {}
+
+    def _sqlite_statement(self, n: int) -> str:
+        sql = self._sqlite_sql.get(n)
+        if sql is None:
+            cols = ", ".join(f'"{c}"' for c in self.columns)
+            one = "(" + ", ".join("?" * len(self.columns)) + ")"
+            # identifiers come from the table definition, values are all bound parameters
+            sql = f'INSERT INTO "{self.table.name}" ({cols}) VALUES ' + ", ".join([one] * n)  # noqa: S608
+            self._sqlite_sql[n] = sql
+        return sql
+
+    def run(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+        dialect = conn.dialect
+        if dialect.name == "sqlite":
+            cols = self.columns
+            for start in range(0, len(rows), self.SQLITE_CHUNK):
+                chunk = rows[start : start + self.SQLITE_CHUNK]
+                flat: list[Any] = []
+                for row in chunk:
+                    for c in cols:
+                        v = row[c]
+                        flat.append(_sqlite_datetime(v) if isinstance(v, datetime) else v)
+                conn.exec_driver_sql(self._sqlite_statement(len(chunk)), tuple(flat))
+            return
+        entry = self._compiled.get(dialect.name)
+        if entry is None:
+            compiled = insert(self.table).compile(dialect=dialect, column_keys=self.columns)
+            order = list(compiled.positiontup or []) if compiled.positional else None
+            entry = (str(compiled), order)
+            self._compiled[dialect.name] = entry
+        sql, order = entry
+        params: list[Any] = [
+            tuple(row[c] for c in order) if order is not None else dict(row) for row in rows
+        ]
+        conn.exec_driver_sql(sql, params)
+
+
+def messages_by_id(conn: Connection, message_ids: set[str]) -> list[Any]:
+    """``(pk, id, account_pk)`` of the logged messages with these ids, as one driver-level
+    statement: building the equivalent ``select(...).in_(...)`` per batch cost more on the
+    hot path than running it."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    table = Message.__tablename__
+    marks = ", ".join([mark] * len(message_ids))
+    sql = f'SELECT pk, id, account_pk FROM "{table}" WHERE id IN ({marks})'  # noqa: S608
+    return list(conn.exec_driver_sql(sql, tuple(message_ids)).all())
+
+
+def _sqlite_datetime(value: datetime) -> str:
+    # SQLAlchemy's storage format for DateTime on SQLite
+    return value.isoformat(sep=" ", timespec="microseconds")
+
+
+class epoch_seconds(FunctionElement[int]):  # noqa: N801 - a SQL function, named like one
+    """Whole seconds since 1970-01-01 of a naive-UTC ``DateTime`` (fractions dropped), the
+    same number as ``(value - datetime(1970, 1, 1)) // timedelta(seconds=1)`` in Python."""
+
+    type = BigInteger()
+    inherit_cache = True
+    name = "epoch_seconds"
+
+
+@compiles(epoch_seconds, "sqlite")
+def _epoch_seconds_sqlite(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST(strftime('%s', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
+
+
+@compiles(epoch_seconds, "postgresql")
+def _epoch_seconds_postgresql(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> str:
+    # a timestamp without time zone counts from 1970 as UTC
+    inner = compiler.process(element.clauses, **kw)
+    return f"CAST(FLOOR(EXTRACT(EPOCH FROM {inner})) AS BIGINT)"
+
+
+class api_time(FunctionElement[str]):  # noqa: N801 (an SQL function, named like one)
+    """A stored timestamp as the API writes it (:func:`thumbs.kit.timefmt.iso`:
+    ``YYYY-MM-DDTHH:MM:SSZ``, truncated to the second, NULL stays NULL), computed by the
+    database: readers of many rows (exports) then receive ready strings and convert
+    nothing per row."""
+
+    type = String()
+    inherit_cache = True
+    name = "api_time"
+
+
+@compiles(api_time, "sqlite")
+def _api_time_sqlite(element: api_time, compiler: SQLCompiler, **kw: Any) -> str:
+    # stored by SQLAlchemy as 'YYYY-MM-DD HH:MM:SS.ffffff'
+    value = compiler.process(element.clauses, **kw)
+    return f"(substr({value}, 1, 10) || 'T' || substr({value}, 12, 8) || 'Z')"
+
+
+@compiles(api_time, "postgresql")
+def _api_time_postgresql(element: api_time, compiler: SQLCompiler, **kw: Any) -> str:
+    value = compiler.process(element.clauses, **kw)
+    return f'to_char({value}, \'YYYY-MM-DD"T"HH24:MI:SS"Z"\')'
