@@ -22,10 +22,9 @@ Every write of feedback calls one function of this module in its own transaction
 
 | write | call |
 | --- | --- |
-| the group-commit writer's batch of creates | :func:`created` (one upsert per grain) |
+| the group-commit writer's batch of creates, an import | :func:`created` (one upsert per grain) |
 | a row inserted through a session (thumbs) | :func:`inserted` |
-| a conditional ``UPDATE`` (status, verdict) | :func:`updated`, before the object is refreshed |
-| ORM attribute changes (score, text) | :func:`changing`, before the flush |
+| the conditional ``UPDATE`` of a status or a verdict | :func:`updated`, before the refresh |
 | delete of feedback / of an assistant | :func:`deleting` / :func:`deleting_assistant` |
 
 The old state of a row is read from the database (locked on PostgreSQL) or, for the
@@ -317,19 +316,6 @@ def updated(session: Session, *, before: Feedback, values: Mapping[str, Any]) ->
     deltas = Deltas()
     for new in _states(conn, [before.pk], lock=False):
         old = RowState(**{f: getattr(before if f in changed else new, f) for f in STATE_FIELDS})
-        deltas.move(old, new)
-    deltas.apply(conn)
-
-
-def changing(session: Session, feedback: Feedback) -> None:
-    """Before the flush of attribute changes to one loaded row: reads the stored row, flushes,
-    and moves the row's contribution from what was stored to what is stored now."""
-    conn = session.connection()
-    before = _states(conn, [feedback.pk], lock=True)
-    session.flush()
-    after = _states(conn, [feedback.pk], lock=False)
-    deltas = Deltas()
-    for old, new in zip(before, after, strict=True):
         deltas.move(old, new)
     deltas.apply(conn)
 
