@@ -44,6 +44,7 @@ from sqlalchemy import Connection, Engine
 
 from thumbs.kit import errors as E
 from thumbs.kit.dberrors import describe, store_unavailable
+from thumbs.store.writelock import LockingConnection
 
 log = logging.getLogger("thumbs.writer")
 
@@ -186,6 +187,10 @@ class GroupCommitWriter:
         if not self._lock.acquire(blocking=False):
             return False
         try:
+            # SQLite: the process's write lock, if no one holds or waits for it
+            dbapi = conn.connection.dbapi_connection
+            if isinstance(dbapi, LockingConnection) and not dbapi.take_write_lock(0):
+                return False
             started = time.perf_counter()
             try:
                 self._write_batch(conn, batch)
@@ -194,6 +199,9 @@ class GroupCommitWriter:
                     "batch of %d failed on the loop (%s); retried off it", len(batch), describe(exc)
                 )
                 return False
+            finally:
+                if isinstance(dbapi, LockingConnection):
+                    dbapi.drop_write_lock()
             self.write_seconds += time.perf_counter() - started
             return True
         finally:
