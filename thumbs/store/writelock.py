@@ -72,6 +72,11 @@ class FairLock:
     def held(self) -> bool:
         return self._held
 
+    @property
+    def waiting(self) -> int:
+        """How many wait for the lock."""
+        return len(self._waiters)
+
 
 _locks: dict[str, FairLock] = {}
 _locks_mutex = threading.Lock()
