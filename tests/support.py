@@ -20,6 +20,8 @@ from typing import Any, TypeVar
 
 import httpx
 import orjson
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response as TwilioResponse
 from twilio.rest import Client
@@ -34,6 +36,23 @@ T = TypeVar("T")
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+@contextmanager
+def exhausted_pool(engine: Engine) -> Iterator[None]:
+    """Every connection the engine's pool may open is taken (the last try waited the pool
+    timeout) until the block ends."""
+    held: list[Connection] = []
+    try:
+        for _ in range(1000):
+            try:
+                held.append(engine.connect())
+            except PoolTimeout:
+                break
+        yield
+    finally:
+        for conn in held:
+            conn.close()
 
 
 def feedbacks_path(assistant_id: str) -> str:

@@ -7,33 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, select, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import OperationalError
 
+from tests.store.test_writer import ROWS, stored
 from tests.support import run
 from thumbs.store.engine import Store, make_engine, store_unavailable
 from thumbs.store.writelock import FairLock, LockingConnection, lock_for
 from thumbs.store.writer import GroupCommitWriter
-
-
-class Rows:
-    """A job kind that inserts a name and returns it upper-cased."""
-
-    def write_many(self, conn: Connection, jobs: Sequence[str]) -> list[Any]:
-        conn.execute(text("INSERT INTO t (name) VALUES (:name)"), [{"name": j} for j in jobs])
-        return [j.upper() for j in jobs]
-
-    def write_one(self, engine: Engine, job: str) -> Any:
-        with engine.begin() as conn:
-            return self.write_many(conn, [job])[0]
-
-
-ROWS = Rows()
 
 
 @pytest.fixture
@@ -53,11 +38,6 @@ def engine(path: Path) -> Iterator[Engine]:
 @pytest.fixture
 def lock(path: Path, engine: Engine) -> FairLock:
     return lock_for(str(path))
-
-
-def stored(engine: Engine) -> list[str]:
-    with engine.connect() as conn:
-        return sorted(r[0] for r in conn.execute(text("SELECT name FROM t")))
 
 
 def wait_until(predicate: Callable[[], bool]) -> None:
