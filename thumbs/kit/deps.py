@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends
+from fastapi.dependencies.utils import get_dependant, request_params_to_args
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from starlette.concurrency import run_in_threadpool
@@ -70,4 +71,19 @@ async def db_session(request: Request) -> AsyncIterator[Session]:
 
 
 DbSession = Annotated[Session, Depends(db_session, scope="function")]
+
+
+class QueryOf:
+    """The query parameters a FastAPI dependency declares, validated by FastAPI's own code
+    for a plain route: the same values (by parameter name) and the same errors (raised as
+    ``RequestValidationError``, they get the same answer), without FastAPI's per-request
+    resolution of the dependency."""
+
+    def __init__(self, dependency: Callable[..., Any]) -> None:
+        self.fields = get_dependant(path="", call=dependency).query_params
+
+    def __call__(self, request: Request) -> tuple[dict[str, Any], list[Any]]:
+        return request_params_to_args(self.fields, request.query_params)
+
+
 RuntimeDep = Annotated["Runtime", Depends(get_runtime)]
