@@ -12,15 +12,19 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from fastapi.dependencies.utils import get_dependant, request_params_to_args
 from sqlalchemy import update
+from starlette.requests import Request
 
 from tests.conftest import Account, LiveServer
 from tests.lifecycle_helpers import log_turn, thumbs
-from tests.support import create_feedback, feedbacks_path, seed_feedbacks
+from tests.support import assert_error, create_feedback, feedbacks_path, seed_feedbacks
 from thumbs.feedback import service
 from thumbs.feedback.filters import FeedbackFilter
+from thumbs.feedback.router import list_filter
 from thumbs.feedback.schemas import FeedbackOut
-from thumbs.kit.paging import Cursor, PageParams
+from thumbs.kit.deps import QueryOf
+from thumbs.kit.paging import Cursor, PageParams, page_params
 from thumbs.store.models import Feedback
 
 
@@ -178,3 +182,63 @@ def test_paging_both_ways_reads_what_the_model_read(
         backward.append(body["feedbacks"])
         url = body["meta"]["previous_page_url"]
     assert backward == forward[-2::-1]
+
+
+QUERIES = [
+    "",
+    "PageSize=5&Page=2",
+    "PageSize=0",
+    "PageSize=abc&Page=-1",
+    "PageSize=5&PageSize=7",
+    "PageSize=%205",
+    "Page=2147483648",
+    "PageToken=",
+    "SessionId=" + "x" * 257,
+    "SessionId=a&SessionId=b&MessageId=aia_msg_1",
+    "DateCreatedAfter=2026-01-31&DateCreatedBefore=2026-02-01T10:00:00%2B02:00",
+    "DateCreatedAfter=0.5",
+    "DateCreatedBefore=yesterday&PageSize=-3",
+    "Unknown=1",
+]
+
+
+def comparable(read: tuple[dict[str, Any], list[Any]]) -> tuple[dict[str, Any], list[Any]]:
+    """Values and errors, with the exceptions in errors as their text (an exception is
+    equal only to itself)."""
+    values, errors = read
+    return values, [{**e, "ctx": {k: str(v) for k, v in e.get("ctx", {}).items()}} for e in errors]
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_the_plain_route_reads_the_query_as_fastapi_does(query: str) -> None:
+    request = Request({"type": "http", "query_string": query.encode(), "headers": []})
+    for dependency in (page_params, list_filter):
+        fields = get_dependant(path="", call=dependency).query_params
+        ours = comparable(QueryOf(dependency)(request))
+        assert ours == comparable(request_params_to_args(fields, request.query_params))
+
+
+def test_the_order_of_refusals_is_fastapis(
+    server: LiveServer, api: httpx.Client, assistant_id: str
+) -> None:
+    """Credentials, then the role, then the assistant, then the paging parameters, the
+    token, and the filters: the first problem is the one answered."""
+    bad_query = {"PageSize": "0", "SessionId": "x" * 300}
+    with server.client() as anonymous:
+        assert_error(anonymous.get(feedbacks_path("aia_asst_nope"), params=bad_query), 401, 20003)
+    as_end_user = {"X-Thumbs-Identity": "user_id:9"}
+    res = api.get(feedbacks_path("aia_asst_nope"), params=bad_query, headers=as_end_user)
+    assert_error(res, 403, 60403)
+    assert_error(api.get(feedbacks_path("aia_asst_nope"), params=bad_query), 404, 20404)
+    res = api.get(feedbacks_path(assistant_id), params=bad_query)
+    assert res.status_code == 400
+    assert res.json()["details"]["field"] == "PageSize"
+    res = api.get(feedbacks_path(assistant_id), params={"PageToken": "PTnope", **bad_query})
+    assert res.json()["details"]["field"] == "PageSize"
+    res = api.get(
+        feedbacks_path(assistant_id), params={"PageToken": "PTnope", "SessionId": "x" * 300}
+    )
+    assert_error(res, 400, 60009)
+    res = api.get(feedbacks_path(assistant_id), params={"SessionId": "x" * 300})
+    assert res.json()["details"]["field"] == "SessionId"
+    assert api.head(feedbacks_path(assistant_id)).status_code == 405
