@@ -433,6 +433,9 @@ with s.engine.begin() as conn:
             conn.execute(insert(Feedback), batch); batch.clear()
     if batch:
         conn.execute(insert(Feedback), batch)
+if s.engine.dialect.name == "postgresql":  # statistics now, as autovacuum would later
+    with s.engine.connect() as conn:
+        conn.exec_driver_sql("ANALYZE feedbacks"); conn.commit()
 with s.sessions() as db:
     keys = db.scalars(select(Feedback.pk).where(Feedback.assistant_pk == apk)
                       .order_by(Feedback.pk.asc()).limit(51)).all()
