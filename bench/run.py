@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -234,18 +235,27 @@ def bench_create(args: argparse.Namespace, env: dict[str, str], rows: list[str])
         raise SystemExit("acknowledged writes are missing from the store")
 
 
-def rss_mib(pid: int) -> float:
-    """Resident memory of a server: the process and every process in its group (workers)."""
-    total = 0
+def process_group(pid: int) -> Iterator[tuple[Path, list[str]]]:
+    """Each process of a server's group (the server and its workers: servers start their
+    own group), with the fields of its ``/proc/PID/stat`` after the command name."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            if int(fields[2]) != pid:  # the process group (servers start their own)
-                continue
-            status = (entry / "status").read_text()
+            if int(fields[2]) == pid:
+                yield entry, fields
         except (OSError, IndexError, ValueError):
+            continue
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of a server: the process and every process in its group (workers)."""
+    total = 0
+    for entry, _ in process_group(pid):
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
             continue
         m = re.search(r"VmRSS:\s+(\d+) kB", status)
         total += int(m.group(1)) if m else 0
@@ -455,16 +465,7 @@ print(json.dumps([sid, tok, aid, keys[-1]]))
 
 def server_cpu_seconds(pid: int) -> float:
     """CPU time (user + system) of a server: the process and every process in its group."""
-    ticks = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[2]) == pid:  # the process group (servers start their own)
-            ticks += int(fields[11]) + int(fields[12])
+    ticks = sum(int(fields[11]) + int(fields[12]) for _, fields in process_group(pid))
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
