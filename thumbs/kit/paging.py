@@ -219,19 +219,15 @@ def _first_column(row: Any) -> Any:
     return row[0]
 
 
-def _url(request: Request, params: dict[str, Any]) -> str:
-    base = str(request.url.replace(query=""))
-    return f"{base}?{urlencode(params)}"
-
-
 def meta(request: Request, key: str, params: PageParams, page: Page[Any]) -> dict[str, Any]:
     """The ``meta`` object of a list response, with absolute URLs built from the request."""
     filters = [(k, v) for k, v in request.query_params.multi_items() if k not in _PAGING_KEYS]
     size = params.page_size
     scope = list_scope(request)
+    base = str(request.url.replace(query=""))
 
     def url(extra: list[tuple[str, Any]]) -> str:
-        return _url(request, dict([*filters, ("PageSize", size), *extra]))
+        return f"{base}?{urlencode(dict([*filters, ('PageSize', size), *extra]))}"
 
     next_url = None
     if page.has_next and page.last_key is not None:
