@@ -163,11 +163,10 @@ class _LockingCursor(sqlite3.Cursor):
 
 
 def _opens_write(conn: LockingConnection, sql: str) -> bool:
-    return (
-        conn.write_lock is not None
-        and not conn.in_transaction
-        and sql.lstrip()[:7].upper().startswith(_WRITES)
-    )
+    if conn.write_lock is None or conn.in_transaction:
+        return False
+    head = sql[:7] if sql[:1].isalpha() else sql.lstrip()[:7]  # no copy of a long statement
+    return head.upper().startswith(_WRITES)
 
 
 def _take(conn: LockingConnection) -> None:
