@@ -45,12 +45,6 @@ def set_setting(api: httpx.Client, feedback_type: str, **values: Any) -> dict[st
     return dict(res.json())
 
 
-def make_user(api: httpx.Client, identity: str, role: str) -> dict[str, Any]:
-    res = api.post("/v1/Users", json={"identity": identity, "role": role})
-    assert res.status_code == 201, res.text
-    return dict(res.json())
-
-
 def corrected(api: httpx.Client, assistant_id: str, correction: str, **turn: str) -> str:
     """A 👎 on a logged turn approved with ``correction``; returns the golden example's id."""
     reply = log_turn(api, assistant_id, **turn)
