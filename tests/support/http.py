@@ -1,7 +1,6 @@
-"""Shared helpers for the API tests: paths, feedback creation, the error-body check, page
-tokens, API keys, bulk seeding through the real create path, the official Twilio client
-pointed at the live server, and the ``thumbs`` command run for real (the CLI, and
-``thumbs serve`` processes for cross-process tests)."""
+"""Over HTTP: API paths, assistant and feedback creation, the error-body check, page tokens,
+bulk seeding through the real create path, the official Twilio client pointed at the live
+server, and running a coroutine beside Playwright's event loop."""
 
 from __future__ import annotations
 

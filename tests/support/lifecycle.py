@@ -1,4 +1,5 @@
-"""Helpers for the lifecycle tests: log a conversation, submit thumbs, set settings."""
+"""The lifecycle over HTTP: log a conversation, submit thumbs, set settings, and a 👎 approved
+with a correction (a golden example)."""
 
 from __future__ import annotations
 
