@@ -16,9 +16,10 @@ from fastapi.dependencies.utils import get_dependant, request_params_to_args
 from sqlalchemy import update
 from starlette.requests import Request
 
-from tests.conftest import Account, LiveServer
-from tests.lifecycle_helpers import log_turn, thumbs
-from tests.support import assert_error, create_feedback, feedbacks_path, seed_feedbacks
+from tests.support.accounts import Account
+from tests.support.http import assert_error, create_feedback, feedbacks_path, seed_feedbacks
+from tests.support.lifecycle import log_turn, thumbs
+from tests.support.server import LiveServer
 from thumbs.feedback import service
 from thumbs.feedback.filters import FeedbackFilter
 from thumbs.feedback.router import list_filter

@@ -12,8 +12,14 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import LiveServer
-from tests.support import FORM_HEADERS, JSON_HEADERS, assert_error, create_feedback, feedbacks_path
+from tests.support.http import (
+    FORM_HEADERS,
+    JSON_HEADERS,
+    assert_error,
+    create_feedback,
+    feedbacks_path,
+)
+from tests.support.server import LiveServer
 from thumbs.store.models import Assistant, Feedback, Message
 
 MALFORMED, MISSING, WRONG_TYPE, RANGE, TOO_LONG, PATTERN, UNKNOWN = (

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import OperationalError
 
 from tests.store.test_writer import ROWS, stored
-from tests.support import run
+from tests.support.http import run
 from thumbs.store.engine import Store, make_engine, store_unavailable
 from thumbs.store.writelock import FairLock, LockingConnection, lock_for
 from thumbs.store.writer import GroupCommitWriter

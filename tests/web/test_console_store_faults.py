@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import httpx
 
-from tests.conftest import LiveServer
-from tests.support import assert_error, exhausted_pool
+from tests.support.http import assert_error
+from tests.support.server import LiveServer, exhausted_pool
 
 
 def test_an_exhausted_pool_is_a_503_page_with_retry_after(
