@@ -31,11 +31,22 @@ import tempfile
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
-from run import BENCH, PY, THUMBS, Proc, basic, fmt, free_port, setup, wait_up, wrk
+from run import (
+    BENCH,
+    PY,
+    THUMBS,
+    Proc,
+    basic,
+    cpu_seconds,
+    fmt,
+    free_port,
+    setup,
+    wait_up,
+    wrk,
+)
 
 SPAN_DAYS = 180
 END = datetime(2026, 11, 1)
@@ -273,12 +284,6 @@ def bench_queries(args: argparse.Namespace, env: dict[str, str], out: list[str])
 
 
 # -- create with and without rollups ---------------------------------------------------------
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def bench_create(args: argparse.Namespace, env: dict[str, str], out: list[str]) -> None:
