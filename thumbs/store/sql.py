@@ -17,11 +17,13 @@ statements of the create hot path.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import BigInteger, ColumnElement, Connection, CursorResult, String
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -57,12 +59,32 @@ def insert_ignore(
     return cast("CursorResult[Any]", executor.execute(stmt, [dict(v) for v in values]))
 
 
-def driver_cursor(conn: Connection) -> Any:
+@contextmanager
+def driver_cursor(conn: Connection) -> Iterator[Any]:
     """A cursor of the driver's connection under ``conn``, in ``conn``'s transaction: for
     the create hot path, where the engine's execution machinery (building the statement,
-    its cache key, the result object) cost more than the statement itself. Close it after
-    use."""
-    return conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    its cache key, the result object) cost more than the statement itself. The driver's
+    errors leave as SQLAlchemy's (``IntegrityError``, ``OperationalError``…, with no bound
+    values), as they would from ``conn.execute``, so every caller and
+    :mod:`thumbs.kit.dberrors` tell a race, a busy store and a lost connection apart the
+    same way."""
+    dbapi = conn.connection.dbapi_connection
+    assert dbapi is not None
+    cursor = dbapi.cursor()
+    try:
+        yield cursor
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(
+            None,
+            None,
+            exc,
+            conn.dialect.loaded_dbapi.Error,
+            hide_parameters=True,
+            connection_invalidated=conn.dialect.is_disconnect(exc, dbapi, cursor),
+            dialect=conn.dialect,
+        ) from exc
+    finally:
+        cursor.close()
 
 
 def _mark(conn: Connection) -> str:
@@ -112,12 +134,13 @@ class RawInsert:
             self._sql[(mark, n)] = sql
         return sql
 
-    def _chunks(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> Iterator[Any]:
-        """Run each chunk on one driver cursor, yielding it after each statement."""
+    def _execute(
+        self, conn: Connection, rows: Sequence[Mapping[str, Any]], *, fetch: bool
+    ) -> list[Any]:
         mark, lite = _mark(conn), conn.dialect.name == "sqlite"
         cols = self.columns
-        cursor = driver_cursor(conn)
-        try:
+        found: list[Any] = []
+        with driver_cursor(conn) as cursor:
             for start in range(0, len(rows), self.CHUNK):
                 chunk = rows[start : start + self.CHUNK]
                 flat: list[Any] = []
@@ -126,19 +149,15 @@ class RawInsert:
                         v = row[c]
                         flat.append(_sqlite_datetime(v) if lite and isinstance(v, datetime) else v)
                 cursor.execute(self._statement(mark, len(chunk)), flat)
-                yield cursor
-        finally:
-            cursor.close()
+                if fetch:
+                    found.extend(cursor.fetchall())
+        return found
 
     def run(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-        for _ in self._chunks(conn, rows):
-            pass
+        self._execute(conn, rows, fetch=False)
 
     def returning(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
-        found: list[Any] = []
-        for cursor in self._chunks(conn, rows):
-            found.extend(cursor.fetchall())
-        return found
+        return self._execute(conn, rows, fetch=True)
 
 
 def select_in(
@@ -156,12 +175,9 @@ def select_in(
         params.extend(values)
     # identifiers are the callers' constants; every value is a bound parameter
     sql = f"SELECT {', '.join(columns)} FROM {table} WHERE {' AND '.join(terms)}"  # noqa: S608
-    cursor = driver_cursor(conn)
-    try:
+    with driver_cursor(conn) as cursor:
         cursor.execute(sql, params)
         return [tuple(r) for r in cursor.fetchall()]
-    finally:
-        cursor.close()
 
 
 def messages_by_id(conn: Connection, message_ids: Collection[str]) -> list[tuple[Any, ...]]:
