@@ -38,6 +38,7 @@ class CreateJob:
     out: dict[str, Any] | None = None  # kept to render the body once user_sid is known
     # the process's end users known to be committed (Runtime.end_users), or None
     known_users: TTLCache | None = None
+    user_read: bool = False  # the batch read the user from the store (not from the cache)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,8 +160,10 @@ class CreateFeedbackKind:
         for j in named:
             assert j.identity is not None
             assert j.out is not None
-            pk, sid = named_users[(j.account_pk, j.identity)]
+            name = (j.account_pk, j.identity)
+            pk, sid = named_users[name]
             j.row["user_pk"], j.row["user_sid"] = pk, sid
+            j.user_read = name in wanted
             j.out["user_sid"] = sid
             j.body = orjson.dumps(j.out)
 
@@ -226,7 +229,7 @@ def remember_user(job: CreateJob) -> None:
     """After the job's commit: its end user exists for good (users are never deleted), so
     this process's later creates naming it read no users row."""
     known, identity = job.known_users, job.identity
-    if known is not None and identity is not None:
+    if known is not None and identity is not None and job.user_read:
         known.put((job.account_pk, identity), (job.row["user_pk"], job.row["user_sid"]))
 
 
