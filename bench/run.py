@@ -231,9 +231,11 @@ def bench_create(args: argparse.Namespace, env: dict[str, str], rows: list[str])
     round); then the constant body (post_feedback.lua) once each; then the check that
     every acknowledged create is stored, linked to its logged reply and its end user."""
     work = Path(tempfile.mkdtemp(prefix="thumbs-bench-create-"))
-    roots = [("after", ROOT)]
+    roots: list[tuple[str, Path, dict[str, str]]] = [("after", ROOT, {})]
+    if args.writer_thread:  # the same code with its group commits on the writer thread
+        roots.insert(0, ("after, writer thread", ROOT, {"THUMBS_WRITER_MODE": "thread"}))
     if args.before:
-        roots.insert(0, ("before", Path(args.before).resolve()))
+        roots.insert(0, ("before", Path(args.before).resolve(), {}))
     servers: list[Server] = []
     base_port = free_port()
     baseline = Proc(
@@ -260,11 +262,11 @@ def bench_create(args: argparse.Namespace, env: dict[str, str], rows: list[str])
     )
     logs: dict[str, str] = {}
     try:
-        for name, root in roots:
-            senv = dict(env)
+        for k, (name, root, extra) in enumerate(roots):
+            senv = {**env, **extra}
             if args.database_url is None:
-                senv["THUMBS_DATA_DIR"] = str(work / name)
-            servers.append(start_server(name, root, senv, args, work / f"{name}.txt"))
+                senv["THUMBS_DATA_DIR"] = str(work / f"server-{k}")
+            servers.append(start_server(name, root, senv, args, work / f"server-{k}.txt"))
         base_url = f"http://127.0.0.1:{base_port}"
         wait_up(base_url + "/openapi.json")
         # the baseline receives exactly the requests this checkout's thumbs receives
@@ -692,6 +694,11 @@ def main() -> None:
         "--before",
         default=None,
         help="create: also measure the thumbs of another checkout (its .venv), interleaved",
+    )
+    ap.add_argument(
+        "--writer-thread",
+        action="store_true",
+        help="create: also measure this thumbs with THUMBS_WRITER_MODE=thread, interleaved",
     )
     ap.add_argument("--servers", type=int, default=1, help="server processes (mixed)")
     ap.add_argument("--mixed-seconds", type=int, default=60)
