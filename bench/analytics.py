@@ -40,9 +40,9 @@ from run import (
     THUMBS,
     Proc,
     basic,
-    cpu_seconds,
     fmt,
     free_port,
+    server_cpu_seconds,
     setup,
     wait_up,
     wrk,
@@ -325,7 +325,7 @@ def bench_create(args: argparse.Namespace, env: dict[str, str], out: list[str]) 
             order = ("before", "after") if i % 2 == 0 else ("after", "before")
             got = {}
             for key in order:
-                used = cpu_seconds(pids[key])
+                used = server_cpu_seconds(pids[key])
                 got[key] = wrk(
                     urls[key],
                     "post_feedback.lua",
@@ -334,7 +334,7 @@ def bench_create(args: argparse.Namespace, env: dict[str, str], out: list[str]) 
                     connections=args.connections,
                 )
                 # the server's own CPU per create: steady under load from other processes
-                cpu[key].append((cpu_seconds(pids[key]) - used) * 1e6 / got[key].requests)
+                cpu[key].append((server_cpu_seconds(pids[key]) - used) * 1e6 / got[key].requests)
             rounds.append(got)
             print(
                 f"round {i + 1}: before {fmt(got['before'])} {cpu['before'][-1]:.0f} us CPU/req"
