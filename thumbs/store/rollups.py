@@ -66,7 +66,7 @@ from thumbs.store.models import (
     REVIEW_TIME_EDGES,
     Feedback,
 )
-from thumbs.store.sql import epoch_seconds
+from thumbs.store.sql import driver_cursor, epoch_seconds
 
 HOURS = FEEDBACK_ROLLUP_HOURS
 DAYS = FEEDBACK_ROLLUP_DAYS
@@ -237,11 +237,8 @@ class _Upsert:
         engine's execution machinery cost more than the upsert itself."""
         if not rows:
             return
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
+        with driver_cursor(conn) as cursor:
             cursor.executemany(self.sql(conn.dialect.paramstyle), rows)
-        finally:
-            cursor.close()
 
 
 _UPSERT_ALL = {t.name: _Upsert(t.name, MEASURES) for t in (HOURS, DAYS)}

@@ -4,9 +4,10 @@ statements of the create hot path.
 * :func:`insert_ignore`: ``INSERT … ON CONFLICT DO NOTHING`` on a unique index, one row or
   many, through a session or a connection: the race-free "create unless it exists".
 * :class:`RawInsert`: a batch INSERT whose per-row cost stays in C (the group-commit
-  writer's feedback and idempotency rows).
-* :func:`messages_by_id`: the logged messages a batch of creates links to, as one
-  driver-level statement.
+  writer's feedback and idempotency rows, new end users).
+* :func:`select_in` and :func:`messages_by_id`: the per-batch lookups of the create hot
+  path (the logged messages a batch links to, its named end users), as driver-level
+  statements.
 * :class:`epoch_seconds`: whole seconds since 1970 of a stored naive-UTC datetime, in
   either dialect (analytics buckets and review times).
 * :class:`api_time`: a stored timestamp as the API writes it, computed by the database
@@ -15,12 +16,14 @@ statements of the create hot path.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, ColumnElement, Connection, CursorResult, String, insert
+from sqlalchemy import BigInteger, ColumnElement, Connection, CursorResult, String
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -56,67 +59,130 @@ def insert_ignore(
     return cast("CursorResult[Any]", executor.execute(stmt, [dict(v) for v in values]))
 
 
+@contextmanager
+def driver_cursor(conn: Connection) -> Iterator[Any]:
+    """A cursor of the driver's connection under ``conn``, in ``conn``'s transaction: for
+    the create hot path, where the engine's execution machinery (building the statement,
+    its cache key, the result object) cost more than the statement itself. The driver's
+    errors leave as SQLAlchemy's (``IntegrityError``, ``OperationalError``…, with no bound
+    values), as they would from ``conn.execute``, so every caller and
+    :mod:`thumbs.kit.dberrors` tell a race, a busy store and a lost connection apart the
+    same way."""
+    dbapi = conn.connection.dbapi_connection
+    assert dbapi is not None
+    cursor = dbapi.cursor()
+    try:
+        yield cursor
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(
+            None,
+            None,
+            exc,
+            conn.dialect.loaded_dbapi.Error,
+            hide_parameters=True,
+            connection_invalidated=conn.dialect.is_disconnect(exc, dbapi, cursor),
+            dialect=conn.dialect,
+        ) from exc
+    finally:
+        cursor.close()
+
+
+def _mark(conn: Connection) -> str:
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
 class RawInsert:
-    """A batch INSERT that keeps the per-row cost of the hot path in C.
+    """A batch INSERT that keeps the per-row cost of the hot path in C: one multi-row
+    ``INSERT … VALUES (…), (…)`` per chunk, on the driver's cursor.
 
-    SQLite: one multi-row ``INSERT … VALUES (…), (…)`` statement per chunk, so the writer
-    thread takes and releases the GIL once per chunk rather than once per row (per-row
-    ``executemany`` made it fight the event loop for the GIL on every row).
-    PostgreSQL: the driver's ``executemany`` (psycopg pipelines it)."""
+    SQLite: the writer takes and releases the GIL once per chunk rather than once per row
+    (per-row ``executemany`` made it fight the event loop for the GIL on every row).
+    PostgreSQL: one statement and one round trip per chunk.
 
-    SQLITE_CHUNK = 500  # rows per statement: 14 columns x 500 < SQLite's 32,766 variables
+    With ``conflict`` (the columns of a unique constraint) the rows that would break it are
+    left out (``ON CONFLICT … DO NOTHING``); with ``returning``, :meth:`returning` gives
+    those columns of the rows inserted."""
 
-    def __init__(self, table: Any, columns: Sequence[str]) -> None:
+    CHUNK = 500  # rows per statement: 15 columns x 500 < SQLite's 32,766 variables
+
+    def __init__(
+        self,
+        table: Any,
+        columns: Sequence[str],
+        *,
+        conflict: Sequence[str] = (),
+        returning: Sequence[str] = (),
+    ) -> None:
         self.table = table
         self.columns = list(columns)
-        self._compiled: dict[str, tuple[str, list[str] | None]] = {}
-        self._sqlite_sql: dict[int, str] = {}
+        suffix = ""
+        if conflict:
+            suffix += f" ON CONFLICT ({', '.join(conflict)}) DO NOTHING"
+        if returning:
+            suffix += f" RETURNING {', '.join(returning)}"
+        self._suffix = suffix
+        self._sql: dict[tuple[str, int], str] = {}
 
-    def _sqlite_statement(self, n: int) -> str:
-        sql = self._sqlite_sql.get(n)
+    def _statement(self, mark: str, n: int) -> str:
+        sql = self._sql.get((mark, n))
         if sql is None:
             cols = ", ".join(f'"{c}"' for c in self.columns)
-            one = "(" + ", ".join("?" * len(self.columns)) + ")"
+            one = "(" + ", ".join([mark] * len(self.columns)) + ")"
             # identifiers come from the table definition, values are all bound parameters
             sql = f'INSERT INTO "{self.table.name}" ({cols}) VALUES ' + ", ".join([one] * n)  # noqa: S608
-            self._sqlite_sql[n] = sql
+            sql += self._suffix
+            self._sql[(mark, n)] = sql
         return sql
 
-    def run(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-        dialect = conn.dialect
-        if dialect.name == "sqlite":
-            cols = self.columns
-            for start in range(0, len(rows), self.SQLITE_CHUNK):
-                chunk = rows[start : start + self.SQLITE_CHUNK]
+    def _execute(
+        self, conn: Connection, rows: Sequence[Mapping[str, Any]], *, fetch: bool
+    ) -> list[Any]:
+        mark, lite = _mark(conn), conn.dialect.name == "sqlite"
+        cols = self.columns
+        found: list[Any] = []
+        with driver_cursor(conn) as cursor:
+            for start in range(0, len(rows), self.CHUNK):
+                chunk = rows[start : start + self.CHUNK]
                 flat: list[Any] = []
                 for row in chunk:
                     for c in cols:
                         v = row[c]
-                        flat.append(_sqlite_datetime(v) if isinstance(v, datetime) else v)
-                conn.exec_driver_sql(self._sqlite_statement(len(chunk)), tuple(flat))
-            return
-        entry = self._compiled.get(dialect.name)
-        if entry is None:
-            compiled = insert(self.table).compile(dialect=dialect, column_keys=self.columns)
-            order = list(compiled.positiontup or []) if compiled.positional else None
-            entry = (str(compiled), order)
-            self._compiled[dialect.name] = entry
-        sql, order = entry
-        params: list[Any] = [
-            tuple(row[c] for c in order) if order is not None else dict(row) for row in rows
-        ]
-        conn.exec_driver_sql(sql, params)
+                        flat.append(_sqlite_datetime(v) if lite and isinstance(v, datetime) else v)
+                cursor.execute(self._statement(mark, len(chunk)), flat)
+                if fetch:
+                    found.extend(cursor.fetchall())
+        return found
+
+    def run(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        self._execute(conn, rows, fetch=False)
+
+    def returning(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+        return self._execute(conn, rows, fetch=True)
 
 
-def messages_by_id(conn: Connection, message_ids: set[str]) -> list[Any]:
-    """``(pk, id, account_pk)`` of the logged messages with these ids, as one driver-level
-    statement: building the equivalent ``select(...).in_(...)`` per batch cost more on the
-    hot path than running it."""
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    table = Message.__tablename__
-    marks = ", ".join([mark] * len(message_ids))
-    sql = f'SELECT pk, id, account_pk FROM "{table}" WHERE id IN ({marks})'  # noqa: S608
-    return list(conn.exec_driver_sql(sql, tuple(message_ids)).all())
+def select_in(
+    conn: Connection, table: str, columns: Sequence[str], where: Mapping[str, Collection[Any]]
+) -> list[tuple[Any, ...]]:
+    """``SELECT columns FROM table WHERE c1 IN (…) AND c2 IN (…)`` as plain tuples, on the
+    driver's cursor: the per-batch lookups of the create hot path (logged messages, named
+    end users), where building the equivalent ``select(…).in_(…)`` cost more than running
+    it."""
+    mark = _mark(conn)
+    params: list[Any] = []
+    terms = []
+    for column, values in where.items():
+        terms.append(f"{column} IN ({', '.join([mark] * len(values))})")
+        params.extend(values)
+    # identifiers are the callers' constants; every value is a bound parameter
+    sql = f"SELECT {', '.join(columns)} FROM {table} WHERE {' AND '.join(terms)}"  # noqa: S608
+    with driver_cursor(conn) as cursor:
+        cursor.execute(sql, params)
+        return [tuple(r) for r in cursor.fetchall()]
+
+
+def messages_by_id(conn: Connection, message_ids: Collection[str]) -> list[tuple[Any, ...]]:
+    """``(pk, id, account_pk)`` of the logged messages with these ids."""
+    return select_in(conn, Message.__tablename__, ("pk", "id", "account_pk"), {"id": message_ids})
 
 
 def _sqlite_datetime(value: datetime) -> str:
