@@ -59,6 +59,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from thumbs.kit.driver import driver_cursor
 from thumbs.store.models import (
     FEEDBACK_ROLLUP_DAYS,
     FEEDBACK_ROLLUP_HOURS,
@@ -66,7 +67,7 @@ from thumbs.store.models import (
     REVIEW_TIME_EDGES,
     Feedback,
 )
-from thumbs.store.sql import driver_cursor, epoch_seconds
+from thumbs.store.sql import epoch_seconds
 
 HOURS = FEEDBACK_ROLLUP_HOURS
 DAYS = FEEDBACK_ROLLUP_DAYS

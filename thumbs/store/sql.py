@@ -16,19 +16,18 @@ statements of the create hot path.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import BigInteger, ColumnElement, Connection, CursorResult, String
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
+from thumbs.kit.driver import driver_cursor
 from thumbs.store.models import Message
 
 
@@ -57,34 +56,6 @@ def insert_ignore(
     if isinstance(values, Mapping):
         return cast("CursorResult[Any]", executor.execute(stmt.values(**values)))
     return cast("CursorResult[Any]", executor.execute(stmt, [dict(v) for v in values]))
-
-
-@contextmanager
-def driver_cursor(conn: Connection) -> Iterator[Any]:
-    """A cursor of the driver's connection under ``conn``, in ``conn``'s transaction: for
-    the create hot path, where the engine's execution machinery (building the statement,
-    its cache key, the result object) cost more than the statement itself. The driver's
-    errors leave as SQLAlchemy's (``IntegrityError``, ``OperationalError``…, with no bound
-    values), as they would from ``conn.execute``, so every caller and
-    :mod:`thumbs.kit.dberrors` tell a race, a busy store and a lost connection apart the
-    same way."""
-    dbapi = conn.connection.dbapi_connection
-    assert dbapi is not None
-    cursor = dbapi.cursor()
-    try:
-        yield cursor
-    except conn.dialect.loaded_dbapi.Error as exc:
-        raise DBAPIError.instance(
-            None,
-            None,
-            exc,
-            conn.dialect.loaded_dbapi.Error,
-            hide_parameters=True,
-            connection_invalidated=conn.dialect.is_disconnect(exc, dbapi, cursor),
-            dialect=conn.dialect,
-        ) from exc
-    finally:
-        cursor.close()
 
 
 def _mark(conn: Connection) -> str:
