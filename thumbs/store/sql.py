@@ -73,7 +73,8 @@ class RawInsert:
     SQLite: one multi-row ``INSERT … VALUES (…), (…)`` statement per chunk, so the writer
     thread takes and releases the GIL once per chunk rather than once per row (per-row
     ``executemany`` made it fight the event loop for the GIL on every row).
-    PostgreSQL: the driver's ``executemany`` (psycopg pipelines it)."""
+    PostgreSQL: the driver's ``executemany`` (psycopg pipelines it), or ``COPY`` for bulk
+    writers."""
 
     SQLITE_CHUNK = 500  # rows per statement: 14 columns x 500 < SQLite's 32,766 variables
 
@@ -93,8 +94,13 @@ class RawInsert:
             self._sqlite_sql[n] = sql
         return sql
 
-    def run(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    def run(self, conn: Connection, rows: Sequence[dict[str, Any]], *, copy: bool = False) -> None:
+        """Insert ``rows`` on ``conn``; with ``copy``, by ``COPY … FROM STDIN`` on
+        PostgreSQL (bulk writers: several times the rows per second of ``executemany``)."""
         dialect = conn.dialect
+        if copy and dialect.name == "postgresql":
+            self._copy(conn, rows)
+            return
         if dialect.name == "sqlite":
             cols = self.columns
             for start in range(0, len(rows), self.SQLITE_CHUNK):
@@ -117,6 +123,17 @@ class RawInsert:
             tuple(row[c] for c in order) if order is not None else dict(row) for row in rows
         ]
         conn.exec_driver_sql(sql, params)
+
+    def _copy(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+        cols = self.columns
+        names = ", ".join(f'"{c}"' for c in cols)
+        cursor = conn.connection.cursor()  # psycopg's own, in the connection's transaction
+        try:
+            with cursor.copy(f'COPY "{self.table.name}" ({names}) FROM STDIN') as copy:
+                for row in rows:
+                    copy.write_row([row[c] for c in cols])
+        finally:
+            cursor.close()
 
 
 def messages_by_id(conn: Connection, message_ids: set[str]) -> list[Any]:
