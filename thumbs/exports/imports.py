@@ -22,7 +22,11 @@ HTTP here; ``thumbs import feedback`` runs it).
   ``pending``, its type from the score and the assistant's threshold (as the API does),
   linked to the message when a message with that id was logged in the account, with the
   dates given (else now; ``date_updated`` defaults to ``date_created``). Rows go in with
-  the create path's bulk insert, a thousand at a time (:func:`write_imported`).
+  the create path's bulk insert, a thousand at a time (:func:`write_imported`; ``COPY`` on
+  PostgreSQL).
+* **Parsing apart.** Reading, validating and keying rows needs no database
+  (:class:`_Parser`); a large file is parsed by a second process while this one writes
+  (:class:`_Writer`) in its one transaction, batch after batch.
 
 On SQLite the import holds the database's write lock from its first insert to its commit;
 writes of the server wait meanwhile (up to SQLite's busy timeout, 10 s, then 503): import
@@ -477,7 +481,9 @@ def import_feedback(
 
     A file of ``PARSE_APART_BYTES`` or more (or any file, with ``parse_apart``) is parsed
     and validated by a second process while this one writes: the same parser, the same
-    report."""
+    report. That process is spawned (it inherits nothing of this one), so a script that
+    calls this must guard its own work with ``if __name__ == "__main__"``, as ``thumbs``
+    does."""
     report = ImportReport(dry_run=dry_run)
     path = _file_path(stream)
     if parse_apart is None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from operator import itemgetter
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -27,6 +28,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     CursorResult,
+    DateTime,
     Float,
     String,
     insert,
@@ -81,6 +83,11 @@ class RawInsert:
     def __init__(self, table: Any, columns: Sequence[str]) -> None:
         self.table = table
         self.columns = list(columns)
+        self._values = itemgetter(*self.columns)
+        # SQLite stores dates as text: the positions of the columns to convert
+        self._dates = [
+            i for i, c in enumerate(self.columns) if isinstance(table.c[c].type, DateTime)
+        ]
         self._compiled: dict[str, tuple[str, list[str] | None]] = {}
         self._sqlite_sql: dict[int, str] = {}
 
@@ -102,14 +109,21 @@ class RawInsert:
             self._copy(conn, rows)
             return
         if dialect.name == "sqlite":
-            cols = self.columns
+            values, dates = self._values, self._dates
             for start in range(0, len(rows), self.SQLITE_CHUNK):
                 chunk = rows[start : start + self.SQLITE_CHUNK]
                 flat: list[Any] = []
                 for row in chunk:
-                    for c in cols:
-                        v = row[c]
-                        flat.append(_sqlite_datetime(v) if isinstance(v, datetime) else v)
+                    row_values = list(values(row))
+                    last: Any = None
+                    text = ""
+                    for i in dates:
+                        v = row_values[i]
+                        if isinstance(v, datetime):
+                            if v is not last:  # date_updated is often date_created
+                                last, text = v, _sqlite_datetime(v)
+                            row_values[i] = text
+                    flat.extend(row_values)
                 conn.exec_driver_sql(self._sqlite_statement(len(chunk)), tuple(flat))
             return
         entry = self._compiled.get(dialect.name)
