@@ -288,7 +288,7 @@ def run_store(database_url: str | None, n_rows: int, fmts: list[str]) -> str:
     from thumbs.config import normalize_database_url
     from thumbs.kit import ids
     from thumbs.store import migrate
-    from thumbs.store.engine import Store
+    from thumbs.store.engine import Store, StoreLimits
     from thumbs.store.models import Assistant
 
     tmp = Path(tempfile.mkdtemp(prefix="thumbs-bench-exports-"))
@@ -299,7 +299,9 @@ def run_store(database_url: str | None, n_rows: int, fmts: list[str]) -> str:
     server: Proc | None = None
     try:
         migrate.upgrade(url)
-        store = Store(url)
+        store = Store(
+            url, limits=StoreLimits(statement_timeout=0)
+        )  # the fill is one long statement
         with store.session() as db:
             created = auth.create_account(db, name="exports-bench")
             source = Assistant(

@@ -217,8 +217,8 @@ def read_rows(stream: IO[bytes], fmt: SourceFormat) -> Iterator[Parsed]:
 
 # -- parsing: the rows of the file, validated and keyed (no database) ------------------------
 
-# One row ready to write: its line, derived id, id in the source, then session_id,
-# message_id, score, text, date_created and date_updated
+# One row ready to write: its line, key, id in the source, then session_id, message_id,
+# score, text, date_created and date_updated
 Ready = tuple[
     int,
     str,
@@ -262,9 +262,7 @@ class _Parser:
     """Reads, validates and keys the rows of one file, a batch at a time. Needs no
     database: it runs in a process of its own for a large file (:func:`import_feedback`)."""
 
-    def __init__(self, *, account_sid: str, assistant_id: str) -> None:
-        self.account_sid = account_sid
-        self.assistant_id = assistant_id
+    def __init__(self) -> None:
         # key -> content hash << 32 | line: the keys met in this file
         self.seen: dict[str, int] = {}
 
@@ -315,18 +313,14 @@ class _Parser:
                 )
             return
         self.seen[key] = content << 32 | line
-        fid = ids.derived_id(ids.FEEDBACK, self.account_sid, self.assistant_id, key, at=created)
-        batch.ready.append((line, fid, row.id, *values))
+        batch.ready.append((line, key, row.id, *values))
 
 
-def _parse_file(
-    sender: Connection_, path: str, fmt: SourceFormat, account_sid: str, assistant_id: str
-) -> None:
+def _parse_file(sender: Connection_, path: str, fmt: SourceFormat) -> None:
     """The parsing process: sends each parsed batch, then None (or the text of an error)."""
     try:
         with open(path, "rb") as stream:
-            parser = _Parser(account_sid=account_sid, assistant_id=assistant_id)
-            for batch in parser.batches(stream, fmt):
+            for batch in _Parser().batches(stream, fmt):
                 sender.send(batch)
         sender.send(None)
     except BaseException:
@@ -335,16 +329,14 @@ def _parse_file(
         sender.close()
 
 
-def _parsed_in_a_process(
-    path: str, fmt: SourceFormat, *, account_sid: str, assistant_id: str
-) -> Iterator[_Parsed]:
+def _parsed_in_a_process(path: str, fmt: SourceFormat) -> Iterator[_Parsed]:
     """The batches of :class:`_Parser`, parsed by a second process while this one writes
     the batches before (two cores, where the GIL would let one thread run at a time)."""
     context = multiprocessing.get_context("spawn")  # nothing of this process is copied
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(
         target=_parse_file,
-        args=(sender, path, fmt, account_sid, assistant_id),
+        args=(sender, path, fmt),
         name="thumbs-import-parser",
         daemon=True,
     )
@@ -398,8 +390,20 @@ def _present(conn: Connection, *, assistant_pk: int, candidates: set[str]) -> se
 
 
 class _Writer:
-    def __init__(self, conn: Connection, *, assistant: AssistantRef, report: ImportReport) -> None:
+    """Writes the parsed batches in the import's transaction: each row's feedback id derived
+    from its key (here rather than in the parser: it balances the two processes), the rows
+    this assistant has already skipped, the others inserted."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        *,
+        account_sid: str,
+        assistant: AssistantRef,
+        report: ImportReport,
+    ) -> None:
         self.conn = conn
+        self.account_sid = account_sid
         self.assistant = assistant
         self.report = report
         self.now = utcnow()
@@ -409,9 +413,23 @@ class _Writer:
         report.rows += batch.rows
         report.repeated += batch.repeated
         report.rejected.extend(batch.rejected)
-        ready = batch.ready
-        if not ready:
+        if not batch.ready:
             return
+        derived, sid, aid = ids.derived_id, self.account_sid, self.assistant.id
+        ready: list[Ready] = [
+            (
+                line,
+                derived(ids.FEEDBACK, sid, aid, key, at=created),
+                source,
+                session,
+                message,
+                score,
+                text,
+                created,
+                updated,
+            )
+            for line, key, source, session, message, score, text, created, updated in batch.ready
+        ]
         candidates = {r[1] for r in ready} | {r[2] for r in ready if r[2]}
         present = _present(self.conn, assistant_pk=self.assistant.pk, candidates=candidates)
         new = [r for r in ready if r[1] not in present and r[2] not in present]
@@ -493,15 +511,11 @@ def import_feedback(
     with engine.connect() as conn:
         transaction = conn.begin()
         try:
-            writer = _Writer(conn, assistant=assistant, report=report)
+            writer = _Writer(conn, account_sid=account_sid, assistant=assistant, report=report)
             batches = (
-                _parsed_in_a_process(
-                    cast(str, path), fmt, account_sid=account_sid, assistant_id=assistant.id
-                )
+                _parsed_in_a_process(cast(str, path), fmt)
                 if parse_apart
-                else _Parser(account_sid=account_sid, assistant_id=assistant.id).batches(
-                    stream, fmt
-                )
+                else _Parser().batches(stream, fmt)
             )
             for batch in batches:
                 writer.write(batch)
