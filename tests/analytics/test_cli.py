@@ -10,9 +10,9 @@ from datetime import datetime
 import httpx
 
 from tests.analytics.helpers import Seed, seed_at
+from tests.cli.test_cli import clean_env, no_traceback, thumbs
 from tests.conftest import Account, LiveServer
 from tests.support import create_assistant, create_feedback
-from tests.test_cli import clean_env, no_traceback, thumbs
 from thumbs.analytics import formats
 
 

@@ -12,10 +12,10 @@ import httpx
 import pyarrow.parquet as pq
 import pytest
 
+from tests.cli.test_cli import clean_env, no_traceback, thumbs
 from tests.conftest import Account, LiveServer
 from tests.exports.story import build
 from tests.support import feedbacks_path
-from tests.test_cli import clean_env, no_traceback, thumbs
 
 
 @pytest.fixture

@@ -23,8 +23,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from tests.cli.test_cli import clean_env, served, thumbs
 from tests.conftest import LiveServer
-from tests.test_cli import clean_env, served, thumbs
 from tests.web.conftest import ConsoleUser, csrf_of
 
 __all__ = ["served"]  # the ``thumbs serve`` fixture, started with this module's ``fresh``
