@@ -3,8 +3,8 @@
 run:    ## set up (first time) and run the server on SQLite in ./.thumbs/
 	scripts/serve.sh
 
-test:   ## set up and run the tests (SQLite + PostgreSQL)
-	scripts/test.sh
+test:   ## set up and run the tests (SQLite + PostgreSQL); PYTEST_ARGS go to pytest
+	scripts/test.sh $(PYTEST_ARGS)
 
 lint:   ## ruff, ruff format --check, mypy
 	scripts/lint.sh

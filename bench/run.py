@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -234,18 +235,27 @@ def bench_create(args: argparse.Namespace, env: dict[str, str], rows: list[str])
         raise SystemExit("acknowledged writes are missing from the store")
 
 
-def rss_mib(pid: int) -> float:
-    """Resident memory of a server: the process and every process in its group (workers)."""
-    total = 0
+def process_group(pid: int) -> Iterator[tuple[Path, list[str]]]:
+    """Each process of a server's group (the server and its workers: servers start their
+    own group), with the fields of its ``/proc/PID/stat`` after the command name."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            if int(fields[2]) != pid:  # the process group (servers start their own)
-                continue
-            status = (entry / "status").read_text()
+            if int(fields[2]) == pid:
+                yield entry, fields
         except (OSError, IndexError, ValueError):
+            continue
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of a server: the process and every process in its group (workers)."""
+    total = 0
+    for entry, _ in process_group(pid):
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
             continue
         m = re.search(r"VmRSS:\s+(\d+) kB", status)
         total += int(m.group(1)) if m else 0
@@ -433,6 +443,9 @@ with s.engine.begin() as conn:
             conn.execute(insert(Feedback), batch); batch.clear()
     if batch:
         conn.execute(insert(Feedback), batch)
+if s.engine.dialect.name == "postgresql":  # statistics now, as autovacuum would later
+    with s.engine.connect() as conn:
+        conn.exec_driver_sql("ANALYZE feedbacks"); conn.commit()
 with s.sessions() as db:
     keys = db.scalars(select(Feedback.pk).where(Feedback.assistant_pk == apk)
                       .order_by(Feedback.pk.asc()).limit(51)).all()
@@ -450,49 +463,112 @@ print(json.dumps([sid, tok, aid, keys[-1]]))
     return sid, tok, aid, int(key)
 
 
+def server_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a server: the process and every process in its group."""
+    ticks = sum(int(fields[11]) + int(fields[12]) for _, fields in process_group(pid))
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+@dataclass
+class ListRun:
+    wrk: WrkResult
+    cpu_ms: float  # the server's CPU per page
+
+
+def list_run(server: Proc, url: str, wenv: dict[str, str], args: argparse.Namespace) -> ListRun:
+    before = server_cpu_seconds(server.p.pid)
+    r = wrk(url, "get_page.lua", wenv, seconds=args.seconds, connections=args.connections)
+    spent = server_cpu_seconds(server.p.pid) - before
+    return ListRun(r, spent / max(r.requests, 1) * 1e3)
+
+
 def bench_list(args: argparse.Namespace, env: dict[str, str], rows: list[str]) -> None:
+    """The first page against the last page of a big assistant, at --connections; with
+    --compare, the same pages served by another checkout on the same database, measured
+    round by round, interleaved."""
     from thumbs.kit.paging import Cursor, encode_token, scope_for
 
     t0 = time.monotonic()
     sid, tok, aid, last_key = fill(env, args.rows)
     print(f"\nfilled {args.rows:,} rows in {time.monotonic() - t0:.0f} s")
-    port = free_port()
-    server = Proc([*THUMBS, "serve", "--port", str(port), "--workers", str(args.workers)], env)
+    builds = {"this": ROOT}
+    if args.compare:
+        builds["compared"] = Path(args.compare).resolve()
+    servers: dict[str, tuple[Proc, str]] = {}
+    auth = (sid, tok)
+    wenv = {"THUMBS_BENCH_AUTH": basic(sid, tok)}
+    path = f"/v1/Assistants/{aid}/Feedbacks"
+    token = encode_token(Cursor(last_key, forward=True), scope_for(path, []))
+    pages = {
+        "first": f"{path}?PageSize=50",
+        "last": f"{path}?PageSize=50&Page=19999&PageToken={token}",
+    }
+    runs: dict[tuple[str, str], list[ListRun]] = {(b, p): [] for b in builds for p in pages}
+    loads: list[str] = []
     try:
-        url = f"http://127.0.0.1:{port}"
-        wait_up(url + "/openapi.json")
-        path = f"/v1/Assistants/{aid}/Feedbacks"
-        token = encode_token(Cursor(last_key, forward=True), scope_for(path, []))
-        first = f"{url}{path}?PageSize=50"
-        last = f"{url}{path}?PageSize=50&Page=19999&PageToken={token}"
-        auth = (sid, tok)
-        page = httpx.get(last, auth=auth).json()
-        assert len(page["feedbacks"]) == 50 and page["meta"]["next_page_url"] is None, page["meta"]
-        wenv = {"THUMBS_BENCH_AUTH": basic(sid, tok)}
-        wrk(first, "get_page.lua", wenv, seconds=2, connections=8)
-        firsts, lasts = [], []
+        for name, root in builds.items():
+            port = free_port()
+            python = root / ".venv" / "bin" / "python"
+            cmd = [str(python) if python.exists() else PY, "-m", "thumbs.cli", "serve"]
+            proc = Proc([*cmd, "--port", str(port), "--workers", str(args.workers)], env, cwd=root)
+            servers[name] = (proc, f"http://127.0.0.1:{port}")
+        bodies = {}
+        for name, (_, url) in servers.items():
+            wait_up(url + "/openapi.json")
+            page = httpx.get(url + pages["last"], auth=auth)
+            meta = page.json()["meta"]
+            assert len(page.json()["feedbacks"]) == 50 and meta["next_page_url"] is None, meta
+            text = httpx.get(url + pages["first"], auth=auth).text
+            bodies[name] = text.replace(url, "")  # the same but for the server's port
+            wrk(url + pages["first"], "get_page.lua", wenv, seconds=2, connections=args.connections)
+        if len(bodies) > 1:  # the same answer from both builds (but for the port in its urls)
+            a, b = bodies.values()
+            assert a == b, "the two builds answer the first page differently"
         for _ in range(args.rounds):
-            firsts.append(wrk(first, "get_page.lua", wenv, seconds=args.seconds, connections=8))
-            lasts.append(wrk(last, "get_page.lua", wenv, seconds=args.seconds, connections=8))
+            loads.append(load_average())
+            for name, (proc, url) in servers.items():
+                for p, target in pages.items():
+                    runs[(name, p)].append(list_run(proc, url + target, wenv, args))
     finally:
-        server.stop()
-    print("\n== list: a page of 50 at the end of a big assistant vs the first page ==")
-    for f, la in zip(firsts, lasts, strict=True):
-        print(
-            f"first {fmt(f)} | last {fmt(la)} | cost ratio (p50) {la.p50_ms / f.p50_ms:.2f}, "
-            f"(1/throughput) {f.rps / la.rps:.2f}"
+        for proc, _ in servers.values():
+            proc.stop()
+    print(
+        f"\n== list: a page of 50, first and last of {args.rows:,} rows, "
+        f"{args.connections} connections =="
+    )
+    print(f"load average (1, 5, 15 min) at each round: {'; '.join(loads)}")
+    for i in range(args.rounds):
+        line = []
+        for name in builds:
+            f, la = runs[(name, "first")][i], runs[(name, "last")][i]
+            line.append(
+                f"{name}: first {f.wrk.rps:6.0f} req/s {f.cpu_ms:.2f} ms CPU | "
+                f"last {la.wrk.rps:6.0f} req/s {la.cpu_ms:.2f} ms CPU"
+            )
+        print(f"round {i + 1}: " + " || ".join(line))
+    for name in builds:
+        for p in pages:
+            rs = runs[(name, p)]
+            rps = statistics.median(r.wrk.rps for r in rs)
+            p50 = statistics.median(r.wrk.p50_ms for r in rs)
+            cpu = statistics.median(r.cpu_ms for r in rs)
+            bad = sum(r.wrk.errors + r.wrk.non2xx for r in rs)
+            rows.append(
+                f"| list ({name}), {p} page of 50 of {args.rows:,} rows | {rps:,.0f} req/s, "
+                f"{cpu:.2f} ms server CPU per page | p50 {p50:.2f} ms, errors {bad} |"
+            )
+        first = runs[(name, "first")]
+        last = runs[(name, "last")]
+        rows.append(
+            f"| list ({name}), last/first cost | "
+            f"{statistics.median(la.cpu_ms / f.cpu_ms for f, la in zip(first, last, strict=True)):.2f}x (CPU per page) | "
+            f"{statistics.median(f.wrk.rps / la.wrk.rps for f, la in zip(first, last, strict=True)):.2f}x (1/throughput) |"
         )
-    f = statistics.median(x.p50_ms for x in firsts)
-    la = statistics.median(x.p50_ms for x in lasts)
-    fr = statistics.median(x.rps for x in firsts)
-    lr = statistics.median(x.rps for x in lasts)
-    rows.append(
-        f"| list, first page of 50 ({args.rows:,} rows) | {fr:,.0f} req/s | p50 {f:.2f} ms |"
-    )
-    rows.append(
-        f"| list, last page of 50 ({args.rows:,} rows) | {lr:,.0f} req/s | p50 {la:.2f} ms |"
-    )
-    rows.append(f"| list, last/first cost | {fr / lr:.2f}x (throughput) | {la / f:.2f}x (p50) |")
+    rows.append(f"| list, load average during the rounds | {'; '.join(loads)} | |")
 
 
 def main() -> None:
@@ -504,6 +580,12 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--database-url", default=None)
+    ap.add_argument(
+        "--compare",
+        metavar="CHECKOUT",
+        help="list: also serve the pages from this checkout (its .venv) on the same "
+        "database, round by round, interleaved",
+    )
     ap.add_argument("--servers", type=int, default=1, help="server processes (mixed)")
     ap.add_argument("--mixed-seconds", type=int, default=60)
     ap.add_argument("--mixed-connections", type=int, default=64)

@@ -5,21 +5,20 @@ from empty tables."""
 
 from __future__ import annotations
 
-import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 import uvicorn
-from sqlalchemy import make_url, text
+from sqlalchemy import text
 
+from tests.support.accounts import Account, make_account
+from tests.support.processes import clean_env, thumbs_server
+from tests.support.server import BACKENDS, PG_URL, LiveServer, free_port, worker_database
 from thumbs.app import create_app
-from thumbs.auth import service as auth_service
 from thumbs.config import Settings, normalize_database_url
 from thumbs.runtime import Runtime
 from thumbs.server import uvicorn_options
@@ -27,35 +26,8 @@ from thumbs.store import migrate
 from thumbs.store.engine import make_engine
 from thumbs.store.models import Base
 
-PG_URL = os.environ.get("THUMBS_TEST_DATABASE_URL")
 # state the schema itself holds (made by a migration), not data of a test
 KEPT_TABLES = {"credential_epoch"}
-BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _worker_database(url: str) -> str:
-    """Under pytest-xdist each worker gets a PostgreSQL database of its own
-    (``<database>_gw0``, …), created on first use; the main process uses ``url`` as is."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if not worker:
-        return url
-    base = make_url(url)
-    name = f"{base.database}_{worker}"
-    admin = make_engine(url, null_pool=True)
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        exists = conn.execute(
-            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
-        ).first()
-        if exists is None:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return base.set(database=name).render_as_string(hide_password=False)
 
 
 def _reset_postgres(url: str) -> None:
@@ -73,19 +45,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         url = f"sqlite:///{path.as_posix()}"
     else:
         assert PG_URL is not None
-        url = _worker_database(normalize_database_url(PG_URL))
+        url = worker_database(normalize_database_url(PG_URL))
         _reset_postgres(url)
     migrate.upgrade(url)
     return url
-
-
-@dataclass
-class LiveServer:
-    url: str
-    runtime: Runtime
-
-    def client(self, auth: tuple[str, str] | None = None) -> httpx.Client:
-        return httpx.Client(base_url=self.url, auth=auth, timeout=30)
 
 
 @pytest.fixture(scope="session")
@@ -140,19 +103,6 @@ def _clean(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
 
 
-@dataclass
-class Account:
-    sid: str
-    token: str
-    pk: int
-
-
-def make_account(live: LiveServer, name: str = "test") -> Account:
-    with live.runtime.store.session() as session:
-        created = auth_service.create_account(session, name=name)
-        return Account(sid=created.account.sid, token=created.auth_token, pk=created.account.pk)
-
-
 @pytest.fixture
 def account(server: LiveServer) -> Account:
     return make_account(server, "primary")
@@ -175,3 +125,19 @@ def assistant_id(api: httpx.Client) -> str:
     res = api.post("/v1/Assistants", json={"name": "Support bot"})
     assert res.status_code == 201, res.text
     return str(res.json()["id"])
+
+
+# -- a fresh install, served by a real ``thumbs serve`` process ------------------------------
+
+
+@pytest.fixture
+def fresh(tmp_path: Path) -> dict[str, str]:
+    """The environment of a fresh install: an empty data directory, the default SQLite file."""
+    return clean_env(THUMBS_DATA_DIR=str(tmp_path / "data"))
+
+
+@pytest.fixture
+def served(fresh: dict[str, str], tmp_path: Path) -> Iterator[str]:
+    """``thumbs serve`` on a fresh data directory (it migrates on start)."""
+    with thumbs_server(fresh, tmp_path / "serve.log") as url:
+        yield url

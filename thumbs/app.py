@@ -20,7 +20,7 @@ from thumbs.config import Settings, get_settings
 from thumbs.conversations.router import router as conversations_router
 from thumbs.docs.router import router as docs_router
 from thumbs.exports.router import router as exports_router
-from thumbs.feedback.router import FEEDBACKS_PATH, create_feedback
+from thumbs.feedback.router import FEEDBACKS_PATH, create_feedback, list_feedbacks_fast
 from thumbs.feedback.router import router as feedback_router
 from thumbs.golden.router import router as golden_router
 from thumbs.health.router import router as health_router
@@ -118,6 +118,10 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.router.routes.insert(
         0, Route(FEEDBACKS_PATH, create_feedback, methods=["POST"], include_in_schema=False)
     )
+    # The Twilio list is the hot read: served the same way (its FastAPI route documents it).
+    listing = Route(FEEDBACKS_PATH, list_feedbacks_fast, methods=["GET"], include_in_schema=False)
+    listing.methods = {"GET"}  # like the FastAPI route: no HEAD
+    app.router.routes.insert(1, listing)
     app.include_router(feedback_router)
     app.include_router(assistants_router)
     app.include_router(conversations_router)

@@ -11,7 +11,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from tests.conftest import Account, LiveServer
+from tests.support.accounts import Account
+from tests.support.server import LiveServer
 from thumbs.feedback import service as feedback_service
 from thumbs.feedback.schemas import FeedbackCreate
 from thumbs.store.models import Feedback

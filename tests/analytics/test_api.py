@@ -13,9 +13,10 @@ import httpx
 import pytest
 
 from tests.analytics.helpers import Seed, oracle, rows, same_numbers, seed_at
-from tests.conftest import Account, LiveServer, make_account
-from tests.lifecycle_helpers import log_turn, make_user, thumbs
-from tests.support import assert_error, create_assistant, create_feedback
+from tests.support.accounts import Account, create_user, make_account
+from tests.support.http import assert_error, create_assistant, create_feedback
+from tests.support.lifecycle import log_turn, thumbs
+from tests.support.server import LiveServer
 from thumbs.analytics import stats
 
 SUMMARY = "/v1/Analytics/Summary"
@@ -221,7 +222,7 @@ def test_breakdowns_by_assistant_session_end_user_and_reviewer(
     server: LiveServer, account: Account, api: httpx.Client, assistant_id: str
 ) -> None:
     other = create_assistant(api, "Other bot")
-    make_user(api, "rev", "admin")
+    create_user(api, "rev", "admin")
     for _ in range(3):
         create_feedback(api, other, score=0.0, session_id="o")
     replies = [log_turn(api, assistant_id, session_id=f"chat-{i % 2}") for i in range(4)]
@@ -418,7 +419,7 @@ def test_analytics_is_for_staff_and_stays_inside_the_account(
     server: LiveServer, api: httpx.Client, assistant_id: str
 ) -> None:
     create_feedback(api, assistant_id, score=1)
-    make_user(api, "member-1", "member")
+    create_user(api, "member-1", "member")
     assert api.get(SUMMARY, headers={"X-Thumbs-Identity": "member-1"}).json()["count"] == 1
     assert_error(api.get(SUMMARY, headers={"X-Thumbs-Identity": "end-user"}), 403, 60403)
     with server.client() as anonymous:

@@ -10,9 +10,11 @@ from datetime import datetime
 import httpx
 
 from tests.analytics.helpers import Seed, seed_at
-from tests.cli.test_cli import clean_env, no_traceback, thumbs
-from tests.conftest import Account, LiveServer
-from tests.support import create_assistant, create_feedback
+from tests.support.accounts import Account
+from tests.support.http import create_assistant, create_feedback
+from tests.support.processes import clean_env, no_traceback
+from tests.support.processes import run_thumbs as thumbs
+from tests.support.server import LiveServer
 from thumbs.analytics import formats
 
 

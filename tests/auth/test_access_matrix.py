@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.access_helpers import (
+from tests.support.access import (
     INTRUDER,
     MEMBER,
     OWNER,
@@ -26,8 +26,9 @@ from tests.access_helpers import (
     store_digest,
     the_app,
 )
-from tests.conftest import LiveServer, make_account
-from tests.support import assert_error
+from tests.support.accounts import make_account
+from tests.support.http import assert_error
+from tests.support.server import LiveServer
 
 DOCUMENTED = documented_access(
     "lifecycle.md", ["public", "end user", "member", "admin", "auth token"]

@@ -12,8 +12,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import Account, LiveServer
-from tests.support import assert_error, create_feedback, feedbacks_path, make_api_key
+from tests.support.accounts import Account, make_api_key
+from tests.support.http import assert_error, create_feedback, feedbacks_path
+from tests.support.server import LiveServer
 from thumbs.store.models import Account as AccountRow
 from thumbs.store.models import ApiKey as ApiKeyRow
 from thumbs.store.models import Base

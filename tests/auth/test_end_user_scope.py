@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import httpx
 
-from tests.conftest import LiveServer
-from tests.lifecycle_helpers import log_turn, make_user, thumbs
-from tests.support import assert_error, create_feedback, feedbacks_path
+from tests.support.accounts import create_user
+from tests.support.http import assert_error, create_feedback, feedbacks_path
+from tests.support.lifecycle import log_turn, thumbs
+from tests.support.server import LiveServer
 from thumbs.store.models import Assistant, ConversationSession, Feedback, FeedbackTransition
 
 U1 = {"X-Thumbs-Identity": "user_id:1"}
@@ -124,7 +125,7 @@ def test_staff_act_for_any_end_user_they_name(api: httpx.Client, assistant_id: s
         json={"message_id": reply, "feedback_type": "positive", "identity": "user_id:2"},
     )
     assert by_backend.status_code == 201, by_backend.text
-    make_user(api, "member:1", "member")
+    create_user(api, "member:1", "member")
     member = {"X-Thumbs-Identity": "member:1"}
     read = api.get(f"/v1/Messages/{reply}/Thumbs", params={"Identity": "user_id:2"}, headers=member)
     assert read.json()["id"] == by_backend.json()["id"]

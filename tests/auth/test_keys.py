@@ -10,14 +10,10 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import Account, LiveServer
-from tests.support import (
-    assert_error,
-    clean_env,
-    make_api_key,
-    run_thumbs,
-    thumbs_server,
-)
+from tests.support.accounts import Account, make_api_key
+from tests.support.http import assert_error
+from tests.support.processes import clean_env, run_thumbs, thumbs_server
+from tests.support.server import LiveServer
 from thumbs.auth.service import CredentialCache, Principal
 from thumbs.store.models import ApiKey
 

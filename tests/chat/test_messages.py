@@ -9,9 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Account, LiveServer
-from tests.lifecycle_helpers import log_turn, set_setting, thumbs
 from tests.responders import fake_openai
+from tests.support.accounts import Account
+from tests.support.lifecycle import log_turn, set_setting, thumbs
+from tests.support.server import LiveServer
 from thumbs.kit import errors as E
 
 QUESTION = "How do I reset my password?"

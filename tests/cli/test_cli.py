@@ -5,38 +5,23 @@ non-zero exit and one clear line (never a traceback)."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import LiveServer
-from tests.support import clean_env, create_assistant, feedbacks_path, run_thumbs, thumbs_server
-
-PG_URL = os.environ.get("THUMBS_TEST_DATABASE_URL")
-
+from tests.support.http import create_assistant, feedbacks_path
+from tests.support.processes import clean_env, no_traceback, run_thumbs
+from tests.support.server import LiveServer
 
 thumbs = run_thumbs
-
-
-@pytest.fixture
-def fresh(tmp_path: Path) -> dict[str, str]:
-    """The environment of a fresh install: an empty data directory, the default SQLite file."""
-    return clean_env(THUMBS_DATA_DIR=str(tmp_path / "data"))
 
 
 @pytest.fixture
 def on_server(server: LiveServer) -> dict[str, str]:
     """The environment of the live test server's own database (SQLite or PostgreSQL)."""
     return clean_env(THUMBS_DATABASE_URL=server.runtime.store.url)
-
-
-def no_traceback(res: subprocess.CompletedProcess[str]) -> None:
-    assert "Traceback" not in res.stderr + res.stdout
 
 
 def test_db_upgrade_creates_the_default_sqlite_file(fresh: dict[str, str]) -> None:
@@ -156,13 +141,6 @@ def test_serve_refuses_an_old_schema_when_told_not_to_migrate(fresh: dict[str, s
     assert res.returncode == 2
     assert "run `thumbs db upgrade`" in res.stderr
     no_traceback(res)
-
-
-@pytest.fixture
-def served(fresh: dict[str, str], tmp_path: Path) -> Iterator[str]:
-    """``thumbs serve`` on a fresh data directory (it migrates on start)."""
-    with thumbs_server(fresh, tmp_path / "serve.log") as url:
-        yield url
 
 
 def test_the_readme_flow_on_a_fresh_install(served: str, fresh: dict[str, str]) -> None:

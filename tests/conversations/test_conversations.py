@@ -3,7 +3,8 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import select
 
-from tests.conftest import LiveServer, make_account
+from tests.support.accounts import make_account
+from tests.support.server import LiveServer
 from thumbs.conversations import service as conversations
 from thumbs.store.models import Message, User
 

@@ -8,8 +8,9 @@ from typing import Any
 
 import httpx
 
-from tests.lifecycle_helpers import log_turn, make_user, thumbs
-from tests.support import create_assistant, create_feedback
+from tests.support.accounts import create_user
+from tests.support.http import create_assistant, create_feedback
+from tests.support.lifecycle import log_turn, thumbs
 
 PERSONALITY = "You are the careful support agent of Example Inc."
 CORRECTED = "Write to support@example.com with your account name; we answer within a day."
@@ -38,7 +39,7 @@ def build(api: httpx.Client) -> Story:
     )
     assert res.status_code == 201, res.text
     aid = str(res.json()["id"])
-    make_user(api, "ada", "admin")
+    create_user(api, "ada", "admin")
     m1 = log_turn(api, aid, session_id="chat-1", identity="user-1")
     m2 = log_turn(
         api,

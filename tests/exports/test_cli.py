@@ -12,10 +12,12 @@ import httpx
 import pyarrow.parquet as pq
 import pytest
 
-from tests.cli.test_cli import clean_env, no_traceback, thumbs
-from tests.conftest import Account, LiveServer
 from tests.exports.story import build
-from tests.support import feedbacks_path
+from tests.support.accounts import Account
+from tests.support.http import feedbacks_path
+from tests.support.processes import clean_env, no_traceback
+from tests.support.processes import run_thumbs as thumbs
+from tests.support.server import LiveServer
 
 
 @pytest.fixture

@@ -14,9 +14,10 @@ import httpx
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import Account, LiveServer
 from tests.exports.story import Story, api_record, build
-from tests.support import assert_error, create_feedback, seed_feedbacks
+from tests.support.accounts import Account
+from tests.support.http import assert_error, create_feedback, seed_feedbacks
+from tests.support.server import LiveServer
 from thumbs.exports.formats import FEEDBACK_NAMES
 from thumbs.exports.service import CHUNK_ROWS
 from thumbs.kit.timefmt import iso

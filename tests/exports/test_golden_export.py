@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.exports.story import CORRECTED, PERSONALITY, Story, build
-from tests.support import assert_error
+from tests.support.http import assert_error
 
 EXPORT = "/v1/Exports/Golden"
 ROLES = {"system", "user", "assistant"}

@@ -12,10 +12,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Account, LiveServer
 from tests.exports.story import build
-from tests.lifecycle_helpers import log_turn
-from tests.support import feedbacks_path
+from tests.support.accounts import Account
+from tests.support.http import feedbacks_path
+from tests.support.lifecycle import log_turn
+from tests.support.server import LiveServer
 from thumbs.exports import imports
 from thumbs.feedback.service import assistant_ref
 from thumbs.kit import errors as E

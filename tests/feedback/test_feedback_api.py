@@ -10,8 +10,9 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from tests.conftest import Account, LiveServer
-from tests.support import assert_error, create_assistant, create_feedback, feedbacks_path
+from tests.support.accounts import Account
+from tests.support.http import assert_error, create_assistant, create_feedback, feedbacks_path
+from tests.support.server import LiveServer
 from thumbs.store.models import Assistant, Feedback
 
 

@@ -7,8 +7,9 @@ import httpx
 import orjson
 from sqlalchemy import select
 
-from tests.conftest import Account, LiveServer
-from tests.lifecycle_helpers import log_turn
+from tests.support.accounts import Account
+from tests.support.lifecycle import log_turn
+from tests.support.server import LiveServer
 from thumbs.feedback import jobs as feedback_jobs
 from thumbs.feedback import service as feedback_service
 from thumbs.feedback.schemas import FeedbackCreate

@@ -13,8 +13,9 @@ from pathlib import Path
 import httpx
 from sqlalchemy import func, select, update
 
-from tests.conftest import LiveServer
-from tests.support import clean_env, feedbacks_path, run_thumbs, thumbs_server
+from tests.support.http import feedbacks_path
+from tests.support.processes import clean_env, run_thumbs, thumbs_server
+from tests.support.server import LiveServer
 from thumbs.feedback import idempotency
 from thumbs.kit.timefmt import utcnow
 from thumbs.store.models import Feedback, IdempotencyKey

@@ -5,8 +5,9 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import select
 
-from tests.conftest import LiveServer, make_account
-from tests.lifecycle_helpers import log_turn, make_user, set_setting, thumbs
+from tests.support.accounts import create_user, make_account
+from tests.support.lifecycle import log_turn, set_setting, thumbs
+from tests.support.server import LiveServer
 from thumbs.store.models import GoldenExample, PreferencePair
 
 
@@ -56,7 +57,7 @@ def test_members_read_golden_examples_but_cannot_edit_or_delete_them(
     api: httpx.Client, assistant_id: str
 ) -> None:
     golden = _golden(api, assistant_id)
-    make_user(api, "member:1", "member")
+    create_user(api, "member:1", "member")
     member = {"X-Thumbs-Identity": "member:1"}
     assert api.get("/v1/GoldenExamples", headers=member).status_code == 200
     assert api.get(f"/v1/GoldenExamples/{golden['id']}", headers=member).status_code == 200

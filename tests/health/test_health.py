@@ -6,8 +6,8 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import text
 
-from tests.conftest import LiveServer
-from tests.support import assert_error
+from tests.support.http import assert_error
+from tests.support.server import LiveServer
 
 
 def test_healthz_answers_without_credentials_or_store(server: LiveServer) -> None:

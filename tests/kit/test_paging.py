@@ -14,8 +14,15 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from tests.conftest import Account, LiveServer
-from tests.support import assert_error, create_feedback, feedbacks_path, page_token, seed_feedbacks
+from tests.support.accounts import Account
+from tests.support.http import (
+    assert_error,
+    create_feedback,
+    feedbacks_path,
+    page_token,
+    seed_feedbacks,
+)
+from tests.support.server import LiveServer
 from thumbs.kit.paging import scope_for
 from thumbs.store.models import Feedback
 

@@ -15,8 +15,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from tests.conftest import LiveServer
-from tests.support import FORM_HEADERS, JSON_HEADERS, assert_error, create_feedback, feedbacks_path
+from tests.support.http import (
+    FORM_HEADERS,
+    JSON_HEADERS,
+    assert_error,
+    create_feedback,
+    feedbacks_path,
+)
+from tests.support.server import LiveServer
 from thumbs.kit import errors as E
 from thumbs.kit.body import loads_checked
 from thumbs.store.models import Assistant, Feedback, Message

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, select, update
 
-from tests.conftest import Account, LiveServer
-from tests.support import run
+from tests.support.accounts import Account
+from tests.support.http import run
+from tests.support.server import LiveServer
 from thumbs.kit import errors as E
 from thumbs.kit import ids
 from thumbs.responders import AssistantConfig, ResponderError, answer, examples_for, prepare

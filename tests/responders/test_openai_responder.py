@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.responders import fake_openai
-from tests.support import run
+from tests.support.http import run
 from thumbs.kit import errors as E
 from thumbs.responders import AssistantConfig, Example, ResponderError, Turn
 from thumbs.responders.openai import OpenAICompatibleResponder

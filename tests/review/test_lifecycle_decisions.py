@@ -7,8 +7,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.lifecycle_helpers import log_turn, thumbs
-from tests.support import assert_error
+from tests.support.http import assert_error
+from tests.support.lifecycle import log_turn, thumbs
 
 
 def _pending(api: httpx.Client, assistant_id: str) -> str:

@@ -8,8 +8,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import Account, LiveServer, make_account
-from tests.lifecycle_helpers import log_turn, make_user, set_setting, thumbs
+from tests.support.accounts import Account, create_user, make_account
+from tests.support.lifecycle import log_turn, set_setting, thumbs
+from tests.support.server import LiveServer
 from thumbs.store.models import FeedbackSetting, FeedbackTransition, GoldenExample
 
 
@@ -196,7 +197,7 @@ def test_review_of_another_account_feedback_is_404(
 def test_a_member_reads_but_an_end_user_cannot_read_settings(
     api: httpx.Client, assistant_id: str
 ) -> None:
-    make_user(api, "member:1", "member")
+    create_user(api, "member:1", "member")
     assert (
         api.get("/v1/Settings/Feedback", headers={"X-Thumbs-Identity": "member:1"}).status_code
         == 200

@@ -5,8 +5,9 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import select
 
-from tests.conftest import LiveServer
-from tests.lifecycle_helpers import log_turn, make_user, set_setting, thumbs
+from tests.support.accounts import create_user
+from tests.support.lifecycle import log_turn, set_setting, thumbs
+from tests.support.server import LiveServer
 from thumbs.store.models import Feedback, FeedbackTransition, GoldenExample, PreferencePair
 
 
@@ -169,7 +170,7 @@ def test_dismissing_an_auto_approved_feedback_withdraws_its_golden_example(
 
 
 def test_a_member_cannot_review_or_change_settings(api: httpx.Client, assistant_id: str) -> None:
-    make_user(api, "email:member@example.com", "member")
+    create_user(api, "email:member@example.com", "member")
     reply = log_turn(api, assistant_id)
     fb = thumbs(api, reply, "positive").json()
     member = {"X-Thumbs-Identity": "email:member@example.com"}
@@ -196,7 +197,7 @@ def test_a_member_cannot_review_or_change_settings(api: httpx.Client, assistant_
 def test_an_admin_user_can_review_and_is_recorded_as_the_reviewer(
     api: httpx.Client, assistant_id: str
 ) -> None:
-    admin = make_user(api, "email:boss@example.com", "admin")
+    admin = create_user(api, "email:boss@example.com", "admin")
     reply = log_turn(api, assistant_id)
     fb = thumbs(api, reply, "positive").json()
 

@@ -7,8 +7,9 @@ import threading
 import httpx
 from sqlalchemy import select
 
-from tests.conftest import Account, LiveServer, make_account
-from tests.lifecycle_helpers import log_turn, set_setting, thumbs
+from tests.support.accounts import Account, make_account
+from tests.support.lifecycle import log_turn, set_setting, thumbs
+from tests.support.server import LiveServer
 from thumbs.store.models import Feedback, FeedbackTransition, GoldenExample, User
 
 

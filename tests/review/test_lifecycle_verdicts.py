@@ -11,8 +11,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import LiveServer
-from tests.lifecycle_helpers import log_turn, set_setting, thumbs
+from tests.support.lifecycle import log_turn, set_setting, thumbs
+from tests.support.server import LiveServer
 from thumbs.store.models import Feedback, GoldenExample
 
 

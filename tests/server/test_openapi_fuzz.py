@@ -19,8 +19,9 @@ from schemathesis.config._checks import (
 )
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from tests.conftest import Account, LiveServer
-from tests.support import create_feedback
+from tests.support.accounts import Account
+from tests.support.http import create_feedback
+from tests.support.server import LiveServer
 
 EXAMPLES_PER_OPERATION = 25
 

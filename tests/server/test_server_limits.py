@@ -19,14 +19,8 @@ import httpx
 import orjson
 import pytest
 
-from tests.support import (
-    clean_env,
-    create_assistant,
-    create_feedback,
-    feedbacks_path,
-    run_thumbs,
-    thumbs_server,
-)
+from tests.support.http import create_assistant, create_feedback, feedbacks_path
+from tests.support.processes import clean_env, run_thumbs, thumbs_server
 
 HEADER_TIMEOUT = 2.0
 BODY_TIMEOUT = 2.0

@@ -15,15 +15,16 @@ import httpx
 import orjson
 import pytest
 
-from tests.conftest import Account, LiveServer
-from tests.support import (
+from tests.support.accounts import Account, make_console_user
+from tests.support.console import csrf_of, sign_in
+from tests.support.http import (
     JSON_HEADERS,
     assert_error,
     create_assistant,
     create_feedback,
     feedbacks_path,
 )
-from tests.web.conftest import csrf_of, make_user, sign_in
+from tests.support.server import LiveServer
 
 # far more than the pool's connections (8, and 16 more under load)
 STALLED = 64
@@ -73,7 +74,7 @@ def test_clients_stalled_mid_body_hold_no_store_connection(
     feedback_id = create_feedback(api, assistant_id, score=0.5)["id"]
     basic = "Basic " + base64.b64encode(f"{account.sid}:{account.token}".encode()).decode()
     auth = {"Authorization": basic, **JSON_HEADERS}
-    admin = make_user(server, account, "slow@example.com")
+    admin = make_console_user(server, account, "slow@example.com")
     with httpx.Client(base_url=server.url, timeout=60) as browser:
         assert sign_in(browser, admin).status_code == 303
         cookie = f"thumbs_session={browser.cookies['thumbs_session']}"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import BACKENDS, PG_URL
+from tests.support.server import BACKENDS, PG_URL
 from thumbs.config import normalize_database_url
 from thumbs.store.engine import make_engine
 

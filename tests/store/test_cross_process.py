@@ -15,8 +15,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from tests.processes import Served, Tenant, make_tenant, serving, stored_ids
-from tests.support import run
+from tests.support.http import run
+from tests.support.processes import Served, Tenant, make_tenant, serving, stored_ids
 from thumbs.store.engine import Store
 from thumbs.store.models import ConversationSession, Feedback, User
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.processes import Load, make_tenant, serving, stored_ids
+from tests.support.processes import Load, make_tenant, serving, stored_ids
 
 pytestmark = pytest.mark.slow
 

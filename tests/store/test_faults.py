@@ -22,9 +22,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from tests.conftest import PG_URL, LiveServer, _worker_database
-from tests.processes import Served, TcpProxy, make_tenant, serving, stored_ids
-from tests.support import assert_error, create_feedback, feedbacks_path, run
+from tests.support.http import assert_error, create_feedback, feedbacks_path, run
+from tests.support.processes import Served, TcpProxy, make_tenant, serving, stored_ids
+from tests.support.server import PG_URL, LiveServer, worker_database
 from thumbs.config import normalize_database_url
 from thumbs.store.engine import StoreLimits, describe, make_engine, store_unavailable
 
@@ -141,7 +141,7 @@ if PG_URL is not None:
         """PostgreSQL is taken away from the server by a TCP forwarder between them (the shared
         PostgreSQL itself keeps running)."""
         assert PG_URL is not None
-        database_url = _worker_database(normalize_database_url(PG_URL))
+        database_url = worker_database(normalize_database_url(PG_URL))
         real = make_url(database_url)
         proxy = TcpProxy(real.host or "127.0.0.1", real.port or 5432)
         proxy.start()
@@ -229,7 +229,7 @@ def test_a_client_that_goes_away_mid_body_is_one_info_line(tmp_path: Path) -> No
 if PG_URL is not None:
 
     def test_postgresql_statements_are_cut_at_the_statement_timeout_url_options_kept() -> None:
-        base = _worker_database(normalize_database_url(PG_URL))
+        base = worker_database(normalize_database_url(PG_URL))
         engine = make_engine(
             f"{base}?options=-c%20work_mem%3D7MB", limits=StoreLimits(statement_timeout=0.2)
         )

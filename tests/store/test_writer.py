@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, Engine, text
 
-from tests.support import run
+from tests.support.http import run
 from thumbs.kit import errors as E
 from thumbs.store.engine import make_engine
 from thumbs.store.writer import GroupCommitWriter

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import LiveServer
-from tests.support import feedbacks_path
+from tests.support.http import feedbacks_path
+from tests.support.server import LiveServer
 from tests.twilio_libs.replay import LIBRARIES, check, load, replay, shape
 
 # the test's own assistant as the ``assistant_id`` fixture creates it (a name only)

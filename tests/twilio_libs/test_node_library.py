@@ -12,8 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Account, LiveServer
-from tests.support import create_feedback, feedbacks_path
+from tests.support.accounts import Account
+from tests.support.http import create_feedback, feedbacks_path
+from tests.support.server import LiveServer
 from tests.twilio_libs.node import NodeScripts, build
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$")  # Date.toISOString() of a parsed date

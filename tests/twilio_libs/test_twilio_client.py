@@ -17,8 +17,9 @@ from twilio.rest import Client
 from twilio.rest.assistants.v1.assistant import AssistantList
 from twilio.rest.assistants.v1.assistant.feedback import FeedbackList
 
-from tests.conftest import Account, LiveServer
-from tests.support import make_api_key, run, seed_feedbacks, twilio_client
+from tests.support.accounts import Account, make_api_key
+from tests.support.http import run, seed_feedbacks, twilio_client
+from tests.support.server import LiveServer
 from thumbs.store.models import Feedback
 
 Create = FeedbackList.AssistantsV1ServiceCreateFeedbackRequest

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import httpx
 
-from tests.conftest import LiveServer, make_account
-from tests.lifecycle_helpers import make_user
+from tests.support.accounts import create_user, make_account
+from tests.support.server import LiveServer
 
 
 def test_admins_create_users_and_members_read_them(api: httpx.Client) -> None:
-    member = make_user(api, "email:m@example.com", "member")
+    member = create_user(api, "email:m@example.com", "member")
     assert member["sid"].startswith("US")
     assert member["role"] == "member"
     duplicate = api.post("/v1/Users", json={"identity": "email:m@example.com"})
@@ -24,7 +24,7 @@ def test_admins_create_users_and_members_read_them(api: httpx.Client) -> None:
 
 
 def test_promoting_a_member_to_admin_takes_effect_at_once(api: httpx.Client) -> None:
-    member = make_user(api, "ops:1", "member")
+    member = create_user(api, "ops:1", "member")
     as_user = {"X-Thumbs-Identity": "ops:1"}
     assert api.get("/v1/Review", headers=as_user).status_code == 403
     res = api.put(f"/v1/Users/{member['sid']}", json={"role": "admin"})
@@ -39,7 +39,7 @@ def test_user_input_is_validated(api: httpx.Client) -> None:
 
 
 def test_users_of_another_account_are_not_found(server: LiveServer, api: httpx.Client) -> None:
-    user = make_user(api, "ops:1", "member")
+    user = create_user(api, "ops:1", "member")
     other = make_account(server, "other")
     with server.client(auth=(other.sid, other.token)) as intruder:
         assert intruder.get(f"/v1/Users/{user['sid']}").status_code == 404

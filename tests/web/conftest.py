@@ -1,19 +1,19 @@
-"""Console fixtures: console users, a signed-in httpx client, and Debian's Chromium driven by
-Playwright (never a downloaded browser: a missing /usr/bin/chromium FAILS the browser tests)."""
+"""Console fixtures: an admin and a member, a signed-in httpx client, and Debian's Chromium
+driven by Playwright (never a downloaded browser: a missing /usr/bin/chromium FAILS the
+browser tests)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.conftest import Account, LiveServer
-from thumbs.auth.console import create_user
+from tests.support.accounts import Account, ConsoleUser, make_console_user
+from tests.support.console import sign_in
+from tests.support.server import LiveServer
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -24,47 +24,16 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-PASSWORD = "correct horse battery staple"
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-@dataclass
-class ConsoleUser:
-    email: str
-    password: str
-    sid: str
-    pk: int
-
-
-def make_user(server: LiveServer, account: Account, email: str, role: str = "admin") -> ConsoleUser:
-    with server.runtime.store.session() as s:
-        user = create_user(s, account_sid=account.sid, email=email, role=role, password=PASSWORD)
-        return ConsoleUser(email=email, password=PASSWORD, sid=user.sid, pk=user.pk)
 
 
 @pytest.fixture
 def admin(server: LiveServer, account: Account) -> ConsoleUser:
-    return make_user(server, account, "admin@example.com", "admin")
+    return make_console_user(server, account, "admin@example.com", "admin")
 
 
 @pytest.fixture
 def member(server: LiveServer, account: Account) -> ConsoleUser:
-    return make_user(server, account, "member@example.com", "member")
-
-
-def csrf_of(html: str) -> str:
-    found = _CSRF.search(html)
-    assert found is not None, "the page has no form token"
-    return found.group(1)
-
-
-def sign_in(client: httpx.Client, user: ConsoleUser) -> httpx.Response:
-    form = client.get("/console/login")
-    assert form.status_code == 200
-    return client.post(
-        "/console/login",
-        data={"email": user.email, "password": user.password, "csrf_token": csrf_of(form.text)},
-    )
+    return make_console_user(server, account, "member@example.com", "member")
 
 
 @pytest.fixture
@@ -102,18 +71,3 @@ def page(browser: Browser, server: LiveServer) -> Iterator[Page]:
     pg = context.new_page()
     yield pg
     context.close()
-
-
-def open_console(page: Page, server: LiveServer, user: ConsoleUser, screen: str) -> None:
-    """Sign in through the form and land on ``/console/<screen>``."""
-    page.goto(f"/console/login?next=/console/{screen}")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(user.password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{server.url}/console/{screen}")
-
-
-def say(page: Page, text: str) -> None:
-    """Ask the assistant in the Simulator."""
-    page.get_by_placeholder("Ask the assistant…").fill(text)
-    page.get_by_role("button", name="Send").click()

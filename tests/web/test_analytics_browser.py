@@ -14,10 +14,11 @@ import pytest
 from playwright.sync_api import ConsoleMessage, Page
 
 from tests.analytics.helpers import Seed, seed_at
-from tests.conftest import Account, LiveServer
-from tests.lifecycle_helpers import log_turn, thumbs
-from tests.support import create_assistant
-from tests.web.conftest import ConsoleUser, open_console
+from tests.support.accounts import Account, ConsoleUser
+from tests.support.console import open_console
+from tests.support.http import create_assistant
+from tests.support.lifecycle import log_turn, thumbs
+from tests.support.server import LiveServer
 from thumbs.analytics import formats, timeline
 from thumbs.kit.timefmt import utcnow
 

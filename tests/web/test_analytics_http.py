@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import httpx
 
-from tests.conftest import Account, LiveServer, make_account
-from tests.lifecycle_helpers import log_turn, thumbs
-from tests.support import create_assistant, create_feedback
-from tests.web.conftest import make_user, sign_in
+from tests.support.accounts import Account, make_account, make_console_user
+from tests.support.console import sign_in
+from tests.support.http import create_assistant, create_feedback
+from tests.support.lifecycle import log_turn, thumbs
+from tests.support.server import LiveServer
 
 
 def test_the_dashboard_needs_a_signed_in_user(server: LiveServer) -> None:
@@ -58,7 +59,7 @@ def test_a_member_sees_the_dashboard_of_their_own_account_only(
     with server.client(auth=(stranger.sid, stranger.token)) as theirs:
         secret = create_assistant(theirs, "Their secret bot")
         create_feedback(theirs, secret, score=0.0, text="their words")
-    member = make_user(server, account, "member@example.com", "member")
+    member = make_console_user(server, account, "member@example.com", "member")
     with httpx.Client(base_url=server.url) as client:
         assert sign_in(client, member).status_code == 303
         page = client.get("/console/analytics")

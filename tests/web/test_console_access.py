@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.access_helpers import (
+from tests.support.access import (
     World,
     build_world,
     documented_access,
@@ -22,8 +22,9 @@ from tests.access_helpers import (
     store_digest,
     the_app,
 )
-from tests.conftest import LiveServer, make_account
-from tests.web.conftest import PASSWORD, csrf_of, make_user, sign_in
+from tests.support.accounts import PASSWORD, make_account, make_console_user
+from tests.support.console import csrf_of, sign_in
+from tests.support.server import LiveServer
 from thumbs.web.deps import LOGIN_CSRF_COOKIE
 
 DOCUMENTED = documented_access("console.md", ["public", "signed in", "admin"])
@@ -131,9 +132,9 @@ def world(server: LiveServer) -> World:
 @pytest.fixture
 def clients(server: LiveServer, world: World) -> Iterator[dict[str, httpx.Client]]:
     users = {
-        "other account": make_user(server, world.b, "admin@b.example", "admin"),
-        "member": make_user(server, world.a, "member@a.example", "member"),
-        "admin": make_user(server, world.a, "admin@a.example", "admin"),
+        "other account": make_console_user(server, world.b, "admin@b.example", "admin"),
+        "member": make_console_user(server, world.a, "member@a.example", "member"),
+        "admin": make_console_user(server, world.a, "admin@a.example", "admin"),
     }
     made: dict[str, httpx.Client] = {}
     try:

@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from tests.conftest import Account, LiveServer, make_account
-from tests.web.conftest import csrf_of
+from tests.support.accounts import Account, make_account
+from tests.support.console import csrf_of
+from tests.support.server import LiveServer
 from thumbs.auth.console import create_user
 from thumbs.kit import errors as E
 from thumbs.store.models import User, WebSession

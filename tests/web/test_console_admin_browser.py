@@ -11,9 +11,10 @@ import pytest
 from playwright.sync_api import Browser, Dialog, Page, expect
 from sqlalchemy import select
 
-from tests.conftest import Account, LiveServer
-from tests.support import create_feedback, make_api_key
-from tests.web.conftest import ConsoleUser, make_user, open_console
+from tests.support.accounts import Account, ConsoleUser, make_api_key, make_console_user
+from tests.support.console import open_console
+from tests.support.http import create_feedback
+from tests.support.server import LiveServer
 from thumbs.store.models import FeedbackSetting, User
 
 pytestmark = pytest.mark.browser
@@ -209,7 +210,7 @@ def test_settings_warn_about_unsaved_changes(
 def test_a_member_sees_settings_and_assistants_read_only(
     page: Page, server: LiveServer, account: Account, assistant_id: str
 ) -> None:
-    member = make_user(server, account, "member@example.com", "member")
+    member = make_console_user(server, account, "member@example.com", "member")
     open_console(page, server, member, "settings")
     expect(page.get_by_label("Support bot: positive auto approve")).to_be_disabled()
     expect(page.get_by_role("button", name="Save Support bot")).to_have_count(0)

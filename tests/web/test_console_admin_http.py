@@ -12,9 +12,10 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from tests.conftest import Account, LiveServer
-from tests.support import create_feedback, make_api_key
-from tests.web.conftest import PASSWORD, ConsoleUser, csrf_of, make_user, sign_in
+from tests.support.accounts import PASSWORD, Account, ConsoleUser, make_api_key, make_console_user
+from tests.support.console import csrf_of, sign_in
+from tests.support.http import create_feedback
+from tests.support.server import LiveServer
 from thumbs.kit.timefmt import utcnow
 from thumbs.store.models import Assistant, Feedback, FeedbackSetting, User, WebSession
 
@@ -165,7 +166,7 @@ def test_an_assistant_without_feedback_is_deleted_at_once(
 def test_members_read_assistants_and_change_none(
     server: LiveServer, account: Account, api: httpx.Client, assistant_id: str
 ) -> None:
-    member = make_user(server, account, "member@example.com", "member")
+    member = make_console_user(server, account, "member@example.com", "member")
     with httpx.Client(base_url=server.url, timeout=30) as client:
         assert sign_in(client, member).status_code == 303
         page = client.get("/console/assistants").text
@@ -245,7 +246,7 @@ def test_refused_invitations_say_why(
 def test_a_reset_keeps_the_password_until_the_link_is_used_then_ends_every_session(
     server: LiveServer, console: httpx.Client, account: Account
 ) -> None:
-    member = make_user(server, account, "member@example.com", "member")
+    member = make_console_user(server, account, "member@example.com", "member")
     old_browser = httpx.Client(base_url=server.url, timeout=30)
     assert sign_in(old_browser, member).status_code == 303
     token = link_in(post(console, f"/console/users/{member.sid}/reset"))
@@ -265,7 +266,7 @@ def test_a_reset_keeps_the_password_until_the_link_is_used_then_ends_every_sessi
 def test_a_deactivated_user_is_signed_out_and_cannot_sign_in_until_reactivated(
     server: LiveServer, console: httpx.Client, account: Account
 ) -> None:
-    member = make_user(server, account, "member@example.com", "member")
+    member = make_console_user(server, account, "member@example.com", "member")
     browser = httpx.Client(base_url=server.url, timeout=30)
     assert sign_in(browser, member).status_code == 303
     res = post(console, f"/console/users/{member.sid}/deactivate")
@@ -294,7 +295,7 @@ def test_an_account_keeps_an_admin_and_no_one_deactivates_themselves(
     assert "You cannot deactivate yourself" in text_of(page)
     assert stored_user(server, admin.sid).role == "admin"
     # with another admin, an admin may step down (and lands where members may be)
-    other = make_user(server, account, "second@example.com", "admin")
+    other = make_console_user(server, account, "second@example.com", "admin")
     res = post(console, f"/console/users/{other.sid}/role", role="member")
     assert res.status_code == 303
     assert stored_user(server, other.sid).role == "member"
@@ -308,7 +309,7 @@ def test_an_account_keeps_an_admin_and_no_one_deactivates_themselves(
 def test_members_see_no_admin_pages(
     server: LiveServer, account: Account, admin: ConsoleUser, other_account: Account
 ) -> None:
-    member = make_user(server, account, "member@example.com", "member")
+    member = make_console_user(server, account, "member@example.com", "member")
     with httpx.Client(base_url=server.url, timeout=30) as client:
         assert sign_in(client, member).status_code == 303
         nav = client.get("/console/simulator").text
@@ -323,7 +324,7 @@ def test_members_see_no_admin_pages(
         assert post(client, f"/console/users/{admin.sid}/deactivate").status_code == 403
     assert stored_user(server, admin.sid).deactivated_at is None
     # another account's users are not found
-    outsider = make_user(server, other_account, "outsider@example.com", "admin")
+    outsider = make_console_user(server, other_account, "outsider@example.com", "admin")
     with httpx.Client(base_url=server.url, timeout=30) as client:
         assert sign_in(client, outsider).status_code == 303
         assert post(client, f"/console/users/{admin.sid}/deactivate").status_code == 404

@@ -8,8 +8,8 @@ import pytest
 from playwright.sync_api import Dialog, Page
 from sqlalchemy import func, select
 
-from tests.conftest import LiveServer
-from tests.web.conftest import ConsoleUser
+from tests.support.accounts import ConsoleUser
+from tests.support.server import LiveServer
 from thumbs.store.models import WebSession
 
 pytestmark = pytest.mark.browser

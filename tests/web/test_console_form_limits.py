@@ -10,8 +10,9 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from tests.conftest import LiveServer
-from tests.web.conftest import ConsoleUser, csrf_of
+from tests.support.accounts import ConsoleUser
+from tests.support.console import csrf_of
+from tests.support.server import LiveServer
 
 TWO_MIB = 2 * 1024 * 1024
 BOUNDARY = "thumbs-test-boundary"

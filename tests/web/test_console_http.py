@@ -9,8 +9,9 @@ from urllib.parse import unquote
 import httpx
 from sqlalchemy import select, update
 
-from tests.conftest import Account, LiveServer
-from tests.web.conftest import PASSWORD, ConsoleUser, csrf_of, make_user, sign_in
+from tests.support.accounts import PASSWORD, Account, ConsoleUser, make_console_user
+from tests.support.console import csrf_of, sign_in
+from tests.support.server import LiveServer
 from thumbs.auth.console import token_digest
 from thumbs.kit import errors as E
 from thumbs.kit.timefmt import utcnow
@@ -128,7 +129,7 @@ def test_a_form_posted_without_the_csrf_token_is_refused(
 def test_another_sessions_csrf_token_does_not_pass(
     server: LiveServer, console: httpx.Client, account: Account
 ) -> None:
-    other = make_user(server, account, "other@example.com")
+    other = make_console_user(server, account, "other@example.com")
     with new_client(server) as client:
         sign_in(client, other)
         foreign_token = csrf_of(client.get("/console/feedback").text)
@@ -456,7 +457,7 @@ def test_a_bad_responder_setting_is_shown_and_not_stored(
 def test_a_member_sees_assistants_but_cannot_change_them(
     server: LiveServer, account: Account, assistant_id: str
 ) -> None:
-    member = make_user(server, account, "member@example.com", "member")
+    member = make_console_user(server, account, "member@example.com", "member")
     with new_client(server) as client:
         sign_in(client, member)
         page = client.get("/console/assistants")

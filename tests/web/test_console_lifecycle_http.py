@@ -8,9 +8,10 @@ import re
 import httpx
 from markupsafe import escape
 
-from tests.conftest import Account, LiveServer
-from tests.lifecycle_helpers import log_turn, set_setting, thumbs
-from tests.web.conftest import csrf_of, make_user, sign_in
+from tests.support.accounts import Account, make_console_user
+from tests.support.console import csrf_of, sign_in
+from tests.support.lifecycle import log_turn, set_setting, thumbs
+from tests.support.server import LiveServer
 
 
 def pending(
@@ -115,7 +116,7 @@ def test_members_see_the_queue_but_cannot_decide(
     server: LiveServer, account: Account, api: httpx.Client, assistant_id: str
 ) -> None:
     [fid] = pending(api, assistant_id)
-    member = make_user(server, account, "member@example.com", "member")
+    member = make_console_user(server, account, "member@example.com", "member")
     with httpx.Client(base_url=server.url, timeout=30) as client:
         assert sign_in(client, member).status_code == 303
         page = client.get("/console/review").text
@@ -138,7 +139,7 @@ def test_another_accounts_feedback_is_not_found(
     server: LiveServer, other_account: Account, api: httpx.Client, assistant_id: str
 ) -> None:
     [fid] = pending(api, assistant_id)
-    outsider = make_user(server, other_account, "outsider@example.com", "admin")
+    outsider = make_console_user(server, other_account, "outsider@example.com", "admin")
     with httpx.Client(base_url=server.url, timeout=30) as client:
         assert sign_in(client, outsider).status_code == 303
         assert fid not in client.get("/console/review").text
@@ -190,7 +191,7 @@ def test_members_cannot_edit_golden_examples(
     [fid] = pending(api, assistant_id)
     decide(console, fid, "approve", corrected_response="Kept.")
     [example] = api.get("/v1/GoldenExamples").json()["golden_examples"]
-    member = make_user(server, account, "member@example.com", "member")
+    member = make_console_user(server, account, "member@example.com", "member")
     with httpx.Client(base_url=server.url, timeout=30) as client:
         assert sign_in(client, member).status_code == 303
         page = client.get("/console/golden").text
@@ -241,7 +242,7 @@ def test_admins_set_the_account_default_and_an_assistants_own_settings(
 def test_members_read_the_lifecycle_settings_but_cannot_save_them(
     server: LiveServer, account: Account, api: httpx.Client
 ) -> None:
-    member = make_user(server, account, "member@example.com", "member")
+    member = make_console_user(server, account, "member@example.com", "member")
     with httpx.Client(base_url=server.url, timeout=30) as client:
         assert sign_in(client, member).status_code == 303
         page = client.get("/console/settings").text
@@ -263,7 +264,7 @@ def test_lifecycle_settings_need_the_token_and_stay_in_the_account(
         data={"account.positive.from": "own", "account.positive.auto_approve": "on"},
     )
     assert res.status_code == 403
-    outsider = make_user(server, other_account, "outsider@example.com", "admin")
+    outsider = make_console_user(server, other_account, "outsider@example.com", "admin")
     with httpx.Client(base_url=server.url, timeout=30) as client:
         assert sign_in(client, outsider).status_code == 303
         assert save_lifecycle(client, assistant_id, "positive_auto_approve").status_code == 404
@@ -302,7 +303,7 @@ def test_a_stale_tab_cannot_overturn_another_reviewers_decision(
 ) -> None:
     [fid] = pending(api, assistant_id)
     tab_b = console.get("/console/review").text  # reviewer B opens the queue first
-    other = make_user(server, account, "other-admin@example.com", "admin")
+    other = make_console_user(server, account, "other-admin@example.com", "admin")
     with httpx.Client(base_url=server.url, timeout=30) as reviewer_a:
         assert sign_in(reviewer_a, other).status_code == 303
         tab_a = reviewer_a.get("/console/review").text

@@ -13,9 +13,10 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
-from tests.conftest import Account, LiveServer
-from tests.support import create_feedback, make_api_key
-from tests.web.conftest import ConsoleUser, open_console, say
+from tests.support.accounts import Account, ConsoleUser, make_api_key
+from tests.support.console import open_console, say
+from tests.support.http import create_feedback
+from tests.support.server import LiveServer
 from thumbs.store.models import WebSession
 
 pytestmark = pytest.mark.browser

@@ -6,8 +6,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.conftest import LiveServer
-from tests.web.conftest import ConsoleUser, csrf_of
+from tests.support.accounts import ConsoleUser
+from tests.support.console import csrf_of
+from tests.support.server import LiveServer
 
 
 @pytest.mark.parametrize(

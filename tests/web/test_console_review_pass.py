@@ -8,8 +8,9 @@ from typing import Any
 
 import httpx
 
-from tests.lifecycle_helpers import corrected, log_turn, thumbs
-from tests.web.conftest import csrf_of, make_user, sign_in
+from tests.support.accounts import make_console_user
+from tests.support.console import csrf_of, sign_in
+from tests.support.lifecycle import corrected, log_turn, thumbs
 
 
 def _row(html: str, feedback_id: str) -> str:
@@ -115,7 +116,7 @@ def test_reinstating_needs_an_admin_and_the_csrf_token(
         == 303
     )
     assert console.post(f"/console/golden/{gid}/reinstate", data={}).status_code == 403
-    member = make_user(server, account, "member@example.com", "member")
+    member = make_console_user(server, account, "member@example.com", "member")
     with httpx.Client(base_url=server.url, timeout=30) as client:
         assert sign_in(client, member).status_code == 303
         page = client.get("/console/golden").text

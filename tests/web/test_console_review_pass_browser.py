@@ -10,9 +10,10 @@ import httpx
 import pytest
 from playwright.sync_api import Dialog, Page, expect
 
-from tests.conftest import LiveServer
-from tests.lifecycle_helpers import corrected, log_turn, thumbs
-from tests.web.conftest import ConsoleUser, open_console
+from tests.support.accounts import ConsoleUser
+from tests.support.console import open_console
+from tests.support.lifecycle import corrected, log_turn, thumbs
+from tests.support.server import LiveServer
 
 pytestmark = pytest.mark.browser
 

@@ -10,8 +10,9 @@ import pytest
 from playwright.sync_api import Dialog, Page, expect
 from sqlalchemy import select
 
-from tests.conftest import LiveServer, make_account
-from tests.web.conftest import make_user, open_console, say
+from tests.support.accounts import make_account, make_console_user
+from tests.support.console import open_console, say
+from tests.support.server import LiveServer
 from thumbs.store.models import Assistant, GoldenExample
 
 pytestmark = pytest.mark.browser
@@ -22,7 +23,7 @@ CORRECTED = "Open Billing, choose Invoices, then Export as PDF."
 
 def test_from_an_empty_account_to_the_first_golden_example(page: Page, server: LiveServer) -> None:
     account = make_account(server, "Fresh team")
-    admin = make_user(server, account, "founder@example.com", "admin")
+    admin = make_console_user(server, account, "founder@example.com", "admin")
     dialogs: list[Dialog] = []
     page.on("dialog", lambda d: (dialogs.append(d), d.dismiss()))
 

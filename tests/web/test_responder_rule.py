@@ -8,9 +8,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import LiveServer
-from tests.support import assert_error
-from tests.web.conftest import csrf_of
+from tests.support.console import csrf_of
+from tests.support.http import assert_error
+from tests.support.server import LiveServer
 from thumbs.kit import errors as E
 from thumbs.store.models import Assistant
 

@@ -23,11 +23,11 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.cli.test_cli import clean_env, served, thumbs
-from tests.conftest import LiveServer
-from tests.web.conftest import ConsoleUser, csrf_of
-
-__all__ = ["served"]  # the ``thumbs serve`` fixture, started with this module's ``fresh``
+from tests.support.accounts import ConsoleUser
+from tests.support.console import csrf_of
+from tests.support.processes import clean_env
+from tests.support.processes import run_thumbs as thumbs
+from tests.support.server import LiveServer
 
 FLOOD = 100
 SLOTS = 2

@@ -10,9 +10,10 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from tests.conftest import Account, LiveServer
-from tests.support import run
-from tests.web.conftest import PASSWORD, ConsoleUser, csrf_of, make_user
+from tests.support.accounts import PASSWORD, Account, ConsoleUser, make_console_user
+from tests.support.console import csrf_of
+from tests.support.http import run
+from tests.support.server import LiveServer
 from thumbs.auth.passwords import ChecksBusy, PasswordChecks
 from thumbs.auth.throttle import Attempt, SignInThrottle
 
@@ -51,7 +52,7 @@ def test_a_success_clears_the_count_of_its_email(server: LiveServer, admin: Cons
 def test_one_address_guessing_many_emails_is_stopped(
     server: LiveServer, account: Account, admin: ConsoleUser
 ) -> None:
-    other = make_user(server, account, "other@example.com", "member")
+    other = make_console_user(server, account, "other@example.com", "member")
     with httpx.Client(base_url=server.url, timeout=30) as client:
         for i in range(20):  # 4 x 5: every email stays under its own limit
             assert attempt(client, f"user{i % 5}@example.com", "guess").status_code == 401

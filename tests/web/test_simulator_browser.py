@@ -11,9 +11,10 @@ import pytest
 from playwright.sync_api import Dialog, Page, expect
 from sqlalchemy import select
 
-from tests.conftest import Account, LiveServer
 from tests.responders import fake_openai
-from tests.web.conftest import ConsoleUser, open_console, say
+from tests.support.accounts import Account, ConsoleUser
+from tests.support.console import open_console, say
+from tests.support.server import LiveServer
 from thumbs.kit import ids
 from thumbs.store.models import Assistant, GoldenExample
 

@@ -8,9 +8,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Account, LiveServer
-from tests.lifecycle_helpers import set_setting
-from tests.web.conftest import ConsoleUser, csrf_of, make_user, sign_in
+from tests.support.accounts import Account, ConsoleUser, make_console_user
+from tests.support.console import csrf_of, sign_in
+from tests.support.lifecycle import set_setting
+from tests.support.server import LiveServer
 from thumbs.kit import errors as E
 
 
@@ -130,7 +131,7 @@ def test_another_accounts_assistant_and_messages_are_not_found(
     server: LiveServer, other_account: Account, assistant_id: str, api: httpx.Client
 ) -> None:
     reply = ask_as_api(api, assistant_id)
-    outsider = make_user(server, other_account, "outsider@example.com", "admin")
+    outsider = make_console_user(server, other_account, "outsider@example.com", "admin")
     with httpx.Client(base_url=server.url, timeout=30) as client:
         assert sign_in(client, outsider).status_code == 303
         res = post(client, f"/assistants/{assistant_id}/messages", {"body": "Hi"})

@@ -9,8 +9,9 @@ import httpx
 import pytest
 from playwright.sync_api import Dialog, Page, expect
 
-from tests.conftest import LiveServer
-from tests.web.conftest import ConsoleUser, open_console, say
+from tests.support.accounts import ConsoleUser
+from tests.support.console import open_console, say
+from tests.support.server import LiveServer
 
 pytestmark = pytest.mark.browser
 

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from tests.conftest import Account, LiveServer
+from tests.support.accounts import Account
+from tests.support.server import LiveServer
 from thumbs.auth import passwords
 from thumbs.cli import app
 from thumbs.config import get_settings

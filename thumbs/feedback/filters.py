@@ -25,11 +25,12 @@ public ids become keys of this account, or a 404.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from thumbs.assistants import service as assistants
@@ -56,32 +57,53 @@ class FeedbackFilter:
 
     def conditions(self) -> list[ColumnElement[bool]]:
         """The WHERE conditions of this filter (ANDed), the account scope first."""
-        c: list[ColumnElement[bool]] = [Feedback.account_pk == self.account_pk]
+        return self._conditions(lambda name: getattr(self, name))
+
+    def shape(self) -> tuple[object, ...]:
+        """What the SQL of :meth:`conditions` depends on besides the values: which fields
+        are set, and the two whose value changes it (``has_reason``, the type ``none``)."""
+        return (
+            *(getattr(self, f.name) is None for f in fields(self)),
+            self.feedback_type == NO_TYPE,
+            self.has_reason,
+        )
+
+    def bound_conditions(self) -> list[ColumnElement[bool]]:
+        """:meth:`conditions` with each value a bind parameter named ``flt_<field>``
+        (given by :meth:`bound_values`): the SQL of this :meth:`shape`, to compile once."""
+        return self._conditions(lambda name: bindparam(f"flt_{name}"))
+
+    def bound_values(self) -> dict[str, Any]:
+        """The values of :meth:`bound_conditions`' parameters (those of unset fields too)."""
+        return {f"flt_{f.name}": getattr(self, f.name) for f in fields(self)}
+
+    def _conditions(self, value: Callable[[str], Any]) -> list[ColumnElement[bool]]:
+        c: list[ColumnElement[bool]] = [Feedback.account_pk == value("account_pk")]
         if self.assistant_pk is not None:
-            c.append(Feedback.assistant_pk == self.assistant_pk)
+            c.append(Feedback.assistant_pk == value("assistant_pk"))
         if self.session_id is not None:
-            c.append(Feedback.session_id == self.session_id)
+            c.append(Feedback.session_id == value("session_id"))
         if self.message_id is not None:
-            c.append(Feedback.message_id == self.message_id)
+            c.append(Feedback.message_id == value("message_id"))
         if self.user_pk is not None:
-            c.append(Feedback.user_pk == self.user_pk)
+            c.append(Feedback.user_pk == value("user_pk"))
         if self.feedback_type == NO_TYPE:
             c.append(Feedback.feedback_type.is_(None))
         elif self.feedback_type is not None:
-            c.append(Feedback.feedback_type == self.feedback_type)
+            c.append(Feedback.feedback_type == value("feedback_type"))
         if self.status is not None:
-            c.append(Feedback.status == self.status)
+            c.append(Feedback.status == value("status"))
         if self.channel is not None:
-            c.append(Feedback.channel == self.channel)
+            c.append(Feedback.channel == value("channel"))
         if self.has_reason is True:
             c.append(Feedback.reason.is_not(None))
             c.append(Feedback.reason != "")
         elif self.has_reason is False:
             c.append(or_(Feedback.reason.is_(None), Feedback.reason == ""))
         if self.created_after is not None:
-            c.append(Feedback.date_created >= self.created_after)
+            c.append(Feedback.date_created >= value("created_after"))
         if self.created_before is not None:
-            c.append(Feedback.date_created < self.created_before)
+            c.append(Feedback.date_created < value("created_before"))
         return c
 
     def narrowed(self, **changes: Any) -> FeedbackFilter:
@@ -89,9 +111,11 @@ class FeedbackFilter:
         return replace(self, **changes)
 
 
-def select_feedback(flt: FeedbackFilter, *entities: Any) -> Select[Any]:
-    """``SELECT <entities, default the Feedback row> FROM feedback WHERE <flt>``."""
-    return select(*(entities or (Feedback,))).where(*flt.conditions())
+def select_feedback(flt: FeedbackFilter, *entities: Any, bound: bool = False) -> Select[Any]:
+    """``SELECT <entities, default the Feedback row> FROM feedback WHERE <flt>``; with
+    ``bound``, the values are bind parameters (:meth:`FeedbackFilter.bound_conditions`)."""
+    where = flt.bound_conditions() if bound else flt.conditions()
+    return select(*(entities or (Feedback,))).where(*where)
 
 
 def resolve(session: Session, *, account_pk: int, query: FeedbackQuery) -> FeedbackFilter:

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, select
+from sqlalchemy import Connection, bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from thumbs.feedback.filters import FeedbackFilter, select_feedback
@@ -18,10 +18,12 @@ from thumbs.feedback.schemas import FeedbackCreate
 from thumbs.golden import service as golden
 from thumbs.kit import errors as E
 from thumbs.kit import ids
-from thumbs.kit.paging import Page, PageParams, keyset_page
+from thumbs.kit.driver import Prepared
+from thumbs.kit.paging import KeysetReader, Page, PageParams, keyset_page
 from thumbs.kit.timefmt import iso, utcnow
 from thumbs.store import rollups
 from thumbs.store.models import Assistant, Feedback
+from thumbs.store.sql import api_time
 from thumbs.store.writer import GroupCommitWriter
 
 
@@ -35,19 +37,26 @@ class AssistantRef:
     positive_threshold: float
 
 
-def assistant_ref(session: Session, *, account_pk: int, assistant_id: str) -> AssistantRef:
+_ASSISTANT_REF = Prepared(
+    lambda: select(Assistant.pk, Assistant.positive_threshold).where(
+        Assistant.id == bindparam("assistant_id"), Assistant.account_pk == bindparam("account_pk")
+    )
+)
+
+
+def assistant_ref(
+    session: Session | Connection, *, account_pk: int, assistant_id: str
+) -> AssistantRef:
+    """The assistant, if it exists in this account; otherwise a 404 (the rule of
+    :func:`thumbs.assistants.service.get`, read as driver-level SQL)."""
     if len(assistant_id) > 64:
         raise E.NotFound("Assistant", assistant_id[:64] + "…")
-    row = session.execute(
-        select(Assistant.pk, Assistant.positive_threshold).where(
-            Assistant.id == assistant_id, Assistant.account_pk == account_pk
-        )
-    ).one_or_none()
-    if row is None:
+    conn = session.connection() if isinstance(session, Session) else session
+    rows = _ASSISTANT_REF.rows(conn, {"assistant_id": assistant_id, "account_pk": account_pk})
+    if not rows:
         raise E.NotFound("Assistant", assistant_id)
-    return AssistantRef(
-        pk=row.pk, id=assistant_id, account_pk=account_pk, positive_threshold=row.positive_threshold
-    )
+    pk, threshold = rows[0]
+    return AssistantRef(pk=pk, id=assistant_id, account_pk=account_pk, positive_threshold=threshold)
 
 
 def feedback_type_for(score: float | None, threshold: float) -> str | None:
@@ -78,6 +87,34 @@ def to_out(
     date_created: datetime,
     date_updated: datetime,
 ) -> dict[str, Any]:
+    return out_of(
+        id,
+        assistant_id,
+        account_sid,
+        user_sid,
+        session_id,
+        message_id,
+        score,
+        text,
+        iso(date_created),
+        iso(date_updated),
+    )
+
+
+def out_of(
+    id: str,
+    assistant_id: str,
+    account_sid: str,
+    user_sid: str | None,
+    session_id: str,
+    message_id: str | None,
+    score: float | None,
+    text: str | None,
+    date_created: str | None,
+    date_updated: str | None,
+) -> dict[str, Any]:
+    """The Twilio feedback resource (FeedbackOut), its dates already written as the API
+    writes them."""
     return {
         "id": id,
         "assistant_id": assistant_id,
@@ -87,8 +124,8 @@ def to_out(
         "message_id": message_id,
         "score": score,
         "text": text,
-        "date_created": iso(date_created),
-        "date_updated": iso(date_updated),
+        "date_created": date_created,
+        "date_updated": date_updated,
     }
 
 
@@ -189,9 +226,49 @@ async def create(
 
 
 def list_page(session: Session, *, where: FeedbackFilter, params: PageParams) -> Page[Feedback]:
-    """Feedback matching ``where``, newest first (by creation sequence), one keyset page:
-    the Twilio list (one assistant) and the console's explorer (the whole account)."""
+    """Feedback matching ``where``, newest first (by creation sequence), one keyset page
+    of rows: the console's explorer (the whole account)."""
     return keyset_page(session, select_feedback(where), Feedback.pk, params)
+
+
+# the Twilio list's columns, in out_of's order after the key, dates written by the database
+_OUT_COLUMNS = (
+    Feedback.pk,
+    Feedback.id,
+    Feedback.user_sid,
+    Feedback.session_id,
+    Feedback.message_id,
+    Feedback.score,
+    Feedback.text,
+    api_time(Feedback.date_created),
+    api_time(Feedback.date_updated),
+)
+_OUT_PAGES = KeysetReader(Feedback.pk)
+
+
+def out_page(
+    conn: Connection,
+    *,
+    where: FeedbackFilter,
+    params: PageParams,
+    assistant_id: str,
+    account_sid: str,
+) -> Page[dict[str, Any]]:
+    """The Twilio list: the same page as :func:`list_page`, each row as
+    :func:`feedback_out` writes it, read as driver-level SQL (its statement compiled once
+    per shape of filter) with the dates written by the database."""
+    page = _OUT_PAGES.page(
+        conn,
+        params,
+        shape=where.shape(),
+        build=lambda: select_feedback(where, *_OUT_COLUMNS, bound=True),
+        values=where.bound_values(),
+    )
+    items = [
+        out_of(r[1], assistant_id, account_sid, r[2], r[3], r[4], r[5], r[6], r[7], r[8])
+        for r in page.items
+    ]
+    return Page(items, page.first_key, page.last_key, page.has_next, page.has_prev)
 
 
 def get(session: Session, *, assistant_pk: int, feedback_id: str) -> Feedback:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Any, Generic, TypeVar
@@ -22,11 +22,12 @@ from urllib.parse import urlencode
 
 import orjson
 from fastapi import Query
-from sqlalchemy import ColumnElement, Engine, Select, bindparam, func, select
+from sqlalchemy import ColumnElement, Connection, Engine, Integer, Select, bindparam, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from starlette.requests import Request
 
 from thumbs.kit import errors as E
+from thumbs.kit.driver import Prepared
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
@@ -120,6 +121,35 @@ class Page(Generic[T]):
     has_prev: bool
 
 
+def _reading(params: PageParams, descending: bool) -> tuple[str | None, bool, bool]:
+    """How a page is read: the comparison with the cursor's key (``"<"``, ``">"``, or None
+    for the first page), whether rows are read in descending key order, and whether
+    backwards (before the cursor: read in reverse list order, then flipped)."""
+    cursor = params.cursor
+    backwards = cursor is not None and not cursor.forward
+    # list order is descending or ascending on key; reading backwards flips it
+    read_desc = descending != backwards
+    if cursor is None:
+        return None, read_desc, backwards
+    return ("<" if descending == cursor.forward else ">"), read_desc, backwards
+
+
+def _page_of(rows: list[Any], params: PageParams, backwards: bool, key_of: Any) -> Page[Any]:
+    """The page of the ``page_size + 1`` rows read (the extra one says there is more)."""
+    n = params.page_size
+    more = len(rows) > n
+    rows = rows[:n]
+    if backwards:
+        rows.reverse()
+    first = key_of(rows[0]) if rows else None
+    last = key_of(rows[-1]) if rows else None
+    if backwards:
+        has_prev, has_next = more, True
+    else:
+        has_prev, has_next = params.cursor is not None, more
+    return Page(items=rows, first_key=first, last_key=last, has_next=has_next, has_prev=has_prev)
+
+
 def keyset_page(
     session: Session,
     stmt: Select[Any],
@@ -130,36 +160,64 @@ def keyset_page(
     key_of: Any = None,
 ) -> Page[Any]:
     """Run ``stmt`` (already filtered and tenant-scoped) one page at a time on ``key``."""
-    n = params.page_size
-    cursor = params.cursor
-    backwards = cursor is not None and not cursor.forward
-    # list order is descending or ascending on key; reading backwards flips it
-    read_desc = descending != backwards
-    if cursor is not None:
-        after = cursor.forward
-        if descending == after:
-            stmt = stmt.where(key < cursor.key)
-        else:
-            stmt = stmt.where(key > cursor.key)
-    stmt = stmt.order_by(key.desc() if read_desc else key.asc()).limit(n + 1)
+    relation, read_desc, backwards = _reading(params, descending)
+    if params.cursor is not None:
+        stmt = stmt.where(key < params.cursor.key if relation == "<" else key > params.cursor.key)
+    stmt = stmt.order_by(key.desc() if read_desc else key.asc()).limit(params.page_size + 1)
     rows: list[Any] = list(session.execute(stmt).scalars().all())
-    more = len(rows) > n
-    rows = rows[:n]
-    if backwards:
-        rows.reverse()
-    get = key_of or (lambda r: getattr(r, key.key))
-    first = get(rows[0]) if rows else None
-    last = get(rows[-1]) if rows else None
-    if backwards:
-        has_prev, has_next = more, True
-    else:
-        has_prev, has_next = cursor is not None, more
-    return Page(items=rows, first_key=first, last_key=last, has_next=has_next, has_prev=has_prev)
+    return _page_of(rows, params, backwards, key_of or (lambda r: getattr(r, key.key)))
 
 
-def _url(request: Request, params: dict[str, Any]) -> str:
-    base = str(request.url.replace(query=""))
-    return f"{base}?{urlencode(params)}"
+class KeysetReader:
+    """:func:`keyset_page` as driver-level SQL (:class:`thumbs.kit.driver.Prepared`), for
+    the lists read most: the statement of each shape of filter and each way of reading is
+    compiled once. A read names its shape, gives a function building the filtered
+    statement of that shape (its values as named bind parameters, called once per shape)
+    and the values. ``key`` must be the statement's first column; the page's items are
+    the rows."""
+
+    def __init__(self, key: InstrumentedAttribute[int], *, descending: bool = True) -> None:
+        self.key = key
+        self.descending = descending
+        self._prepared: dict[tuple[Hashable, str | None, bool], Prepared] = {}
+
+    def page(
+        self,
+        conn: Connection,
+        params: PageParams,
+        *,
+        shape: Hashable,
+        build: Callable[[], Select[Any]],
+        values: Mapping[str, Any],
+    ) -> Page[Any]:
+        relation, read_desc, backwards = _reading(params, self.descending)
+        prepared = self._prepared.get((shape, relation, read_desc))
+        if prepared is None:
+            key = self.key
+
+            def statement() -> Select[Any]:
+                stmt = build()
+                cursor = bindparam("keyset_cursor", type_=key.expression.type)
+                if relation is not None:
+                    stmt = stmt.where(key < cursor if relation == "<" else key > cursor)
+                order = key.desc() if read_desc else key.asc()
+                return stmt.order_by(order).limit(bindparam("keyset_limit", type_=Integer))
+
+            prepared = self._prepared[(shape, relation, read_desc)] = Prepared(statement)
+        cursor = params.cursor
+        rows = prepared.rows(
+            conn,
+            {
+                **values,
+                "keyset_cursor": cursor.key if cursor is not None else None,
+                "keyset_limit": params.page_size + 1,
+            },
+        )
+        return _page_of(list(rows), params, backwards, _first_column)
+
+
+def _first_column(row: Any) -> Any:
+    return row[0]
 
 
 def meta(request: Request, key: str, params: PageParams, page: Page[Any]) -> dict[str, Any]:
@@ -167,9 +225,10 @@ def meta(request: Request, key: str, params: PageParams, page: Page[Any]) -> dic
     filters = [(k, v) for k, v in request.query_params.multi_items() if k not in _PAGING_KEYS]
     size = params.page_size
     scope = list_scope(request)
+    base = str(request.url.replace(query=""))
 
     def url(extra: list[tuple[str, Any]]) -> str:
-        return _url(request, dict([*filters, ("PageSize", size), *extra]))
+        return f"{base}?{urlencode(dict([*filters, ('PageSize', size), *extra]))}"
 
     next_url = None
     if page.has_next and page.last_key is not None:

@@ -1,21 +1,14 @@
-"""Shared helpers for the API tests: paths, feedback creation, the error-body check, page
-tokens, API keys, bulk seeding through the real create path, the official Twilio client
-pointed at the live server, and the ``thumbs`` command run for real (the CLI, and
-``thumbs serve`` processes for cross-process tests)."""
+"""Over HTTP: API paths, assistant and feedback creation, the error-body check, page tokens,
+bulk seeding through the real create path, the official Twilio client pointed at the live
+server, and running a coroutine beside Playwright's event loop."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import os
-import subprocess
-import sys
-import time
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -24,8 +17,8 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response as TwilioResponse
 from twilio.rest import Client
 
-from tests.conftest import Account, LiveServer, free_port
-from thumbs.auth import service as auth_service
+from tests.support.accounts import Account
+from tests.support.server import LiveServer
 from thumbs.feedback import jobs as feedback_jobs
 from thumbs.feedback import service as feedback_service
 from thumbs.feedback.schemas import FeedbackCreate
@@ -77,20 +70,6 @@ def page_token(payload: Any) -> str:
     """A ``PT…`` token around any JSON payload (the server's own format, for tampering)."""
     raw = orjson.dumps(payload)
     return "PT" + base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-@dataclass(frozen=True)
-class ApiKey:
-    sid: str
-    secret: str
-
-
-def make_api_key(server: LiveServer, account: Account) -> ApiKey:
-    with server.runtime.store.session() as session:
-        owner = auth_service.get_account(session, sid=account.sid)
-        assert owner is not None
-        created = auth_service.create_api_key(session, account=owner, name="tests")
-        return ApiKey(sid=created.key.sid, secret=created.secret)
 
 
 def seed_feedbacks(
@@ -163,55 +142,3 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
     event loop running in the test thread while the session's browser fixture is alive."""
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, coro).result()
-
-
-# -- the thumbs command, for real ------------------------------------------------------------
-
-
-def clean_env(**values: str) -> dict[str, str]:
-    """This process's environment without any THUMBS_/TWILIO_ setting, plus ``values``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("THUMBS_", "TWILIO_"))}
-    env.update(values)
-    return env
-
-
-def run_thumbs(
-    *args: str, env: dict[str, str], timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "thumbs.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-@contextmanager
-def thumbs_server(env: dict[str, str], log: Path) -> Iterator[str]:
-    """A ``thumbs serve`` process on a free loopback port (its log in ``log``), stopped on
-    exit; yields its base URL once it answers."""
-    port = free_port()
-    with log.open("wb") as sink:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "thumbs.cli", "serve", "--port", str(port)],
-            env={"THUMBS_LOG_LEVEL": "warning", **env},
-            stdout=subprocess.DEVNULL,
-            stderr=sink,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    httpx.get(f"{url}/openapi.json", timeout=1)
-                    break
-                except httpx.TransportError:
-                    assert proc.poll() is None, log.read_text(errors="replace")
-                    assert time.monotonic() < deadline, "thumbs serve did not start"
-                    time.sleep(0.1)
-            yield url
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)

@@ -1,4 +1,5 @@
-"""Real ``thumbs serve`` processes for the tests that need more than the in-process server:
+"""The ``thumbs`` command run for real (``run_thumbs``, ``thumbs_server``), and real ``thumbs
+serve`` processes for the tests that need more than the in-process server:
 several servers on one database, SIGTERM and kill -9, a database that goes away. Also a
 TCP forwarder the test controls (to take PostgreSQL away from a server without touching
 the shared PostgreSQL itself) and a small create load generator."""
@@ -9,7 +10,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
+from tests.support.server import free_port
 from thumbs.auth import service as auth_service
 from thumbs.store.engine import Store
 from thumbs.store.models import Feedback
@@ -29,16 +30,57 @@ from thumbs.store.models import Feedback
 START_TIMEOUT = 60.0
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def clean_env(**values: str) -> dict[str, str]:
+    """This process's environment without any THUMBS_/TWILIO_ setting, plus ``values``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("THUMBS_", "TWILIO_"))}
     env.update(values)
     return env
+
+
+def run_thumbs(
+    *args: str, env: dict[str, str], timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "thumbs.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@contextlib.contextmanager
+def thumbs_server(env: dict[str, str], log: Path) -> Iterator[str]:
+    """A ``thumbs serve`` process on a free loopback port (its log in ``log``), stopped on
+    exit; yields its base URL once it answers."""
+    port = free_port()
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "thumbs.cli", "serve", "--port", str(port)],
+            env={"THUMBS_LOG_LEVEL": "warning", **env},
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    httpx.get(f"{url}/openapi.json", timeout=1)
+                    break
+                except httpx.TransportError:
+                    assert proc.poll() is None, log.read_text(errors="replace")
+                    assert time.monotonic() < deadline, "thumbs serve did not start"
+                    time.sleep(0.1)
+            yield url
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+def no_traceback(res: subprocess.CompletedProcess[str]) -> None:
+    assert "Traceback" not in res.stderr + res.stdout
 
 
 class Served:

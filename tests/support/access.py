@@ -17,12 +17,13 @@ from fastapi.routing import iter_route_contexts
 from sqlalchemy import select
 from starlette.routing import BaseRoute, Mount
 
-from tests.conftest import Account, LiveServer
-from tests.lifecycle_helpers import log_turn, make_user, thumbs
-from tests.support import create_assistant, create_feedback
+from tests.support.accounts import Account, create_user
+from tests.support.http import create_assistant, create_feedback
+from tests.support.lifecycle import log_turn, thumbs
+from tests.support.server import LiveServer
 from thumbs.store.models import Base
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 def the_app() -> FastAPI:
@@ -104,7 +105,7 @@ def build_world(server: LiveServer, a: Account, b: Account) -> World:
         [golden] = api.get("/v1/GoldenExamples").json()["golden_examples"]
         [pair] = api.get("/v1/PreferencePairs").json()["preference_pairs"]
         feedback = create_feedback(api, assistant, score=0.2, text="slow")["id"]
-        member = make_user(api, MEMBER, "member")
+        member = create_user(api, MEMBER, "member")
         owners = api.get("/v1/Users", params={"Role": "end_user"}).json()["users"]
         [owner_sid] = [u["sid"] for u in owners if u["identity"] == OWNER]
         key = api.post("/v1/Keys", json={"friendly_name": "app"})

@@ -1,4 +1,5 @@
-"""Helpers for the lifecycle tests: log a conversation, submit thumbs, set settings."""
+"""The lifecycle over HTTP: log a conversation, submit thumbs, set settings, and a 👎 approved
+with a correction (a golden example)."""
 
 from __future__ import annotations
 
@@ -42,12 +43,6 @@ def thumbs(
 def set_setting(api: httpx.Client, feedback_type: str, **values: Any) -> dict[str, Any]:
     res = api.put("/v1/Settings/Feedback", json={"feedback_type": feedback_type, **values})
     assert res.status_code == 200, res.text
-    return dict(res.json())
-
-
-def make_user(api: httpx.Client, identity: str, role: str) -> dict[str, Any]:
-    res = api.post("/v1/Users", json={"identity": identity, "role": role})
-    assert res.status_code == 201, res.text
     return dict(res.json())
 
 

@@ -1,0 +1,51 @@
+"""The test databases' backends and the handle of the live server the ``server`` fixture
+(tests/conftest.py) runs in a thread of the test process."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+
+import httpx
+from sqlalchemy import make_url, text
+
+from thumbs.runtime import Runtime
+from thumbs.store.engine import make_engine
+
+PG_URL = os.environ.get("THUMBS_TEST_DATABASE_URL")
+BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def worker_database(url: str) -> str:
+    """Under pytest-xdist each worker gets a PostgreSQL database of its own
+    (``<database>_gw0``, …), created on first use; the main process uses ``url`` as is."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = make_engine(url, null_pool=True)
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        exists = conn.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+        ).first()
+        if exists is None:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+@dataclass
+class LiveServer:
+    url: str
+    runtime: Runtime
+
+    def client(self, auth: tuple[str, str] | None = None) -> httpx.Client:
+        return httpx.Client(base_url=self.url, auth=auth, timeout=30)

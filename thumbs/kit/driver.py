@@ -1,0 +1,78 @@
+"""Statements compiled once and run as driver-level SQL.
+
+A read the API serves many times a second (a page of a list, the lookup before it) paid
+more for SQLAlchemy's work around the statement than the database paid for running it:
+building the statement, its cache key, the execution context and a typed row per row. A
+:class:`Prepared` statement is built and compiled once per dialect, with named bind
+parameters (``bindparam("name")``); each run gives only their values, converted by the
+columns' bind processors (so a datetime is compared as SQLAlchemy stores it), and runs
+the SQL with ``exec_driver_sql`` (driver errors still become SQLAlchemy's, as everywhere
+else). Rows are the driver's values as they are, without result processing: the statement
+must select values the driver returns as they are meant (strings, numbers; see
+:class:`thumbs.store.sql.api_time` for dates).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Dialect
+from sqlalchemy.sql.expression import Executable
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    sql: str
+    names: tuple[str, ...]  # the parameters, in order when the driver's style is positional
+    positional: bool
+    fixed: dict[str, Any]  # values the statement carries itself, converted
+    processors: dict[str, Callable[[Any], Any] | None]  # of the values given per run
+
+    def args(self, values: Mapping[str, Any]) -> Any:
+        def value(name: str) -> Any:
+            if name in self.fixed:
+                return self.fixed[name]
+            v = values[name]
+            process = self.processors[name]
+            return v if process is None or v is None else process(v)
+
+        if self.positional:
+            return tuple(value(name) for name in self.names)
+        return {name: value(name) for name in self.names}
+
+
+def _compile(stmt: Any, dialect: Dialect) -> _Compiled:
+    compiled = stmt.compile(dialect=dialect)
+    if compiled.literal_execute_params or compiled.post_compile_params:
+        raise ValueError("a prepared statement cannot have parameters rendered per run")
+    names = tuple(compiled.positiontup or ()) if compiled.positional else tuple(compiled.binds)
+    fixed: dict[str, Any] = {}
+    processors: dict[str, Callable[[Any], Any] | None] = {}
+    for name in names:
+        bind = compiled.binds[name]
+        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if bind.required:
+            processors[name] = process
+        else:
+            v = bind.effective_value
+            fixed[name] = v if process is None or v is None else process(v)
+    return _Compiled(str(compiled), names, compiled.positional, fixed, processors)
+
+
+class Prepared:
+    """A statement, built by ``build`` on first use and compiled once per dialect, run with
+    the values of its named bind parameters."""
+
+    def __init__(self, build: Callable[[], Executable]) -> None:
+        self._build = build
+        self._compiled: dict[str, _Compiled] = {}
+
+    def rows(self, conn: Connection, values: Mapping[str, Any]) -> Sequence[Any]:
+        dialect = conn.dialect
+        compiled = self._compiled.get(dialect.name)
+        if compiled is None:
+            compiled = self._compiled[dialect.name] = _compile(self._build(), dialect)
+        result = conn.exec_driver_sql(compiled.sql, compiled.args(values))
+        return result.fetchall()
