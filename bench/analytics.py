@@ -31,11 +31,22 @@ import tempfile
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
-from run import BENCH, PY, THUMBS, Proc, basic, fmt, free_port, setup, wait_up, wrk
+from run import (
+    BENCH,
+    PY,
+    THUMBS,
+    Proc,
+    basic,
+    fmt,
+    free_port,
+    server_cpu_seconds,
+    setup,
+    wait_up,
+    wrk,
+)
 
 SPAN_DAYS = 180
 END = datetime(2026, 11, 1)
@@ -275,12 +286,6 @@ def bench_queries(args: argparse.Namespace, env: dict[str, str], out: list[str])
 # -- create with and without rollups ---------------------------------------------------------
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def bench_create(args: argparse.Namespace, env: dict[str, str], out: list[str]) -> None:
     from sqlalchemy import create_engine, text
 
@@ -320,7 +325,7 @@ def bench_create(args: argparse.Namespace, env: dict[str, str], out: list[str]) 
             order = ("before", "after") if i % 2 == 0 else ("after", "before")
             got = {}
             for key in order:
-                used = cpu_seconds(pids[key])
+                used = server_cpu_seconds(pids[key])
                 got[key] = wrk(
                     urls[key],
                     "post_feedback.lua",
@@ -329,7 +334,7 @@ def bench_create(args: argparse.Namespace, env: dict[str, str], out: list[str]) 
                     connections=args.connections,
                 )
                 # the server's own CPU per create: steady under load from other processes
-                cpu[key].append((cpu_seconds(pids[key]) - used) * 1e6 / got[key].requests)
+                cpu[key].append((server_cpu_seconds(pids[key]) - used) * 1e6 / got[key].requests)
             rounds.append(got)
             print(
                 f"round {i + 1}: before {fmt(got['before'])} {cpu['before'][-1]:.0f} us CPU/req"

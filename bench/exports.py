@@ -3,7 +3,8 @@
 Run from the repository root:
 
     .venv/bin/python bench/exports.py                       # SQLite, 1,000,000 rows
-    .venv/bin/python bench/exports.py --database-url postgresql://postgres@127.0.0.1/bench
+    .venv/bin/python bench/exports.py --database-url sqlite \
+        --database-url postgresql://postgres@127.0.0.1/bench  # both, one after the other
 
 One account and assistant get ``--rows`` feedback rows written by SQL (a recursive CTE on
 SQLite, ``generate_series`` on PostgreSQL): half of them rate a logged reply (so exports
@@ -16,8 +17,10 @@ note. Then, against a real ``thumbs serve`` process:
 * **import**: ``thumbs import feedback`` of the JSONL export into a second assistant of the
   same database (rows/s), then the same file again (every row already there).
 
-Every run is bounded in time; the results table is printed and written to
-``bench/results/exports.md``.
+Every run is bounded in time; each store's results table is written to
+``bench/results/exports.md`` (``exports-postgresql.md``), and all of them are printed at the
+end. Each line records the load average and a CPU calibration (a fixed pure-Python loop):
+the reference machine may be shared.
 """
 
 from __future__ import annotations
@@ -263,30 +266,42 @@ def run_cli(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--rows", type=int, default=1_000_000)
-    ap.add_argument("--database-url", default=None)
+    ap.add_argument(
+        "--database-url",
+        action="append",
+        default=None,
+        help="a database to run on (repeat it for several; 'sqlite' is a new SQLite file); "
+        "default: SQLite only",
+    )
     ap.add_argument("--formats", default="jsonl,csv,parquet")
     args = ap.parse_args()
+    reports = [
+        run_store(None if url == "sqlite" else url, args.rows, args.formats.split(","))
+        for url in (args.database_url or ["sqlite"])
+    ]
+    print("\n" + "\n".join(reports))
 
+
+def run_store(database_url: str | None, n_rows: int, fmts: list[str]) -> str:
+    """Fill one store, export and import; writes its results file and returns its table."""
     from thumbs.auth import service as auth
     from thumbs.config import normalize_database_url
     from thumbs.kit import ids
     from thumbs.store import migrate
-    from thumbs.store.engine import Store
+    from thumbs.store.engine import Store, StoreLimits
     from thumbs.store.models import Assistant
 
     tmp = Path(tempfile.mkdtemp(prefix="thumbs-bench-exports-"))
-    url = (
-        normalize_database_url(args.database_url)
-        if args.database_url
-        else f"sqlite:///{tmp / 'thumbs.db'}"
-    )
+    url = normalize_database_url(database_url) if database_url else f"sqlite:///{tmp / 'thumbs.db'}"
     env = {"THUMBS_DATABASE_URL": url, "THUMBS_LOG_LEVEL": "warning", "THUMBS_DATA_DIR": str(tmp)}
     store_name = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
     rows: list[str] = []
     server: Proc | None = None
     try:
         migrate.upgrade(url)
-        store = Store(url)
+        store = Store(
+            url, limits=StoreLimits(statement_timeout=0)
+        )  # the fill is one long statement
         with store.session() as db:
             created = auth.create_account(db, name="exports-bench")
             source = Assistant(
@@ -306,14 +321,14 @@ def main() -> None:
             sid, token, account_pk = created.account.sid, created.auth_token, created.account.pk
             source_pk, source_id, target_id = source.pk, source.id, target.id
         t0 = time.monotonic()
-        fill(store.engine, account_pk=account_pk, assistant_pk=source_pk, n=args.rows)
+        fill(store.engine, account_pk=account_pk, assistant_pk=source_pk, n=n_rows)
         filled = time.monotonic() - t0
         store.dispose()
         print(
-            f"filled {args.rows:,} feedback rows (and their messages, users, decisions) in {filled:.0f} s"
+            f"filled {n_rows:,} feedback rows (and their messages, users, decisions) in {filled:.0f} s"
         )
         rows.append(
-            f"| data: {args.rows:,} feedback rows written by SQL | {filled:.0f} s | {args.rows / filled:,.0f} rows/s |"
+            f"| data: {n_rows:,} feedback rows written by SQL | {filled:.0f} s | {n_rows / filled:,.0f} rows/s |"
         )
 
         port = free_port()
@@ -324,7 +339,7 @@ def main() -> None:
         idle_rss = proc_status(pid, "VmRSS")
         print(f"server pid {pid}, resident {idle_rss / 2**20:.0f} MiB before the exports")
         jsonl_file = tmp / "export.jsonl"
-        for fmt in args.formats.split(","):
+        for fmt in fmts:
             cal = calibration()
             load = os.getloadavg()[0]
             m = export_once(
@@ -334,10 +349,10 @@ def main() -> None:
                 {"Format": fmt, "AssistantId": source_id},
                 jsonl_file if fmt == "jsonl" else None,
             )
-            if fmt == "jsonl" and m["newlines"] != args.rows:
-                raise SystemExit(f"the JSONL export has {m['newlines']} lines, not {args.rows}")
-            rate = args.rows / m["seconds"]
-            cpu_rate = args.rows / m["server_cpu"]
+            if fmt == "jsonl" and m["newlines"] != n_rows:
+                raise SystemExit(f"the JSONL export has {m['newlines']} lines, not {n_rows}")
+            rate = n_rows / m["seconds"]
+            cpu_rate = n_rows / m["server_cpu"]
             print(
                 f"export {fmt}: {m['seconds']:.1f} s, {rate:,.0f} rows/s; server CPU {m['server_cpu']:.1f} s "
                 f"({cpu_rate:,.0f} rows per CPU-second); {m['bytes'] / 2**20:.0f} MiB; server RSS peak "
@@ -372,11 +387,11 @@ def main() -> None:
                 wall, cpu, out = run_cli(imp, env)
                 report = json.loads(out)
                 print(
-                    f"{label}: {wall:.1f} s, {args.rows / wall:,.0f} rows/s; CPU {cpu:.1f} s; {report['imported']} imported, {report['already_present']} present"
+                    f"{label}: {wall:.1f} s, {n_rows / wall:,.0f} rows/s; CPU {cpu:.1f} s; {report['imported']} imported, {report['already_present']} present"
                 )
                 rows.append(
-                    f"| {label}, CLI, {store_name} | {args.rows / wall:,.0f} rows/s ({wall:.1f} s) "
-                    f"| {args.rows / cpu:,.0f} rows/CPU-s (client; the database's own work counts only on SQLite); "
+                    f"| {label}, CLI, {store_name} | {n_rows / wall:,.0f} rows/s ({wall:.1f} s) "
+                    f"| {n_rows / cpu:,.0f} rows/CPU-s (the CLI and its parsing process; the database's own work counts only on SQLite); "
                     f"imported {report['imported']:,}, present {report['already_present']:,}; load {load:.1f}, calibration {cal:.2f} s |"
                 )
     finally:
@@ -386,12 +401,12 @@ def main() -> None:
     table = "\n".join(["| measurement | figure | detail |", "| --- | --- | --- |", *rows])
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     report_md = (
-        f"Measured {stamp} on {os.cpu_count()} cores, {store_name}, {args.rows:,} rows\n\n{table}\n"
+        f"Measured {stamp} on {os.cpu_count()} cores, {store_name}, {n_rows:,} rows\n\n{table}\n"
     )
-    print("\n" + report_md)
     (ROOT / "bench" / "results").mkdir(exist_ok=True)
     name = "exports-postgresql.md" if store_name == "PostgreSQL" else "exports.md"
     (ROOT / "bench" / "results" / name).write_text(report_md)
+    return report_md
 
 
 if __name__ == "__main__":

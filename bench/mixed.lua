@@ -11,10 +11,7 @@ function setup(thread)
   counter = counter + 1
 end
 
-local TEXTS = {
-  '"problem resolved"', '"the answer was wrong about the refund"', 'null',
-  '"too long, but correct"', '"it did not understand my question"', '"perfect, thanks"',
-}
+dofile(os.getenv("THUMBS_BENCH_DIR") .. "/feedback_create.lua")
 local REASONS = { '"wrong address"', '"answered another question"', '"clear and short"', 'null' }
 
 function init(args)
@@ -73,12 +70,9 @@ function request()
     end
     return wrk.format("GET", path, { ["Authorization"] = auth })
   end
-  local a = assistants[math.random(#assistants)]
-  local body = string.format(
-    '{"session_id": "web-%d-%d", "message_id": "aia_msg_bench_%d_%d", "score": %.1f, "text": %s}',
-    slot, n_req % 300, slot, n_req, math.random(0, 10) / 10, TEXTS[math.random(#TEXTS)])
-  return wrk.format("POST", "/v1/Assistants/" .. a .. "/Feedbacks",
-    json_headers({ ["X-Thumbs-Identity"] = string.format("user-%d", math.random(5000)) }), body)
+  return feedback_create(auth, assistants[math.random(#assistants)],
+    string.format("web-%d-%d", slot, n_req % 300), string.format("aia_msg_bench_%d_%d", slot, n_req),
+    string.format("user-%d", math.random(5000)))
 end
 
 dofile(os.getenv("THUMBS_BENCH_DIR") .. "/result.lua")

@@ -28,6 +28,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -95,10 +96,11 @@ class Proc:
         return self.log.read().decode(errors="replace")
 
 
-def setup(env: dict[str, str]) -> tuple[str, str]:
+def setup(env: dict[str, str], thumbs: list[str] = THUMBS, cwd: Path = ROOT) -> tuple[str, str]:
     out = subprocess.run(
-        [*THUMBS, "accounts", "create", "--name", "bench", "--json"],
+        [*thumbs, "accounts", "create", "--name", "bench", "--json"],
         env={**os.environ, **env},
+        cwd=cwd,
         capture_output=True,
         text=True,
         check=True,
@@ -115,14 +117,113 @@ def fmt(r: WrkResult) -> str:
     return f"{r.rps:8.0f} req/s  p50 {r.p50_ms:6.1f} ms  p99 {r.p99_ms:6.1f} ms"
 
 
-def bench_create(args: argparse.Namespace, env: dict[str, str], rows: list[str]) -> None:
-    sid, token = setup(env)
-    port, base_port = free_port(), free_port()
-    server = Proc(
-        [*THUMBS, "serve", "--port", str(port), "--workers", str(args.workers)],
+ACCOUNTS = 2  # the realistic create load: accounts, assistants per account, logged turns
+ASSISTANTS_PER_ACCOUNT = 2
+TURNS_PER_ASSISTANT = 250
+
+
+@dataclass
+class Server:
+    """One thumbs under test in the create benchmark: this checkout, or (``--compare``) an
+    earlier one, each with its own store, seeded alike."""
+
+    name: str
+    proc: Proc
+    url: str
+    env: dict[str, str]
+    data: Path  # the file create.lua reads
+    sids: list[str]  # the accounts of the realistic load
+    const_env: dict[str, str]  # post_feedback.lua's (its own account)
+    const_sid: str
+    runs: list[WrkResult]
+    cpu_us: list[float]  # the server's CPU time per request, per round
+
+
+def start_server(
+    name: str, root: Path, env: dict[str, str], args: argparse.Namespace, data: Path
+) -> Server:
+    """Start ``thumbs serve`` from the checkout at ``root`` (its own virtualenv when it
+    has one) and seed it through the API: ``ACCOUNTS`` accounts of
+    ``ASSISTANTS_PER_ACCOUNT`` assistants, ``TURNS_PER_ASSISTANT`` turns logged on each
+    (their replies are what half of the load rates), and one more account for the
+    constant body."""
+    python = root / ".venv" / "bin" / "python"
+    cmd = [str(python) if python.exists() else PY, "-m", "thumbs.cli"]
+    port = free_port()
+    proc = Proc(
+        [*cmd, "serve", "--port", str(port), "--workers", str(args.workers)],
         {**env, "THUMBS_LOG_LEVEL": "info"},
+        cwd=root,
     )
-    log = ""
+    url = f"http://127.0.0.1:{port}"
+    wait_up(url + "/healthz")
+    lines: list[str] = []
+    sids: list[str] = []
+    assistants: list[tuple[tuple[str, str], str]] = []
+    for k in range(ACCOUNTS + 1):
+        sid, token = setup(env, cmd, root)
+        if k == ACCOUNTS:
+            const = (sid, token)
+            break
+        sids.append(sid)
+        lines.append(f"K {k + 1} {basic(sid, token)}")
+        for a in range(ASSISTANTS_PER_ACCOUNT):
+            res = httpx.post(
+                url + "/v1/Assistants", json={"name": f"assistant {a}"}, auth=(sid, token)
+            )
+            res.raise_for_status()
+            assistants.append(((sid, token), res.json()["id"]))
+            lines.append(f"A {k + 1} {res.json()['id']}")
+    with httpx.Client(base_url=url, timeout=30) as client:
+        for n, (auth, aid) in enumerate(assistants):
+            for t in range(TURNS_PER_ASSISTANT):
+                res = client.post(
+                    f"/v1/Assistants/{aid}/Turns",
+                    json={
+                        "session_id": f"conv-{n}-{t}",
+                        "identity": f"user-{t * 17 % 5000 + 1}",
+                        "body": "Where is my order?",
+                        "reply": "It left the warehouse yesterday; the tracking link is in "
+                        "your confirmation email.",
+                    },
+                    auth=auth,
+                )
+                if res.status_code != 201:
+                    raise RuntimeError(f"logging a turn failed: {res.text}")
+                lines.append(f"M {n + 1} {res.json()['messages'][-1]['id']}")
+    data.write_text("\n".join(lines) + "\n")
+    res = httpx.post(url + "/v1/Assistants", json={"name": "constant"}, auth=const)
+    res.raise_for_status()
+    const_env = {
+        "THUMBS_BENCH_AUTH": basic(*const),
+        "THUMBS_BENCH_PATH": f"/v1/Assistants/{res.json()['id']}/Feedbacks",
+    }
+    return Server(name, proc, url, env, data, sids, const_env, const[0], [], [])
+
+
+def measure(
+    server: Server, script: str, env: dict[str, str], args: argparse.Namespace
+) -> tuple[WrkResult, float]:
+    """One wrk run, and the server's own CPU time per request (steady under load from
+    other processes, where wall-clock figures are not)."""
+    used = server_cpu_seconds(server.proc.p.pid)
+    got = wrk(server.url, script, env, seconds=args.seconds, connections=args.connections)
+    return got, (server_cpu_seconds(server.proc.p.pid) - used) * 1e6 / max(got.requests, 1)
+
+
+def bench_create(args: argparse.Namespace, env: dict[str, str], rows: list[str]) -> None:
+    """The realistic load (create.lua) against this checkout's thumbs, ``--compare``'s if
+    given, and the no-DB baseline, interleaved round by round (the order turning each
+    round); then the constant body (post_feedback.lua) once each; then the check that
+    every acknowledged create is stored, linked to its logged reply and its end user."""
+    work = Path(tempfile.mkdtemp(prefix="thumbs-bench-create-"))
+    roots: list[tuple[str, Path, dict[str, str]]] = [("after", ROOT, {})]
+    if args.writer_thread:  # the same code with its group commits on the writer thread
+        roots.insert(0, ("after, writer thread", ROOT, {"THUMBS_WRITER_MODE": "thread"}))
+    if args.compare:
+        roots.insert(0, ("before", Path(args.compare).resolve(), {}))
+    servers: list[Server] = []
+    base_port = free_port()
     baseline = Proc(
         [
             PY,
@@ -145,40 +246,71 @@ def bench_create(args: argparse.Namespace, env: dict[str, str], rows: list[str])
         env,
         cwd=BENCH,
     )
+    logs: dict[str, str] = {}
     try:
-        url, base_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{base_port}"
-        wait_up(url + "/openapi.json")
+        for k, (name, root, extra) in enumerate(roots):
+            senv = {**env, **extra}
+            if args.database_url is None:
+                senv["THUMBS_DATA_DIR"] = str(work / f"server-{k}")
+            servers.append(start_server(name, root, senv, args, work / f"server-{k}.txt"))
+        base_url = f"http://127.0.0.1:{base_port}"
         wait_up(base_url + "/openapi.json")
-        res = httpx.post(url + "/v1/Assistants", json={"name": "bench"}, auth=(sid, token))
-        res.raise_for_status()
-        aid = res.json()["id"]
-        path = f"/v1/Assistants/{aid}/Feedbacks"
-        wenv = {"THUMBS_BENCH_AUTH": basic(sid, token), "THUMBS_BENCH_PATH": path}
-        # warm up both
-        wrk(url, "post_feedback.lua", wenv, seconds=2, connections=args.connections)
-        wrk(base_url, "post_feedback.lua", wenv, seconds=2, connections=args.connections)
-        ours: list[WrkResult] = []
-        theirs: list[WrkResult] = []
-        for _ in range(args.rounds):  # interleaved, so both see the same machine noise
-            ours.append(
-                wrk(
-                    url,
-                    "post_feedback.lua",
-                    wenv,
-                    seconds=args.seconds,
-                    connections=args.connections,
-                )
+        # the baseline receives exactly the requests this checkout's thumbs receives
+        base_env = {"THUMBS_BENCH_DATA": str(servers[-1].data)}
+        for s in servers:  # warm up
+            wrk(
+                s.url,
+                "create.lua",
+                {"THUMBS_BENCH_DATA": str(s.data)},
+                seconds=2,
+                connections=args.connections,
             )
-            theirs.append(
-                wrk(
-                    base_url,
-                    "post_feedback.lua",
-                    wenv,
-                    seconds=args.seconds,
-                    connections=args.connections,
+        wrk(base_url, "create.lua", base_env, seconds=2, connections=args.connections)
+        base_runs: list[WrkResult] = []
+        for i in range(args.rounds):
+            order: list[Server | None] = [*servers, None]
+            k = i % len(order)
+            for s in order[k:] + order[:k]:  # who goes first turns round by round
+                if s is None:
+                    base_runs.append(
+                        wrk(
+                            base_url,
+                            "create.lua",
+                            base_env,
+                            seconds=args.seconds,
+                            connections=args.connections,
+                        )
+                    )
+                    continue
+                got, cpu = measure(s, "create.lua", {"THUMBS_BENCH_DATA": str(s.data)}, args)
+                s.runs.append(got)
+                s.cpu_us.append(cpu)
+            print(
+                f"round {i + 1}: "
+                + " | ".join(
+                    f"{s.name} {fmt(s.runs[-1])} {s.cpu_us[-1]:4.0f} us CPU/req "
+                    f"ratio {s.runs[-1].rps / base_runs[-1].rps:.2f}"
+                    for s in servers
                 )
+                + f" | no-db baseline {fmt(base_runs[-1])}",
+                flush=True,
             )
-        idiom_env = {**wenv, "THUMBS_BENCH_PATH": f"/idiomatic/{aid}/Feedbacks"}
+        const = []
+        for s in servers:
+            const.append(measure(s, "post_feedback.lua", s.const_env, args))
+        base_const = wrk(
+            base_url,
+            "post_feedback.lua",
+            servers[-1].const_env,
+            seconds=args.seconds,
+            connections=args.connections,
+        )
+        idiom_env = {
+            **servers[-1].const_env,
+            "THUMBS_BENCH_PATH": servers[-1]
+            .const_env["THUMBS_BENCH_PATH"]
+            .replace("/v1/Assistants/", "/idiomatic/"),
+        }
         idiomatic = wrk(
             base_url,
             "post_feedback.lua",
@@ -186,54 +318,106 @@ def bench_create(args: argparse.Namespace, env: dict[str, str], rows: list[str])
             seconds=args.seconds,
             connections=args.connections,
         )
-        # every acknowledged create is in the store
-        listed = httpx.get(url + path, params={"PageSize": 1}, auth=(sid, token)).json()
-        assert listed["feedbacks"], "no feedback stored"
     finally:
-        log = server.stop()
+        for s in servers:
+            logs[s.name] = s.proc.stop()
         baseline.stop()
-    for line in log.splitlines():
-        if "writer:" in line:
-            print(line.strip())
-    stored = count_rows(env)
-    acknowledged = sum(r.requests for r in ours)
-    bad = sum(r.errors + r.non2xx for r in ours)
-    best = max(ours, key=lambda r: r.rps)
-    ratios = [o.rps / t.rps for o, t in zip(ours, theirs, strict=True)]
-    print("\n== create feedback (POST /v1/Assistants/{id}/Feedbacks) ==")
-    for i, (o, t) in enumerate(zip(ours, theirs, strict=True)):
-        print(
-            f"round {i + 1}: thumbs {fmt(o)} | no-db baseline {fmt(t)} | ratio {o.rps / t.rps:.2f}"
-        )
-    print(f"idiomatic FastAPI no-db endpoint: {fmt(idiomatic)}")
-    print(
-        f"errors/non-2xx during thumbs runs: {bad}; rows stored {stored} "
-        f">= acknowledged in measured runs {acknowledged}"
-    )
+    load = os.getloadavg()
+    for s in servers:
+        for line in logs[s.name].splitlines():
+            if "writer:" in line or "ERROR" in line:
+                print(f"{s.name}: {line.strip()[:300]}")
     engine = (
         "PostgreSQL, group commit"
         if "postgres" in env.get("THUMBS_DATABASE_URL", "")
         else "SQLite, group commit, synchronous=FULL"
     )
+    print("\n== create feedback (POST /v1/Assistants/{id}/Feedbacks), realistic load ==")
+    problems: list[str] = []
+    for s, (cgot, ccpu) in zip(servers, const, strict=True):
+        ratios = [o.rps / t.rps for o, t in zip(s.runs, base_runs, strict=True)]
+        best = max(s.runs, key=lambda r: r.rps)
+        rows.append(
+            f"| create, thumbs {s.name} ({engine}), realistic | {best.rps:,.0f} req/s "
+            f"(best round), p50 {best.p50_ms:.1f} ms, p99 {best.p99_ms:.1f} ms "
+            f"| {statistics.median(s.cpu_us):.0f} us server CPU/request (median) |"
+        )
+        rows.append(
+            f"| {s.name} / baseline, per round (realistic) | "
+            f"{', '.join(f'{r:.2f}' for r in ratios)} | median {statistics.median(ratios):.2f} |"
+        )
+        rows.append(
+            f"| create, thumbs {s.name}, constant body | {cgot.rps:,.0f} req/s, "
+            f"p99 {cgot.p99_ms:.1f} ms, {ccpu:.0f} us CPU/request "
+            f"| ratio to the baseline {cgot.rps / base_const.rps:.2f} |"
+        )
+        stored = check_stored(s, [*s.runs, cgot])
+        print(f"{s.name}: {stored}")
+        problems += [f"{s.name}: {p}" for p in stored.get("problems", [])]
+    bt = max(base_runs, key=lambda r: r.rps)
     rows.append(
-        f"| create, thumbs ({engine}) | {best.rps:,.0f} req/s "
-        f"| p50 {best.p50_ms:.1f} ms, p99 {best.p99_ms:.1f} ms |"
+        f"| create, no-DB FastAPI baseline (same parsing), realistic | {bt.rps:,.0f} req/s "
+        f"(best round), p50 {bt.p50_ms:.1f} ms, p99 {bt.p99_ms:.1f} ms | |"
     )
-    bt = max(theirs, key=lambda r: r.rps)
     rows.append(
-        f"| create, no-DB FastAPI baseline (same parsing) | {bt.rps:,.0f} req/s "
-        f"| p50 {bt.p50_ms:.1f} ms, p99 {bt.p99_ms:.1f} ms |"
+        f"| create, no-DB baseline, constant body | {base_const.rps:,.0f} req/s, "
+        f"p99 {base_const.p99_ms:.1f} ms | |"
     )
     rows.append(
-        f"| create, idiomatic FastAPI no-DB endpoint | {idiomatic.rps:,.0f} req/s "
+        f"| create, idiomatic FastAPI no-DB endpoint, constant body | {idiomatic.rps:,.0f} req/s "
         f"| p50 {idiomatic.p50_ms:.1f} ms, p99 {idiomatic.p99_ms:.1f} ms |"
     )
     rows.append(
-        f"| thumbs / baseline, per round (same run) | "
-        f"{', '.join(f'{r:.2f}' for r in ratios)} | median {statistics.median(ratios):.2f} |"
+        f"| load average after the create runs (1, 5, 15 min) | "
+        f"{load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f} | |"
     )
-    if stored < acknowledged:
-        raise SystemExit("acknowledged writes are missing from the store")
+    shutil.rmtree(work, ignore_errors=True)
+    if problems:
+        raise SystemExit("; ".join(problems))
+
+
+def check_stored(server: Server, runs: list[WrkResult]) -> dict[str, Any]:
+    """Every acknowledged create is in the store: per account set, at least as many rows
+    as 201s in the measured runs (the warm-up adds more), every realistic one with its end
+    user, and about half linked to a logged reply."""
+    code = (
+        "import json, sys\n"
+        "from sqlalchemy import func, select\n"
+        "from thumbs.config import get_settings\nfrom thumbs.store.engine import Store\n"
+        "from thumbs.store.models import Account, Feedback\n"
+        "s = Store(get_settings().effective_database_url)\n"
+        "def count(sids, *where):\n"
+        "    q = select(func.count()).select_from(Feedback).join(\n"
+        "        Account, Account.pk == Feedback.account_pk).where(Account.sid.in_(sids), *where)\n"
+        "    with s.sessions() as db: return db.scalar(q)\n"
+        "sids, const = json.loads(sys.argv[1])\n"
+        "print(json.dumps({'rows': count(sids), 'with_user': count(sids, "
+        "Feedback.user_pk.is_not(None)), 'linked': count(sids, Feedback.message_pk.is_not(None)),"
+        " 'constant': count([const])}))"
+    )
+    out = subprocess.run(
+        [PY, "-c", code, json.dumps([server.sids, server.const_sid])],
+        env={**os.environ, **server.env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    got: dict[str, Any] = json.loads(out.stdout)
+    realistic, constant = runs[:-1], runs[-1]
+    acknowledged = sum(r.requests - r.non2xx for r in realistic)
+    bad = sum(r.errors + r.non2xx for r in runs)
+    problems = []
+    if bad:
+        problems.append(f"{bad} errors or non-2xx answers")
+    if got["rows"] < acknowledged or got["constant"] < constant.requests - constant.non2xx:
+        problems.append("acknowledged writes are missing from the store")
+    if got["with_user"] != got["rows"]:
+        problems.append("feedback without its end user")
+    if not 0.4 * got["rows"] <= got["linked"] <= 0.6 * got["rows"]:
+        problems.append("not about half of the feedback is linked to a logged reply")
+    got["acknowledged"] = acknowledged
+    got["problems"] = problems
+    return got
 
 
 def process_group(pid: int) -> Iterator[tuple[Path, list[str]]]:
@@ -402,20 +586,6 @@ def bench_mixed(args: argparse.Namespace, env: dict[str, str], rows: list[str]) 
     )
     if bad:
         raise SystemExit(f"the mixed workload had {bad} errors")
-
-
-def count_rows(env: dict[str, str]) -> int:
-    code = (
-        "from sqlalchemy import func, select\n"
-        "from thumbs.config import get_settings\nfrom thumbs.store.engine import Store\n"
-        "from thumbs.store.models import Feedback\n"
-        "s = Store(get_settings().effective_database_url)\n"
-        "with s.sessions() as db: print(db.scalar(select(func.count()).select_from(Feedback)))"
-    )
-    out = subprocess.run(
-        [PY, "-c", code], env={**os.environ, **env}, capture_output=True, text=True, check=True
-    )
-    return int(out.stdout.strip())
 
 
 def fill(env: dict[str, str], n: int) -> tuple[str, str, str, int]:
@@ -592,8 +762,13 @@ def main() -> None:
     ap.add_argument(
         "--compare",
         metavar="CHECKOUT",
-        help="list: also serve the pages from this checkout (its .venv) on the same "
-        "database, round by round, interleaved",
+        help="list and create: also serve from this checkout (its .venv), round by round, "
+        "interleaved (create: shown as 'before')",
+    )
+    ap.add_argument(
+        "--writer-thread",
+        action="store_true",
+        help="create: also measure this thumbs with THUMBS_WRITER_MODE=thread, interleaved",
     )
     ap.add_argument("--servers", type=int, default=1, help="server processes (mixed)")
     ap.add_argument("--mixed-seconds", type=int, default=60)

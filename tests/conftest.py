@@ -99,6 +99,7 @@ def _clean(request: pytest.FixtureRequest) -> Iterator[None]:
                 conn.execute(table.delete())
     live.runtime.credentials.clear()
     live.runtime.assistants.clear()
+    live.runtime.end_users.clear()
     live.runtime.signin.clear()
     yield
 

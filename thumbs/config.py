@@ -23,7 +23,8 @@ class Settings(BaseSettings):
     # Apply pending Alembic migrations when the server starts.  When false the server
     # refuses to start on an out-of-date schema and says which command to run.
     auto_migrate: bool = True
-    # Seconds a verified credential stays in the per-process cache.
+    # Seconds a verified credential (an assistant lookup, an end user a create named) stays
+    # in the per-process caches.
     auth_cache_ttl: float = Field(default=30.0, ge=0)
     # A cached credential is used only while the revocation epoch was confirmed less than
     # this many seconds ago (one small read per process, not per request): a revoked API

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 import logging
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -15,43 +14,12 @@ from thumbs.auth.console import SignIn
 from thumbs.auth.service import CredentialCache, refresh_credential_epoch
 from thumbs.config import Settings
 from thumbs.feedback import idempotency
+from thumbs.kit.cache import TTLCache
 from thumbs.store import migrate
 from thumbs.store.engine import Store
 from thumbs.store.writer import GroupCommitWriter
 
 log = logging.getLogger("thumbs")
-
-
-class TTLCache:
-    """A small per-process map with expiry, for lookups on the hot path."""
-
-    def __init__(self, ttl: float, max_items: int = 100_000) -> None:
-        self.ttl = ttl
-        self.max_items = max_items
-        self._items: dict[object, tuple[object, float]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: object) -> object | None:
-        hit = self._items.get(key)
-        if hit is None or hit[1] < time.monotonic():
-            return None
-        return hit[0]
-
-    def put(self, key: object, value: object) -> None:
-        if self.ttl <= 0:
-            return
-        with self._lock:
-            if len(self._items) >= self.max_items:
-                self._items.clear()
-            self._items[key] = (value, time.monotonic() + self.ttl)
-
-    def pop(self, key: object) -> None:
-        with self._lock:
-            self._items.pop(key, None)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
 
 
 class Periodic:
@@ -108,6 +76,9 @@ class Runtime:
     writer: GroupCommitWriter
     credentials: CredentialCache
     assistants: TTLCache = field(default_factory=lambda: TTLCache(30.0))
+    # (account_pk, identity) -> (pk, sid) of end users known to be committed (see
+    # thumbs.feedback.jobs): a create naming a known end user reads no users row
+    end_users: TTLCache = field(default_factory=lambda: TTLCache(30.0))
     # console sign-in: its throttle and its bounded password-hashing pool
     signin: SignIn = field(default_factory=SignIn)
     # the schema revision this server needs (``/readyz`` compares the store's with it)
@@ -136,6 +107,7 @@ class Runtime:
             ),
             credentials=credentials,
             assistants=TTLCache(settings.auth_cache_ttl),
+            end_users=TTLCache(settings.auth_cache_ttl),
             signin=SignIn.build(settings),
             cleanup=Periodic(
                 "cleanup",

@@ -16,7 +16,7 @@ import pytest
 
 from tests.exports.story import Story, api_record, build
 from tests.support.accounts import Account
-from tests.support.http import assert_error, seed_feedbacks
+from tests.support.http import assert_error, create_feedback, seed_feedbacks
 from tests.support.server import LiveServer
 from thumbs.exports.formats import FEEDBACK_NAMES
 from thumbs.exports.service import CHUNK_ROWS
@@ -189,3 +189,36 @@ def test_a_large_export_is_streamed_in_chunks_and_arrives_whole(
     records = READERS[fmt](body)
     assert [r["id"] for r in records] == ids
     assert [r["text"] for r in records] == [f"#{i}" for i in range(count)]
+
+
+HOSTILE_TEXTS = [
+    'quote " backslash \\ slash / tab \t newline \n return \r',
+    "controls \x01\x08\x0c\x1f and DEL \x7f",
+    "unicode é ß 日本語 emoji 🙂 line separator \u2028 paragraph \u2029",
+    "",
+    '{"looks": "like json"}\n{"id": "x"}',
+]
+HOSTILE_SCORES = [0.0, 1.0, 0.1, 1 / 3, 0.30000000000000004, 1e-7, 5e-324, 0.9999999999999999]
+
+
+def test_jsonl_holds_every_string_and_score_exactly_as_the_api_gives_them(
+    api: httpx.Client, assistant_id: str
+) -> None:
+    """The database writes the JSONL records: every string escaped so that it reads back
+    the same, every score the same double (not rounded to 15 digits), one record a line."""
+    ids = []
+    for i, score in enumerate(HOSTILE_SCORES):
+        text = HOSTILE_TEXTS[i % len(HOSTILE_TEXTS)]
+        ids.append(
+            create_feedback(api, assistant_id, session_id=f"s{i}", score=score, text=text)["id"]
+        )
+    ids.append(create_feedback(api, assistant_id, session_id="no score")["id"])
+    res = api.get(EXPORT, params={"Format": "jsonl", "AssistantId": assistant_id})
+    lines = res.content.split(b"\n")
+    assert lines[-1] == b""
+    assert len(lines) == len(ids) + 1
+    records = [json.loads(line) for line in lines[:-1]]
+    assert [r["id"] for r in records] == ids
+    for record in records:
+        assert record == api_record(api, assistant_id, record["id"])
+    assert [r["score"] for r in records] == [*HOSTILE_SCORES, None]

@@ -302,3 +302,63 @@ def test_repeated_keys_and_nan_are_refused_as_in_a_body(
         )
         error = res.json()
         assert (row.code, row.field) == (error["code"], error["details"]["field"]), raw
+
+
+def import_file(
+    server: LiveServer, account: Account, assistant_id: str, path: Path, *, apart: bool
+) -> imports.ImportReport:
+    with server.runtime.store.session() as session:
+        ref = assistant_ref(session, account_pk=account.pk, assistant_id=assistant_id)
+    with path.open("rb") as stream:
+        return imports.import_feedback(
+            server.runtime.store.engine,
+            account_sid=account.sid,
+            assistant=ref,
+            stream=stream,
+            fmt=imports.format_of(path),
+            parse_apart=apart,
+        )
+
+
+@pytest.mark.parametrize(
+    ("fmt", "data"), [("jsonl", BAD_JSONL), ("csv", BAD_CSV)], ids=["jsonl", "csv"]
+)
+def test_a_file_parsed_by_a_second_process_gives_the_same_report_and_rows(
+    server: LiveServer,
+    api: httpx.Client,
+    account: Account,
+    assistant_id: str,
+    tmp_path: Path,
+    fmt: str,
+    data: bytes,
+) -> None:
+    """Large files are parsed apart while the import writes: the same rejections (line,
+    code, field, message), and once fixed the same rows as a file parsed in-process."""
+    bad = tmp_path / f"bad.{fmt}"
+    bad.write_bytes(data)
+    apart = import_file(server, account, assistant_id, bad, apart=True)
+    inline = import_file(server, account, assistant_id, bad, apart=False)
+    assert apart.rejected == inline.rejected
+    assert apart.rejected
+    assert apart.as_dict() == inline.as_dict()
+    assert listed(api, assistant_id) == []
+
+    rows = [{"id": f"r{i}", "session_id": f"s{i % 3}", "score": (i % 8) / 7} for i in range(2500)]
+    rows += [rows[5], {"session_id": "no id", "text": "keyed by content"}]
+    good = tmp_path / "good.jsonl"
+    good.write_bytes(jsonl(*rows))
+    other_id = api.post("/v1/Assistants", json={"name": "inline"}).json()["id"]
+    first = import_file(server, account, assistant_id, good, apart=True)
+    assert (first.imported, first.repeated, first.rejected) == (2501, 1, [])
+    assert import_file(server, account, other_id, good, apart=False).imported == 2501
+    assert import_file(server, account, assistant_id, good, apart=True).present == 2501
+
+    def content(aid: str) -> list[tuple[Any, ...]]:
+        res = api.get(feedbacks_path(aid), params={"PageSize": 1000})
+        found = res.json()["feedbacks"]
+        while res.json()["meta"]["next_page_url"]:
+            res = api.get(res.json()["meta"]["next_page_url"])
+            found += res.json()["feedbacks"]
+        return sorted((f["session_id"], f["score"], f["text"]) for f in found)
+
+    assert content(assistant_id) == content(other_id)

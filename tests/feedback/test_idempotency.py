@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from tests.support.accounts import Account
 from tests.support.http import assert_error, create_assistant, feedbacks_path
 from tests.support.server import LiveServer
-from thumbs.store.models import Feedback, IdempotencyKey
+from thumbs.store.models import Feedback, IdempotencyKey, User
 
 TOKEN = "I-Twilio-Idempotency-Token"
 
@@ -217,3 +217,24 @@ def test_concurrent_different_bodies_with_one_token_create_one_and_refuse_the_re
     [row] = stored(server)
     winner = next(r for r in responses if r.status_code == 201)
     assert row.id == winner.json()["id"]
+
+
+def test_an_end_user_first_named_by_a_refused_create_is_made_by_the_next_one(
+    api: httpx.Client, server: LiveServer, assistant_id: str
+) -> None:
+    """The refused create's transaction made the user and rolled back: the process must not
+    remember a user that was never committed."""
+    path = feedbacks_path(assistant_id)
+    assert api.post(path, json={"session_id": "s"}, headers={TOKEN: "t"}).status_code == 201
+    named = {"X-Thumbs-Identity": "first-seen-here"}
+    refused = api.post(path, json={"session_id": "other"}, headers={TOKEN: "t", **named})
+    assert refused.status_code == 422
+    for _ in range(2):
+        res = api.post(path, json={"session_id": "s"}, headers=named)
+        assert res.status_code == 201, res.text
+        assert res.json()["user_sid"] == user_sid(server, "first-seen-here")
+
+
+def user_sid(server: LiveServer, identity: str) -> str:
+    with server.runtime.store.sessions() as session:
+        return str(session.scalar(select(User.sid).where(User.identity == identity)))

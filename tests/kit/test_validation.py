@@ -5,11 +5,14 @@ nothing is stored."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from tests.support.http import (
@@ -20,6 +23,8 @@ from tests.support.http import (
     feedbacks_path,
 )
 from tests.support.server import LiveServer
+from thumbs.kit import errors as E
+from thumbs.kit.body import loads_checked
 from thumbs.store.models import Assistant, Feedback, Message
 
 MALFORMED, MISSING, WRONG_TYPE, RANGE, TOO_LONG, PATTERN, UNKNOWN = (
@@ -837,3 +842,40 @@ def test_the_same_key_in_different_objects_is_not_a_repeat(
     assert res.status_code == 201, res.text
     assert res.json()["meta"]["list"] == [{"a": 1}, {"a": 2}]
     assert count(server, Message) == 1
+
+
+# keys and strings full of colons, written plainly or escaped (\u003a), with or without
+# blanks around the separators: the count of colons that spares the slow check must never
+# let a repeated key through, nor refuse an object without one
+_TEXT = st.text(alphabet=st.sampled_from('ab:"\\ é'), max_size=6)
+_NUMBER = st.floats(allow_nan=False, allow_infinity=False)
+_VALUE = st.one_of(_TEXT, st.integers(), _NUMBER, st.none(), st.booleans())
+
+
+def _json_string(value: str, escape: bool) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text.replace(":", "\\u003a") if escape else text
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    pairs=st.lists(st.tuples(_TEXT, _VALUE, st.booleans(), st.sampled_from(["", " "])), max_size=6),
+    repeat=st.booleans(),
+)
+def test_a_key_given_twice_in_a_json_line_is_found_whatever_its_strings_hold(
+    pairs: list[tuple[str, Any, bool, str]], repeat: bool
+) -> None:
+    if repeat and pairs:
+        pairs = [*pairs, (pairs[0][0], "again:", pairs[0][2], pairs[0][3])]
+    items = []
+    for key, value, escape, blank in pairs:
+        shown = _json_string(value, escape) if isinstance(value, str) else json.dumps(value)
+        items.append(f"{_json_string(key, escape)}{blank}:{blank}{shown}")
+    raw = ("{" + ",".join(items) + "}").encode()
+    keys = [key for key, *_ in pairs]
+    if len(set(keys)) < len(keys):
+        with pytest.raises(E.ThumbsError) as caught:
+            loads_checked(raw)
+        assert caught.value.code == TWICE
+    else:
+        assert loads_checked(raw) == {k: v for k, v, *_ in pairs}

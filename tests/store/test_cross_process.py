@@ -138,6 +138,30 @@ def test_a_new_identity_on_both_servers_at_once_is_one_user(
         assert users == 1
 
 
+def test_an_end_user_remembered_by_one_server_is_the_same_user_on_the_other(
+    database_url: str, pair: list[Served], tenant: Tenant
+) -> None:
+    """Each process remembers the end users it has written; the other one, which has not
+    seen them yet, finds the same user in the store."""
+    a, b = pair
+    for r in range(ROUNDS // 5):
+        identity = f"remembered-{r}"
+        sids = []
+        for server in (a, a, b, a, b):
+            res = httpx.post(
+                server.url + tenant.feedbacks,
+                json={"session_id": f"remembered-{r}", "score": 0.7},
+                headers={"X-Thumbs-Identity": identity},
+                auth=tenant.auth,
+                timeout=60,
+            )
+            assert res.status_code == 201, res.text
+            sids.append(res.json()["user_sid"])
+        assert len(set(sids)) == 1, sids
+        stmt = select(func.count()).select_from(User).where(User.identity == identity)
+        assert count(database_url, stmt) == 1
+
+
 def test_a_create_on_an_assistant_deleted_by_the_other_server_is_a_404(
     database_url: str, pair: list[Served], tenant: Tenant
 ) -> None:

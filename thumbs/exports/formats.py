@@ -114,12 +114,21 @@ class Encoder(Protocol):
 
     def start(self) -> bytes: ...
 
+    def count(self, rows: Sequence[Sequence[Any]]) -> int:
+        """How many records these rows are."""
+        ...
+
     def encode(self, rows: Sequence[Sequence[Any]]) -> bytes: ...
 
     def finish(self) -> bytes: ...
 
 
-class JsonlEncoder:
+class _RowPerRecord:
+    def count(self, rows: Sequence[Sequence[Any]]) -> int:
+        return len(rows)
+
+
+class JsonlEncoder(_RowPerRecord):
     def __init__(self, record: Callable[[Sequence[Any]], Any]) -> None:
         self.record = record
 
@@ -136,32 +145,24 @@ class JsonlEncoder:
         return b""
 
 
-class FlatJsonlEncoder:
-    """JSONL of flat records (values are strings, numbers or null, never objects) whose
-    first key is ``first``: one ``orjson.dumps`` of the whole chunk as a list, then the
-    separators between its objects become newlines. That is safe because ``},{"<first>":``
-    can only be a separator: within a string every ``"`` is escaped, and no value is an
-    object. A third of the cost of one ``dumps`` per record."""
-
-    def __init__(self, record: Callable[[Sequence[Any]], Any], first: str) -> None:
-        self.record = record
-        self.between = b'},{"' + first.encode() + b'":'
-        self.newline = b'}\n{"' + first.encode() + b'":'
+class JsonLinesEncoder:
+    """JSONL the database wrote: each chunk one row, its count of records and their lines
+    (see :func:`thumbs.exports.service.export_feedback`)."""
 
     def start(self) -> bytes:
         return b""
 
+    def count(self, rows: Sequence[Sequence[Any]]) -> int:
+        return sum(row[0] for row in rows)
+
     def encode(self, rows: Sequence[Sequence[Any]]) -> bytes:
-        if not rows:
-            return b""
-        data = orjson.dumps([self.record(row) for row in rows])
-        return data[1:-1].replace(self.between, self.newline) + b"\n"
+        return b"".join([(row[1] + "\n").encode() for row in rows if row[0]])
 
     def finish(self) -> bytes:
         return b""
 
 
-class CsvEncoder:
+class CsvEncoder(_RowPerRecord):
     def __init__(self, names: Sequence[str]) -> None:
         self.names = names
         self.buffer = io.StringIO()
@@ -218,7 +219,7 @@ class _Sink:
         return data
 
 
-class ParquetEncoder:
+class ParquetEncoder(_RowPerRecord):
     def __init__(self, columns: Sequence[tuple[str, str]]) -> None:
         import pyarrow as pa  # imported on first use: it weighs ~60 MB in every process
 
@@ -273,16 +274,14 @@ class ParquetEncoder:
         return self.sink.take()
 
 
-def _feedback_record(row: Sequence[Any]) -> dict[str, Any]:
-    return dict(zip(FEEDBACK_NAMES, row[1:], strict=True))
-
-
 def feedback_encoder(fmt: FeedbackFormat) -> Encoder:
+    """CSV and Parquet read the key and the values of each record; JSONL the lines the
+    database writes (:func:`thumbs.exports.service.export_feedback`)."""
     if fmt == "csv":
         return CsvEncoder(FEEDBACK_NAMES)
     if fmt == "parquet":
         return ParquetEncoder(FEEDBACK_COLUMNS)
-    return FlatJsonlEncoder(_feedback_record, FEEDBACK_NAMES[0])
+    return JsonLinesEncoder()
 
 
 # -- golden examples and preference pairs ----------------------------------------------------

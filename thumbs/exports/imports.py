@@ -22,7 +22,11 @@ HTTP here; ``thumbs import feedback`` runs it).
   ``pending``, its type from the score and the assistant's threshold (as the API does),
   linked to the message when a message with that id was logged in the account, with the
   dates given (else now; ``date_updated`` defaults to ``date_created``). Rows go in with
-  the create path's bulk insert, a thousand at a time (:func:`write_imported`).
+  the create path's bulk insert, a thousand at a time (:func:`write_imported`; ``COPY`` on
+  PostgreSQL).
+* **Parsing apart.** Reading, validating and keying rows needs no database
+  (:class:`_Parser`); a large file is parsed by a second process while this one writes
+  (:class:`_Writer`) in its one transaction, batch after batch.
 
 On SQLite the import holds the database's write lock from its first insert to its commit;
 writes of the server wait meanwhile (up to SQLite's busy timeout, 10 s, then 503): import
@@ -34,11 +38,15 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import multiprocessing
+import os
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from multiprocessing.connection import Connection as Connection_
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, cast
 
 import orjson
 from sqlalchemy import Connection, Engine
@@ -57,6 +65,7 @@ from thumbs.store.sql import messages_by_id
 SourceFormat = Literal["csv", "jsonl"]
 EXTENSIONS: dict[str, SourceFormat] = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 BATCH_ROWS = 1000
+PARSE_APART_BYTES = 8 << 20  # a file this large is parsed by a second process
 CHANNEL = "import"
 
 
@@ -206,27 +215,32 @@ def read_rows(stream: IO[bytes], fmt: SourceFormat) -> Iterator[Parsed]:
     return _csv_rows(stream) if fmt == "csv" else _jsonl_rows(stream)
 
 
-# -- writing ---------------------------------------------------------------------------------
+# -- parsing: the rows of the file, validated and keyed (no database) ------------------------
+
+# One row ready to write: its line, key, id in the source, then session_id, message_id,
+# score, text, date_created and date_updated
+Ready = tuple[
+    int,
+    str,
+    str | None,
+    str,
+    str | None,
+    float | None,
+    str | None,
+    datetime | None,
+    datetime | None,
+]
 
 
-def write_imported(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """The one place imported feedback is written (in the import's transaction). Anything
-    that must accompany every new feedback row belongs here too: the analytics rollups."""
-    INSERT_FEEDBACK.run(conn, rows)
-    rollups.created(conn, rows)
+@dataclass(slots=True)
+class _Parsed:
+    """A batch of the file, parsed: the rows to write, and what the parser counted."""
 
-
-def _present(conn: Connection, *, assistant_pk: int, candidates: set[str]) -> set[str]:
-    """Which of these feedback ids this assistant has already: one driver-level statement
-    on the unique index of ids (building the equivalent ``select … IN`` per batch cost more
-    than running it; and with ``assistant_pk`` in the WHERE clause PostgreSQL walked the
-    assistant's rows instead, slower with every batch imported)."""
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    marks = ", ".join([mark] * len(candidates))
-    table = Feedback.__tablename__
-    sql = f'SELECT id, assistant_pk FROM "{table}" WHERE id IN ({marks})'  # noqa: S608
-    rows = conn.exec_driver_sql(sql, tuple(candidates))
-    return {fid for fid, owner in rows if owner == assistant_pk}
+    ready: list[Ready] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+    rows: int = 0
+    repeated: int = 0
+    position: int = 0  # bytes of the file read so far
 
 
 def _date(value: str | None, name: str) -> datetime | None:
@@ -240,17 +254,146 @@ def _date(value: str | None, name: str) -> datetime | None:
         ) from None
 
 
-@dataclass(frozen=True, slots=True)
-class _Pending:
-    line: int
-    fid: str  # the derived id
-    source_id: str | None
-    row: FeedbackImport
-    created: datetime | None
-    updated: datetime | None
+def _rejection(line: int, err: E.ThumbsError) -> Rejected:
+    return Rejected(line, err.code, err.details.get("field"), err.message)
 
 
-class _Importer:
+class _Parser:
+    """Reads, validates and keys the rows of one file, a batch at a time. Needs no
+    database: it runs in a process of its own for a large file (:func:`import_feedback`)."""
+
+    def __init__(self) -> None:
+        # key -> content hash << 32 | line: the keys met in this file
+        self.seen: dict[str, int] = {}
+
+    def batches(self, stream: IO[bytes], fmt: SourceFormat) -> Iterator[_Parsed]:
+        batch = _Parsed()
+        for line, parsed in read_rows(stream, fmt):
+            batch.rows += 1
+            if isinstance(parsed, E.ThumbsError):
+                batch.rejected.append(_rejection(line, parsed))
+            else:
+                self.add(batch, line, parsed)
+            if batch.rows >= BATCH_ROWS:
+                batch.position = stream.tell()
+                yield batch
+                batch = _Parsed()
+        batch.position = stream.tell()
+        yield batch
+
+    def add(self, batch: _Parsed, line: int, row: FeedbackImport) -> None:
+        try:
+            created = _date(row.date_created, "date_created")
+            updated = (
+                created
+                if row.date_updated == row.date_created  # as most exports have it
+                else _date(row.date_updated, "date_updated")
+            )
+        except E.ThumbsError as err:
+            batch.rejected.append(_rejection(line, err))
+            return
+        values = (row.session_id, row.message_id, row.score, row.text, created, updated)
+        if row.id is not None:
+            key = f"id:{row.id}"
+            content = hash(values) & 0xFFFF_FFFF  # to tell a repeated row from a clash
+        else:
+            digest = hashlib.sha256(orjson.dumps(values, option=orjson.OPT_NAIVE_UTC)).digest()
+            key = f"row:{digest.hex()}"
+            content = 0  # the same key is the same content
+        earlier = self.seen.get(key)
+        if earlier is not None:
+            if earlier >> 32 == content:
+                batch.repeated += 1
+            else:
+                message = (
+                    f"id {row.id!r} is on line {earlier & 0xFFFF_FFFF} already, with other values"
+                )
+                batch.rejected.append(
+                    _rejection(line, E.InvalidField(E.INVALID_VALUE, "id", message))
+                )
+            return
+        self.seen[key] = content << 32 | line
+        batch.ready.append((line, key, row.id, *values))
+
+
+def _parse_file(sender: Connection_, path: str, fmt: SourceFormat) -> None:
+    """The parsing process: sends each parsed batch, then None (or the text of an error)."""
+    try:
+        with open(path, "rb") as stream:
+            for batch in _Parser().batches(stream, fmt):
+                sender.send(batch)
+        sender.send(None)
+    except BaseException:
+        sender.send(traceback.format_exc())
+    finally:
+        sender.close()
+
+
+def _parsed_in_a_process(path: str, fmt: SourceFormat) -> Iterator[_Parsed]:
+    """The batches of :class:`_Parser`, parsed by a second process while this one writes
+    the batches before (two cores, where the GIL would let one thread run at a time)."""
+    context = multiprocessing.get_context("spawn")  # nothing of this process is copied
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(
+        target=_parse_file,
+        args=(sender, path, fmt),
+        name="thumbs-import-parser",
+        daemon=True,
+    )
+    child.start()
+    sender.close()
+    try:
+        while True:
+            try:
+                item = receiver.recv()
+            except EOFError:
+                raise RuntimeError("the parsing process ended before the file") from None
+            if item is None:
+                return
+            if isinstance(item, str):
+                raise RuntimeError(f"the parsing process failed:\n{item}")
+            yield item
+    finally:
+        receiver.close()
+        child.join(timeout=10)
+        if child.is_alive():  # this side stopped early (an error while writing)
+            child.terminate()
+            child.join()
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+
+def write_imported(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """The one place imported feedback is written (in the import's transaction). Anything
+    that must accompany every new feedback row belongs here too: the analytics rollups.
+    On PostgreSQL the rows go in by ``COPY``."""
+    INSERT_FEEDBACK.run(conn, rows, copy=True)
+    rollups.created(conn, rows)
+
+
+def _present(conn: Connection, *, assistant_pk: int, candidates: set[str]) -> set[str]:
+    """Which of these feedback ids this assistant has already: one driver-level statement
+    on the unique index of ids (building the equivalent ``select … IN`` per batch cost more
+    than running it; and with ``assistant_pk`` in the WHERE clause PostgreSQL walked the
+    assistant's rows instead, slower with every batch imported)."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    marks = ", ".join([mark] * len(candidates))
+    table = Feedback.__tablename__
+    sql = f'SELECT id, assistant_pk FROM "{table}" WHERE id IN ({marks})'  # noqa: S608
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(sql, tuple(candidates))
+        return {fid for fid, owner in cursor.fetchall() if owner == assistant_pk}
+    finally:
+        cursor.close()
+
+
+class _Writer:
+    """Writes the parsed batches in the import's transaction: each row's feedback id derived
+    from its key (here rather than in the parser: it balances the two processes), the rows
+    this assistant has already skipped, the others inserted."""
+
     def __init__(
         self,
         conn: Connection,
@@ -264,59 +407,40 @@ class _Importer:
         self.assistant = assistant
         self.report = report
         self.now = utcnow()
-        # key -> content hash << 32 | line: the keys met in this file
-        self.seen: dict[str, int] = {}
-        self.batch: list[_Pending] = []
 
-    def add(self, line: int, row: FeedbackImport) -> None:
-        try:
-            created = _date(row.date_created, "date_created")
-            updated = _date(row.date_updated, "date_updated")
-        except E.ThumbsError as err:
-            self.reject(line, err)
+    def write(self, batch: _Parsed) -> None:
+        report = self.report
+        report.rows += batch.rows
+        report.repeated += batch.repeated
+        report.rejected.extend(batch.rejected)
+        if not batch.ready:
             return
-        values = (row.session_id, row.message_id, row.score, row.text, created, updated)
-        if row.id is not None:
-            key = f"id:{row.id}"
-            content = hash(values) & 0xFFFF_FFFF  # to tell a repeated row from a clash
-        else:
-            digest = hashlib.sha256(orjson.dumps(values, option=orjson.OPT_NAIVE_UTC)).digest()
-            key = f"row:{digest.hex()}"
-            content = 0  # the same key is the same content
-        earlier = self.seen.get(key)
-        if earlier is not None:
-            if earlier >> 32 == content:
-                self.report.repeated += 1
-            else:
-                message = (
-                    f"id {row.id!r} is on line {earlier & 0xFFFF_FFFF} already, with other values"
-                )
-                self.reject(line, E.InvalidField(E.INVALID_VALUE, "id", message))
-            return
-        self.seen[key] = content << 32 | line
-        fid = ids.derived_id(ids.FEEDBACK, self.account_sid, self.assistant.id, key, at=created)
-        self.batch.append(_Pending(line, fid, row.id, row, created, updated))
-        if len(self.batch) >= BATCH_ROWS:
-            self.flush()
-
-    def reject(self, line: int, err: E.ThumbsError) -> None:
-        self.report.rejected.append(Rejected(line, err.code, err.details.get("field"), err.message))
-
-    def flush(self) -> None:
-        batch, self.batch = self.batch, []
-        if not batch:
-            return
-        candidates = {p.fid for p in batch} | {p.source_id for p in batch if p.source_id}
+        derived, sid, aid = ids.derived_id, self.account_sid, self.assistant.id
+        ready: list[Ready] = [
+            (
+                line,
+                derived(ids.FEEDBACK, sid, aid, key, at=created),
+                source,
+                session,
+                message,
+                score,
+                text,
+                created,
+                updated,
+            )
+            for line, key, source, session, message, score, text, created, updated in batch.ready
+        ]
+        candidates = {r[1] for r in ready} | {r[2] for r in ready if r[2]}
         present = _present(self.conn, assistant_pk=self.assistant.pk, candidates=candidates)
-        new = [p for p in batch if p.fid not in present and p.source_id not in present]
-        self.report.present += len(batch) - len(new)
-        self.report.imported += len(new)
-        if new and self.report.committed:
+        new = [r for r in ready if r[1] not in present and r[2] not in present]
+        report.present += len(ready) - len(new)
+        report.imported += len(new)
+        if new and report.committed:
             write_imported(self.conn, self._rows(new))
 
-    def _rows(self, batch: Sequence[_Pending]) -> list[dict[str, Any]]:
+    def _rows(self, batch: Sequence[Ready]) -> list[dict[str, Any]]:
         a = self.assistant
-        message_ids = {p.row.message_id for p in batch if p.row.message_id is not None}
+        message_ids = {r[4] for r in batch if r[4] is not None}
         logged = {
             mid: pk
             for pk, mid, account_pk in (
@@ -324,30 +448,38 @@ class _Importer:
             )
             if account_pk == a.account_pk
         }
-        rows = []
-        for p in batch:
-            r = p.row
-            created = p.created or self.now
-            rows.append(
-                {
-                    "id": p.fid,
-                    "account_pk": a.account_pk,
-                    "assistant_pk": a.pk,
-                    "session_id": r.session_id,
-                    "message_id": r.message_id,
-                    "message_pk": logged.get(r.message_id) if r.message_id else None,
-                    "user_pk": None,
-                    "user_sid": None,
-                    "score": r.score,
-                    "text": r.text,
-                    "channel": CHANNEL,
-                    "feedback_type": feedback_type_for(r.score, a.positive_threshold),
-                    "status": "pending",
-                    "date_created": created,
-                    "date_updated": p.updated or created,
-                }
-            )
-        return rows
+        threshold, now = a.positive_threshold, self.now
+        return [
+            {
+                "id": fid,
+                "account_pk": a.account_pk,
+                "assistant_pk": a.pk,
+                "session_id": session_id,
+                "message_id": message_id,
+                "message_pk": logged.get(message_id) if message_id else None,
+                "user_pk": None,
+                "user_sid": None,
+                "score": score,
+                "text": text,
+                "channel": CHANNEL,
+                "feedback_type": feedback_type_for(score, threshold),
+                "status": "pending",
+                "date_created": created or now,
+                "date_updated": updated or created or now,
+            }
+            for _line, fid, _source, session_id, message_id, score, text, created, updated in batch
+        ]
+
+
+def _file_path(stream: IO[bytes]) -> str | None:
+    """The path of ``stream`` when it is a regular file read from its start."""
+    name = getattr(stream, "name", None)
+    if not isinstance(name, str) or not os.path.isfile(name):
+        return None
+    try:
+        return name if stream.tell() == 0 else None
+    except OSError:
+        return None
 
 
 def import_feedback(
@@ -359,26 +491,36 @@ def import_feedback(
     fmt: SourceFormat,
     dry_run: bool = False,
     progress: Callable[[int], None] | None = None,
+    parse_apart: bool | None = None,
 ) -> ImportReport:
     """Import every row of ``stream`` into ``assistant``, in one transaction that commits
     only when no row was rejected (and this is not a dry run). ``progress`` is told how
-    many bytes of the stream were read, now and then."""
+    many bytes of the stream were read, now and then.
+
+    A file of ``PARSE_APART_BYTES`` or more (or any file, with ``parse_apart``) is parsed
+    and validated by a second process while this one writes: the same parser, the same
+    report. That process is spawned (it inherits nothing of this one), so a script that
+    calls this must guard its own work with ``if __name__ == "__main__"``, as ``thumbs``
+    does."""
     report = ImportReport(dry_run=dry_run)
+    path = _file_path(stream)
+    if parse_apart is None:
+        parse_apart = path is not None and os.path.getsize(path) >= PARSE_APART_BYTES
+    if parse_apart and path is None:
+        raise ValueError("a stream parsed apart must be a file read from its start")
     with engine.connect() as conn:
         transaction = conn.begin()
         try:
-            importer = _Importer(conn, account_sid=account_sid, assistant=assistant, report=report)
-            for line, parsed in read_rows(stream, fmt):
-                report.rows += 1
-                if isinstance(parsed, E.ThumbsError):
-                    importer.reject(line, parsed)
-                else:
-                    importer.add(line, parsed)
-                if progress is not None and report.rows % BATCH_ROWS == 0:
-                    progress(stream.tell())
-            importer.flush()
-            if progress is not None:
-                progress(stream.tell())
+            writer = _Writer(conn, account_sid=account_sid, assistant=assistant, report=report)
+            batches = (
+                _parsed_in_a_process(cast(str, path), fmt)
+                if parse_apart
+                else _Parser().batches(stream, fmt)
+            )
+            for batch in batches:
+                writer.write(batch)
+                if progress is not None:
+                    progress(batch.position)
         except BaseException:
             transaction.rollback()
             raise

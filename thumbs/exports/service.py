@@ -1,12 +1,18 @@
 """Exports of feedback and golden examples, streamed in constant memory (no HTTP here).
 
 An export is an iterator of :class:`Chunk`: the rows are read ``CHUNK_ROWS`` at a time in
-primary-key order (:func:`thumbs.kit.paging.keyset_chunks`: one indexed
-``WHERE pk > last ORDER BY pk LIMIT n`` per chunk, each in a short read transaction), and
-each chunk is encoded (:mod:`thumbs.exports.formats`) while a reader thread reads the next
-(:func:`thumbs.kit.streams.read_ahead`: the database's work overlaps with encoding). The
-server streams the chunks as the body of one response; the CLI writes them to a file.
-Memory holds three chunks (and, for Parquet, one row group) whatever the number of rows.
+primary-key order (:func:`thumbs.kit.paging.keyset_chunks`: the chunk's edge found on an
+index, then ``WHERE pk > first AND pk <= last``, each in a short read transaction), by
+``READERS`` threads at once, while the consumer encodes and sends the chunk before
+(:func:`thumbs.kit.streams.read_ordered`: SQLite and psycopg release the GIL while the
+database works, so reading uses both cores). The server streams the chunks as the body of
+one response; the CLI writes them to a file. Memory holds a few chunks (and, for Parquet,
+one row group) whatever the number of rows.
+
+A JSONL export of feedback is written by the database: each record's JSON text
+(:class:`thumbs.store.sql.json_record`), and a chunk's records joined into lines
+(:class:`thumbs.store.sql.joined_lines`), so that a chunk reaches Python as one string
+and the encoder only makes it bytes. CSV and Parquet read the values and encode them here.
 
 Feedback is selected with the one feedback filter (:mod:`thumbs.feedback.filters`), the
 same the lists use; every row carries what the API says of that feedback (see
@@ -15,7 +21,7 @@ same the lists use; every row carries what the API says of that feedback (see
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +31,7 @@ from sqlalchemy.orm import aliased
 from thumbs.exports import formats
 from thumbs.feedback.filters import FeedbackFilter, select_feedback
 from thumbs.kit.paging import keyset_chunks
-from thumbs.kit.streams import read_ahead
+from thumbs.kit.streams import read_ordered
 from thumbs.store.models import (
     Assistant,
     Feedback,
@@ -35,9 +41,10 @@ from thumbs.store.models import (
     PreferencePair,
     User,
 )
-from thumbs.store.sql import api_time
+from thumbs.store.sql import api_time, joined_lines, json_record
 
 CHUNK_ROWS = 2000
+READERS = 2  # threads reading chunks at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +53,9 @@ class Chunk:
     data: bytes
 
 
-def _feedback_statement(flt: FeedbackFilter, *, account_sid: str) -> Select[Any]:
-    """One row per feedback, its columns in :data:`formats.FEEDBACK_COLUMNS` order after
-    the key, joined with its assistant, end user, reviewer and rated message. Every value
+def _feedback_values(flt: FeedbackFilter, *, account_sid: str) -> Select[Any]:
+    """One row per feedback: its key, then its values in :data:`formats.FEEDBACK_COLUMNS`
+    order, joined with its assistant, end user, reviewer and rated message. Every value
     comes out of the database as the record holds it (dates already as the API writes
     them), so that the encoders convert nothing per row."""
     rated = aliased(Message)
@@ -113,18 +120,43 @@ def _feedback_statement(flt: FeedbackFilter, *, account_sid: str) -> Select[Any]
     )
 
 
+def _feedback_statement(
+    flt: FeedbackFilter, *, account_sid: str, fmt: formats.FeedbackFormat
+) -> Select[Any]:
+    """What the encoder of ``fmt`` reads: the key and the values, or (JSONL) the key and
+    the record's JSON text, written by the database (:class:`thumbs.store.sql.json_record`)."""
+    stmt = _feedback_values(flt, account_sid=account_sid)
+    if fmt != "jsonl":
+        return stmt
+    key, *values = stmt.selected_columns
+    return stmt.with_only_columns(
+        key.label("key"), json_record(formats.FEEDBACK_NAMES, values).label("record")
+    )
+
+
+def _lines(chunk: Select[Any]) -> Select[Any]:
+    """A chunk of (key, JSON text) rows as one row: how many, and their lines (the
+    database joins them: the reader then converts one value per chunk, not two per row)."""
+    rows = chunk.subquery()
+    lines: Select[*tuple[Any, ...]] = select(func.count(), joined_lines(rows.c.record, rows.c.key))
+    return lines
+
+
 def _stream(
-    engine: Engine, stmt: Select[Any], key: Any, encoder: formats.Encoder
+    engine: Engine,
+    stmt: Select[Any],
+    key: Any,
+    encoder: formats.Encoder,
+    *,
+    gather: Callable[[Select[Any]], Select[Any]] | None = None,
 ) -> Iterator[Chunk]:
     head = encoder.start()
     if head:
         yield Chunk(0, head)
-    for rows in read_ahead(keyset_chunks(engine, stmt, key, size=CHUNK_ROWS)):
-        data = encoder.encode(rows)
-        if data:
-            yield Chunk(len(rows), data)
-        else:  # buffered (a Parquet row group fills up over several chunks)
-            yield Chunk(len(rows), b"")
+    chunks = keyset_chunks(engine, stmt, key, size=CHUNK_ROWS, gather=gather)
+    for rows in read_ordered(chunks, workers=READERS):
+        # empty when buffered (a Parquet row group fills up over several chunks)
+        yield Chunk(encoder.count(rows), encoder.encode(rows))
     tail = encoder.finish()
     if tail:
         yield Chunk(0, tail)
@@ -134,8 +166,9 @@ def export_feedback(
     engine: Engine, *, flt: FeedbackFilter, account_sid: str, fmt: formats.FeedbackFormat
 ) -> Iterator[Chunk]:
     """Every feedback ``flt`` selects, oldest first, encoded as ``fmt``."""
-    stmt = _feedback_statement(flt, account_sid=account_sid)
-    return _stream(engine, stmt, Feedback.pk, formats.feedback_encoder(fmt))
+    stmt = _feedback_statement(flt, account_sid=account_sid, fmt=fmt)
+    gather = _lines if fmt == "jsonl" else None
+    return _stream(engine, stmt, Feedback.pk, formats.feedback_encoder(fmt), gather=gather)
 
 
 def count_feedback(engine: Engine, *, flt: FeedbackFilter) -> int:

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from thumbs.feedback import idempotency
 from thumbs.kit import errors as E
+from thumbs.kit.cache import TTLCache
 from thumbs.store import rollups
 from thumbs.store.models import Assistant, Feedback, IdempotencyKey
 from thumbs.store.sql import RawInsert, messages_by_id
@@ -34,7 +35,10 @@ class CreateJob:
     idempotency_key: str | None
     request_hash: str | None
     identity: str | None = None  # X-Thumbs-Identity: the user is resolved in the batch
-    out: dict[str, Any] | None = None  # kept to re-render the body once user_sid is known
+    out: dict[str, Any] | None = None  # kept to render the body once user_sid is known
+    # the process's end users known to be committed (Runtime.end_users), or None
+    known_users: TTLCache | None = None
+    user_read: bool = False  # the batch read the user from the store (not from the cache)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,14 +140,30 @@ class CreateFeedbackKind:
         named = [j for j in jobs if j.identity is not None]
         if not named:
             return
-        users_by_name = users.ensure_end_users(
-            conn, wanted={(j.account_pk, j.identity) for j in named if j.identity is not None}
-        )
+        # End users known to this process (committed, and never deleted) need no statement;
+        # the others are ensured: one SELECT, and an insert-ignore for new names. A job
+        # remembers its user after its commit (remember_user), never before: a batch that
+        # rolls back leaves nothing behind.
+        known = named[0].known_users
+        named_users: dict[tuple[int, str], Any] = {}
+        wanted: set[tuple[int, str]] = set()
         for j in named:
             assert j.identity is not None
-            pk, sid = users_by_name[(j.account_pk, j.identity)]
-            j.row["user_pk"], j.row["user_sid"] = pk, sid
+            name = (j.account_pk, j.identity)
+            hit = known.get(name) if known is not None else None
+            if hit is None:
+                wanted.add(name)
+            else:
+                named_users[name] = hit
+        if wanted:
+            named_users.update(users.ensure_end_users(conn, wanted=wanted))
+        for j in named:
+            assert j.identity is not None
             assert j.out is not None
+            name = (j.account_pk, j.identity)
+            pk, sid = named_users[name]
+            j.row["user_pk"], j.row["user_sid"] = pk, sid
+            j.user_read = name in wanted
             j.out["user_sid"] = sid
             j.body = orjson.dumps(j.out)
 
@@ -203,6 +223,14 @@ class CreateFeedbackKind:
                     raise E.NotFound("Assistant", orjson.loads(job.body)["assistant_id"]) from None
                 if not tries:
                     raise
+
+
+def remember_user(job: CreateJob) -> None:
+    """After the job's commit: its end user exists for good (users are never deleted), so
+    this process's later creates naming it read no users row."""
+    known, identity = job.known_users, job.identity
+    if known is not None and identity is not None and job.user_read:
+        known.put((job.account_pk, identity), (job.row["user_pk"], job.row["user_sid"]))
 
 
 CREATE_KIND = CreateFeedbackKind()

@@ -75,13 +75,15 @@ async def create_feedback(request: Request) -> Response:
     principal = await authenticate(request)
     data = await read_body(request, FeedbackCreate)  # validated before any store work
     assistant = await cached_assistant(request, principal, request.path_params["id"])
+    runtime = get_runtime(request)
     result = await service.create(
-        get_runtime(request).writer,
+        runtime.writer,
         ref=assistant,
         account_sid=principal.account_sid,
         data=data,
         idempotency_key=idempotency_key_of(request.headers),
         identity=identity_header(request),
+        known_users=runtime.end_users,
     )
     headers = {"Idempotent-Replayed": "true"} if result.replayed else None
     return Response(

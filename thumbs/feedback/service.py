@@ -13,11 +13,12 @@ from sqlalchemy import Connection, bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from thumbs.feedback.filters import FeedbackFilter, select_feedback
-from thumbs.feedback.jobs import CREATE_KIND, CreateJob, CreateResult
+from thumbs.feedback.jobs import CREATE_KIND, CreateJob, CreateResult, remember_user
 from thumbs.feedback.schemas import FeedbackCreate
 from thumbs.golden import service as golden
 from thumbs.kit import errors as E
 from thumbs.kit import ids
+from thumbs.kit.cache import TTLCache
 from thumbs.kit.driver import Prepared
 from thumbs.kit.paging import KeysetReader, Page, PageParams, keyset_page
 from thumbs.kit.timefmt import iso, utcnow
@@ -154,6 +155,7 @@ def prepare_create(
     user_sid: str | None = None,
     identity: str | None = None,
     channel: str = "api",
+    known_users: TTLCache | None = None,
 ) -> CreateJob:
     now = utcnow()
     fid = ids.new_id(ids.FEEDBACK)
@@ -189,11 +191,13 @@ def prepare_create(
     return CreateJob(
         account_pk=ref.account_pk,
         row=row,
-        body=orjson.dumps(out),
+        # with an end user, the body is rendered in the batch, once its user_sid is known
+        body=orjson.dumps(out) if identity is None else b"",
         idempotency_key=idempotency_key,
         request_hash=request_fingerprint(ref.id, data) if idempotency_key else None,
         identity=identity,
         out=out if identity is not None else None,
+        known_users=known_users,
     )
 
 
@@ -206,10 +210,12 @@ async def create(
     idempotency_key: str | None,
     identity: str | None,
     channel: str = "api",
+    known_users: TTLCache | None = None,
 ) -> CreateResult:
     """Create one feedback (the Twilio create, channel ``api``; the console's session rating,
     channel ``console``): the job is prepared here, written in the writer's next batch, and
-    answered after its commit."""
+    answered after its commit. ``known_users`` (the process's cache of committed end users)
+    spares the batch the users lookup for an end user seen before."""
     job = prepare_create(
         ref=ref,
         account_sid=account_sid,
@@ -217,8 +223,10 @@ async def create(
         idempotency_key=idempotency_key,
         identity=identity,
         channel=channel,
+        known_users=known_users,
     )
     result: CreateResult = await writer.submit(CREATE_KIND, job)
+    remember_user(job)
     return result
 
 

@@ -227,6 +227,29 @@ def _keys_kept(value: Any) -> int:
     return count
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _flat_colons(parsed: Any, raw: bytes) -> int:
+    """The colons the text of a flat object holds when no key is given twice: one per key
+    kept, and those inside its keys and string values. A colon of the text is either after
+    a key or inside a string, and without ``\\u`` escapes a string holds in the text the
+    colons it holds once read; a key given twice adds its colon (and its strings' colons)
+    to the text, not to this count. -1 when the count cannot tell (nested values, escapes):
+    cheaper than the pattern below for records whose strings hold colons (dates)."""
+    if type(parsed) is not dict or b"\\u" in raw:
+        return -1
+    count = len(parsed)
+    for key, value in parsed.items():
+        count += key.count(":")
+        kind = type(value)
+        if kind is str:
+            count += value.count(":")
+        elif kind not in _SCALARS:
+            return -1
+    return count
+
+
 class _Pairs(list[tuple[str, Any]]):
     """A JSON object as the standard library's parser read it: every key, in order."""
 
@@ -272,8 +295,13 @@ def loads_checked(raw: bytes) -> Any:
         parsed = _NOT_JSON
     else:
         kept = _keys_kept(parsed)
+        colons = raw.count(b":")
         # every key is followed by a colon: as many colons as keys kept settles it at once
-        if raw.count(b":") == kept or len(_KEY_END.findall(raw)) == kept:
+        if (
+            colons == kept
+            or colons == _flat_colons(parsed, raw)
+            or (len(_KEY_END.findall(raw)) == kept)
+        ):
             return parsed
     try:
         tree = json.loads(raw, object_pairs_hook=_Pairs)

@@ -10,15 +10,23 @@ the SQL with ``exec_driver_sql`` (driver errors still become SQLAlchemy's, as ev
 else). Rows are the driver's values as they are, without result processing: the statement
 must select values the driver returns as they are meant (strings, numbers; see
 :class:`thumbs.store.sql.api_time` for dates).
+
+:func:`driver_cursor` goes one step lower, for the create hot path's batch statements
+(:mod:`thumbs.store.sql`, :mod:`thumbs.store.rollups`): the driver's own cursor, in the
+connection's transaction. Both turn the driver's errors into SQLAlchemy's, so every caller
+and :mod:`thumbs.kit.dberrors` tell a race, a busy store and a lost connection apart the
+same way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.expression import Executable
 
 
@@ -76,3 +84,31 @@ class Prepared:
             compiled = self._compiled[dialect.name] = _compile(self._build(), dialect)
         result = conn.exec_driver_sql(compiled.sql, compiled.args(values))
         return result.fetchall()
+
+
+@contextmanager
+def driver_cursor(conn: Connection) -> Iterator[Any]:
+    """A cursor of the driver's connection under ``conn``, in ``conn``'s transaction: for
+    the create hot path, where the engine's execution machinery (building the statement,
+    its cache key, the result object) cost more than the statement itself. The driver's
+    errors leave as SQLAlchemy's (``IntegrityError``, ``OperationalError``…, with no bound
+    values), as they would from ``conn.execute``, so every caller and
+    :mod:`thumbs.kit.dberrors` tell a race, a busy store and a lost connection apart the
+    same way."""
+    dbapi = conn.connection.dbapi_connection
+    assert dbapi is not None
+    cursor = dbapi.cursor()
+    try:
+        yield cursor
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(
+            None,
+            None,
+            exc,
+            conn.dialect.loaded_dbapi.Error,
+            hide_parameters=True,
+            connection_invalidated=conn.dialect.is_disconnect(exc, dbapi, cursor),
+            dialect=conn.dialect,
+        ) from exc
+    finally:
+        cursor.close()

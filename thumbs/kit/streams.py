@@ -1,68 +1,46 @@
-"""Read-ahead for chunked readers: the next chunk is read while this one is encoded."""
+"""Read-ahead for chunked readers: the next chunks are read while this one is encoded."""
 
 from __future__ import annotations
 
-import queue
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
 T = TypeVar("T")
 
-# A reader blocked this long on a consumer that takes nothing gives up (an abandoned stream).
-STALL_SECONDS = 600.0
 
-
-@dataclass(frozen=True, slots=True)
-class _Failed:
-    error: BaseException
-
-
-_END = object()
-
-
-def read_ahead(chunks: Iterator[T], *, depth: int = 2) -> Iterator[T]:
-    """``chunks``, produced by a thread of its own up to ``depth`` chunks ahead of the
-    consumer. SQLite and psycopg release the GIL while the database works, so reading the
-    next chunk overlaps with encoding and sending this one (a second core does the reading).
-    Memory holds at most ``depth + 1`` chunks. An error of the reader is raised to the
-    consumer; a consumer that stops early (closes this generator) stops the reader."""
-    slots: queue.Queue[object] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(item: object) -> bool:
-        waited = 0.0
-        while not stop.is_set() and waited < STALL_SECONDS:
-            try:
-                slots.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                waited += 0.1
-        return False
-
-    def read() -> None:
-        try:
-            for chunk in chunks:
-                if not put(chunk):
-                    return
-            put(_END)
-        except BaseException as exc:  # handed to the consumer, raised there
-            put(_Failed(exc))
-        finally:
-            close = getattr(chunks, "close", None)
-            if close is not None:
-                close()
-
-    reader = threading.Thread(target=read, name="thumbs-read-ahead", daemon=True)
-    reader.start()
+def read_ordered(
+    readers: Iterator[Callable[[], T]], *, workers: int = 2, depth: int = 1
+) -> Iterator[T]:
+    """What ``readers`` read, in their order, each run by one of ``workers`` threads, up
+    to ``workers + depth`` ahead of the consumer. SQLite and psycopg release the GIL while
+    the database works, so the chunks are read on both cores of a small machine while the
+    consumer encodes and sends. Memory holds at most ``workers + depth + 1`` results. An
+    error of a reader (or of ``readers`` itself) is raised to the consumer after the
+    results before it; a consumer that stops early (closes this generator) cancels what
+    was not started, and the threads end when their current read does."""
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="thumbs-read-ahead")
+    pending: deque[Future[T]] = deque()
     try:
+        failure: BaseException | None = None
         while True:
-            item = slots.get()
-            if item is _END:
-                return
-            if isinstance(item, _Failed):
-                raise item.error
-            yield item  # type: ignore[misc]
+            while failure is None and len(pending) < workers + depth:
+                try:
+                    reader = next(readers)
+                except StopIteration:
+                    failure = StopIteration()
+                except Exception as exc:  # raised after the results before it
+                    failure = exc
+                else:
+                    pending.append(pool.submit(reader))
+            if not pending:
+                break
+            yield pending.popleft().result()
+        if failure is not None and not isinstance(failure, StopIteration):
+            raise failure
     finally:
-        stop.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+        close = getattr(readers, "close", None)
+        if close is not None:
+            close()

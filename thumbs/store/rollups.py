@@ -59,6 +59,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from thumbs.kit.driver import driver_cursor
 from thumbs.store.models import (
     FEEDBACK_ROLLUP_DAYS,
     FEEDBACK_ROLLUP_HOURS,
@@ -237,11 +238,8 @@ class _Upsert:
         engine's execution machinery cost more than the upsert itself."""
         if not rows:
             return
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
+        with driver_cursor(conn) as cursor:
             cursor.executemany(self.sql(conn.dialect.paramstyle), rows)
-        finally:
-            cursor.close()
 
 
 _UPSERT_ALL = {t.name: _Upsert(t.name, MEASURES) for t in (HOURS, DAYS)}

@@ -4,28 +4,42 @@ statements of the create hot path.
 * :func:`insert_ignore`: ``INSERT … ON CONFLICT DO NOTHING`` on a unique index, one row or
   many, through a session or a connection: the race-free "create unless it exists".
 * :class:`RawInsert`: a batch INSERT whose per-row cost stays in C (the group-commit
-  writer's feedback and idempotency rows).
-* :func:`messages_by_id`: the logged messages a batch of creates links to, as one
-  driver-level statement.
+  writer's feedback and idempotency rows, new end users).
+* :func:`select_in` and :func:`messages_by_id`: the per-batch lookups of the create hot
+  path (the logged messages a batch links to, its named end users), as driver-level
+  statements.
 * :class:`epoch_seconds`: whole seconds since 1970 of a stored naive-UTC datetime, in
   either dialect (analytics buckets and review times).
 * :class:`api_time`: a stored timestamp as the API writes it, computed by the database
   (exports).
+* :class:`json_record`: one row as the text of a flat JSON object, built by the database,
+  and :class:`joined_lines`: the lines of many rows as one text (the JSONL export).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import sqlite3
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
+from operator import itemgetter
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, ColumnElement, Connection, CursorResult, String, insert
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    CursorResult,
+    DateTime,
+    Float,
+    String,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
+from thumbs.kit.driver import driver_cursor
 from thumbs.store.models import Message
 
 
@@ -56,67 +70,141 @@ def insert_ignore(
     return cast("CursorResult[Any]", executor.execute(stmt, [dict(v) for v in values]))
 
 
+def _mark(conn: Connection) -> str:
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
 class RawInsert:
-    """A batch INSERT that keeps the per-row cost of the hot path in C.
+    """A batch INSERT that keeps the per-row cost of the hot path in C: one multi-row
+    ``INSERT … VALUES (…), (…)`` per chunk, on the driver's cursor.
 
-    SQLite: one multi-row ``INSERT … VALUES (…), (…)`` statement per chunk, so the writer
-    thread takes and releases the GIL once per chunk rather than once per row (per-row
-    ``executemany`` made it fight the event loop for the GIL on every row).
-    PostgreSQL: the driver's ``executemany`` (psycopg pipelines it)."""
+    SQLite: the writer takes and releases the GIL once per chunk rather than once per row
+    (per-row ``executemany`` made it fight the event loop for the GIL on every row); only
+    the date columns are converted (SQLite stores dates as text).
+    PostgreSQL: one statement and one round trip per chunk, or ``COPY`` for bulk writers
+    (``run(…, copy=True)``: several times the rows per second).
 
-    SQLITE_CHUNK = 500  # rows per statement: 14 columns x 500 < SQLite's 32,766 variables
+    With ``conflict`` (the columns of a unique constraint) the rows that would break it are
+    left out (``ON CONFLICT … DO NOTHING``); with ``returning``, :meth:`returning` gives
+    those columns of the rows inserted."""
 
-    def __init__(self, table: Any, columns: Sequence[str]) -> None:
+    CHUNK = 500  # rows per statement: 15 columns x 500 < SQLite's 32,766 variables
+
+    def __init__(
+        self,
+        table: Any,
+        columns: Sequence[str],
+        *,
+        conflict: Sequence[str] = (),
+        returning: Sequence[str] = (),
+    ) -> None:
         self.table = table
         self.columns = list(columns)
-        self._compiled: dict[str, tuple[str, list[str] | None]] = {}
-        self._sqlite_sql: dict[int, str] = {}
+        get = itemgetter(*self.columns)
+        self._values: Any = get if len(self.columns) > 1 else (lambda row: (get(row),))
+        # the positions of the date columns (converted to SQLite's text form)
+        self._dates = [
+            i for i, c in enumerate(self.columns) if isinstance(table.c[c].type, DateTime)
+        ]
+        suffix = ""
+        if conflict:
+            suffix += f" ON CONFLICT ({', '.join(conflict)}) DO NOTHING"
+        if returning:
+            suffix += f" RETURNING {', '.join(returning)}"
+        self._suffix = suffix
+        self._sql: dict[tuple[str, int], str] = {}
 
-    def _sqlite_statement(self, n: int) -> str:
-        sql = self._sqlite_sql.get(n)
+    def _statement(self, mark: str, n: int) -> str:
+        sql = self._sql.get((mark, n))
         if sql is None:
             cols = ", ".join(f'"{c}"' for c in self.columns)
-            one = "(" + ", ".join("?" * len(self.columns)) + ")"
+            one = "(" + ", ".join([mark] * len(self.columns)) + ")"
             # identifiers come from the table definition, values are all bound parameters
             sql = f'INSERT INTO "{self.table.name}" ({cols}) VALUES ' + ", ".join([one] * n)  # noqa: S608
-            self._sqlite_sql[n] = sql
+            sql += self._suffix
+            self._sql[(mark, n)] = sql
         return sql
 
-    def run(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-        dialect = conn.dialect
-        if dialect.name == "sqlite":
-            cols = self.columns
-            for start in range(0, len(rows), self.SQLITE_CHUNK):
-                chunk = rows[start : start + self.SQLITE_CHUNK]
-                flat: list[Any] = []
-                for row in chunk:
-                    for c in cols:
-                        v = row[c]
-                        flat.append(_sqlite_datetime(v) if isinstance(v, datetime) else v)
-                conn.exec_driver_sql(self._sqlite_statement(len(chunk)), tuple(flat))
+    def _flat(self, chunk: Sequence[Mapping[str, Any]], lite: bool) -> list[Any]:
+        values, dates = self._values, self._dates
+        flat: list[Any] = []
+        if not lite or not dates:
+            for row in chunk:
+                flat.extend(values(row))
+            return flat
+        for row in chunk:
+            row_values = list(values(row))
+            last: Any = None
+            text = ""
+            for i in dates:
+                v = row_values[i]
+                if isinstance(v, datetime):
+                    if v is not last:  # date_updated is often date_created
+                        last, text = v, _sqlite_datetime(v)
+                    row_values[i] = text
+            flat.extend(row_values)
+        return flat
+
+    def _execute(
+        self, conn: Connection, rows: Sequence[Mapping[str, Any]], *, fetch: bool
+    ) -> list[Any]:
+        mark, lite = _mark(conn), conn.dialect.name == "sqlite"
+        found: list[Any] = []
+        with driver_cursor(conn) as cursor:
+            for start in range(0, len(rows), self.CHUNK):
+                chunk = rows[start : start + self.CHUNK]
+                cursor.execute(self._statement(mark, len(chunk)), self._flat(chunk, lite))
+                if fetch:
+                    found.extend(cursor.fetchall())
+        return found
+
+    def run(
+        self, conn: Connection, rows: Sequence[Mapping[str, Any]], *, copy: bool = False
+    ) -> None:
+        """Insert ``rows`` on ``conn``; with ``copy``, by ``COPY … FROM STDIN`` on
+        PostgreSQL (bulk writers; ``conflict`` does not apply to a copy)."""
+        if copy and conn.dialect.name == "postgresql":
+            self._copy(conn, rows)
             return
-        entry = self._compiled.get(dialect.name)
-        if entry is None:
-            compiled = insert(self.table).compile(dialect=dialect, column_keys=self.columns)
-            order = list(compiled.positiontup or []) if compiled.positional else None
-            entry = (str(compiled), order)
-            self._compiled[dialect.name] = entry
-        sql, order = entry
-        params: list[Any] = [
-            tuple(row[c] for c in order) if order is not None else dict(row) for row in rows
-        ]
-        conn.exec_driver_sql(sql, params)
+        self._execute(conn, rows, fetch=False)
+
+    def returning(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+        return self._execute(conn, rows, fetch=True)
+
+    def _copy(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        names = ", ".join(f'"{c}"' for c in self.columns)
+        values = self._values
+        with (
+            driver_cursor(conn) as cursor,
+            cursor.copy(f'COPY "{self.table.name}" ({names}) FROM STDIN') as copy,
+        ):
+            for row in rows:
+                copy.write_row(values(row))
 
 
-def messages_by_id(conn: Connection, message_ids: set[str]) -> list[Any]:
-    """``(pk, id, account_pk)`` of the logged messages with these ids, as one driver-level
-    statement: building the equivalent ``select(...).in_(...)`` per batch cost more on the
-    hot path than running it."""
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    table = Message.__tablename__
-    marks = ", ".join([mark] * len(message_ids))
-    sql = f'SELECT pk, id, account_pk FROM "{table}" WHERE id IN ({marks})'  # noqa: S608
-    return list(conn.exec_driver_sql(sql, tuple(message_ids)).all())
+def select_in(
+    conn: Connection, table: str, columns: Sequence[str], where: Mapping[str, Collection[Any]]
+) -> list[tuple[Any, ...]]:
+    """``SELECT columns FROM table WHERE c1 IN (…) AND c2 IN (…)`` as plain tuples, on the
+    driver's cursor: the per-batch lookups of the create hot path (logged messages, named
+    end users), where building the equivalent ``select(…).in_(…)`` cost more than running
+    it."""
+    mark = _mark(conn)
+    params: list[Any] = []
+    terms = []
+    for column, values in where.items():
+        terms.append(f"{column} IN ({', '.join([mark] * len(values))})")
+        params.extend(values)
+    # identifiers are the callers' constants; every value is a bound parameter
+    sql = f"SELECT {', '.join(columns)} FROM {table} WHERE {' AND '.join(terms)}"  # noqa: S608
+    with driver_cursor(conn) as cursor:
+        cursor.execute(sql, params)
+        return [tuple(r) for r in cursor.fetchall()]
+
+
+def messages_by_id(conn: Connection, message_ids: Collection[str]) -> list[tuple[Any, ...]]:
+    """``(pk, id, account_pk)`` of the logged messages with these ids."""
+    return select_in(conn, Message.__tablename__, ("pk", "id", "account_pk"), {"id": message_ids})
 
 
 def _sqlite_datetime(value: datetime) -> str:
@@ -167,3 +255,88 @@ def _api_time_sqlite(element: api_time, compiler: SQLCompiler, **kw: Any) -> str
 def _api_time_postgresql(element: api_time, compiler: SQLCompiler, **kw: Any) -> str:
     value = compiler.process(element.clauses, **kw)
     return f'to_char({value}, \'YYYY-MM-DD"T"HH24:MI:SS"Z"\')'
+
+
+class json_record(FunctionElement[str]):  # noqa: N801 (an SQL function, named like one)
+    """The text of one flat JSON object, ``{"name": value, …}`` in the order given, built by
+    the database: a reader of many rows (the JSONL export) receives one ready string per
+    row. ``names`` are the keys (plain identifiers); each value a string, a float or NULL
+    (``null``). A float is written so that it reads back as the same double: PostgreSQL
+    writes the shortest such digits; SQLite writes 15 significant digits when they read
+    back exactly, else 17 (``0.30000000000000004``: the same number, not always the
+    shortest spelling)."""
+
+    type = String()
+    inherit_cache = False
+    name = "json_record"
+
+    def __init__(self, names: Sequence[str], values: Sequence[ColumnElement[Any]]) -> None:
+        if len(names) != len(values) or not all(n.isidentifier() for n in names):
+            raise ValueError("json_record: one identifier per value")
+        self.names = tuple(names)
+        super().__init__(*values)
+
+
+def _json_floats(element: json_record) -> list[bool]:
+    return [isinstance(v.type, Float) for v in element.clauses]
+
+
+@compiles(json_record, "sqlite")
+def _json_record_sqlite(element: json_record, compiler: SQLCompiler, **kw: Any) -> str:
+    parts = []
+    for name, value, is_float in zip(
+        element.names, element.clauses, _json_floats(element), strict=True
+    ):
+        v = compiler.process(value, **kw)
+        if is_float:  # json_object's own floats keep 15 digits: 1/3 would not read back
+            short, full = f"printf('%!.15g', {v})", f"printf('%!.17g', {v})"
+            v = (
+                f"CASE WHEN {v} IS NULL THEN NULL ELSE json(CASE WHEN CAST({short} AS REAL) = {v} "
+                f"THEN {short} ELSE {full} END) END"
+            )
+        parts.append(f"'{name}', {v}")
+    return f"json_object({', '.join(parts)})"
+
+
+@compiles(json_record, "postgresql")
+def _json_record_postgresql(element: json_record, compiler: SQLCompiler, **kw: Any) -> str:
+    # json_build_object writes '{"a" : 1, "b" : 2}': the text is built compact instead
+    parts = []
+    for index, (name, value) in enumerate(zip(element.names, element.clauses, strict=True)):
+        lead = "{" if index == 0 else ","
+        v = compiler.process(value, **kw)
+        if not isinstance(value.type, Float):  # a bound string's type is not known otherwise
+            v = f"CAST({v} AS TEXT)"
+        parts.append(f"'{lead}\"{name}\":' || COALESCE(to_json({v})::text, 'null')")
+    return "(" + " || ".join(parts) + " || '}')"
+
+
+class joined_lines(FunctionElement[str]):  # noqa: N801 (an SQL function, named like one)
+    """An aggregate: the texts of the rows, one line each (joined by newlines, no newline
+    after the last), in ascending ``key`` order. A reader of many rows gets them as one
+    value: SQLite then converts one value per chunk rather than one per row (taking the
+    GIL each time)."""
+
+    type = String()
+    inherit_cache = True
+    name = "joined_lines"
+
+    def __init__(self, value: ColumnElement[str], key: ColumnElement[Any]) -> None:
+        super().__init__(value, key)
+
+
+@compiles(joined_lines, "sqlite")
+def _joined_lines_sqlite(element: joined_lines, compiler: SQLCompiler, **kw: Any) -> str:
+    value, key = (compiler.process(c, **kw) for c in element.clauses)
+    if sqlite3.sqlite_version_info >= (3, 44):
+        return f"group_concat({value}, char(10) ORDER BY {key})"
+    # before 3.44: in the order the rows come, which the ORDER BY of the subquery they come
+    # from sets (SQLite keeps a subquery's ORDER BY under an aggregate other than count,
+    # min and max)
+    return f"group_concat({value}, char(10))"
+
+
+@compiles(joined_lines, "postgresql")
+def _joined_lines_postgresql(element: joined_lines, compiler: SQLCompiler, **kw: Any) -> str:
+    value, key = (compiler.process(c, **kw) for c in element.clauses)
+    return f"string_agg({value}, E'\\n' ORDER BY {key})"

@@ -14,7 +14,7 @@ from thumbs.kit import ids
 from thumbs.kit.paging import Page, PageParams, keyset_page
 from thumbs.kit.timefmt import iso, utcnow
 from thumbs.store.models import User
-from thumbs.store.sql import insert_ignore
+from thumbs.store.sql import RawInsert, select_in
 
 ROLES = ("end_user", "member", "admin")
 
@@ -37,13 +37,30 @@ def get_or_create(session: Session, *, account_pk: int, identity: str) -> User:
     return user
 
 
+_USER_COLUMNS = (
+    "sid",
+    "account_pk",
+    "identity",
+    "email",
+    "password_hash",
+    "role",
+    "date_created",
+    "date_updated",
+)
+_NAMED = ("pk", "sid", "account_pk", "identity")
+_INSERT_END_USERS = RawInsert(
+    User.__table__, _USER_COLUMNS, conflict=("account_pk", "identity"), returning=_NAMED
+)
+
+
 def ensure_end_users(
     conn: Connection, *, wanted: Collection[tuple[int, str]]
 ) -> dict[tuple[int, str], tuple[int, str]]:
     """``(account_pk, identity)`` → ``(pk, sid)`` of each named user, the missing ones
     created with role ``end_user``: the one place end users are created, set-based (one
     SELECT; for new names one ``INSERT … ON CONFLICT DO NOTHING`` and, when another
-    transaction created some of them meanwhile, one more SELECT). Used by
+    transaction created some of them meanwhile, one more SELECT), as driver-level
+    statements (the create hot path runs this once per batch). Used by
     :func:`get_or_create` and by the create hot path's batches."""
     if not wanted:
         return {}
@@ -52,15 +69,11 @@ def ensure_end_users(
     if not missing:
         return found
     now = utcnow()
-    created = insert_ignore(
-        conn,
-        User,
-        [new_row(account_pk=a, identity=i, role="end_user", now=now) for a, i in missing],
-        index_elements=["account_pk", "identity"],
-        returning=(User.pk, User.sid, User.account_pk, User.identity),
+    created = _INSERT_END_USERS.returning(
+        conn, [new_row(account_pk=a, identity=i, role="end_user", now=now) for a, i in missing]
     )
-    for r in created:
-        found[(r.account_pk, r.identity)] = (r.pk, r.sid)
+    for pk, sid, account_pk, identity in created:
+        found[(account_pk, identity)] = (pk, sid)
     raced = [w for w in missing if w not in found]
     if raced:
         found.update(_users_named(conn, raced))
@@ -70,18 +83,15 @@ def ensure_end_users(
 def _users_named(
     conn: Connection, wanted: Collection[tuple[int, str]]
 ) -> dict[tuple[int, str], tuple[int, str]]:
-    accounts = {a for a, _ in wanted}
-    identities = {i for _, i in wanted}
-    rows = conn.execute(
-        select(User.pk, User.sid, User.account_pk, User.identity).where(
-            User.account_pk.in_(accounts), User.identity.in_(identities)
-        )
-    )
+    where: dict[str, Collection[Any]] = {
+        "account_pk": {a for a, _ in wanted},
+        "identity": {i for _, i in wanted},
+    }
     named = set(wanted)
     return {
-        (r.account_pk, r.identity): (r.pk, r.sid)
-        for r in rows
-        if (r.account_pk, r.identity) in named
+        (account_pk, identity): (pk, sid)
+        for pk, sid, account_pk, identity in select_in(conn, User.__tablename__, _NAMED, where)
+        if (account_pk, identity) in named
     }
 
 

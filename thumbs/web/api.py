@@ -120,5 +120,6 @@ async def rate_session(
         idempotency_key=None,
         identity=identity_of(user),
         channel="console",
+        known_users=runtime.end_users,
     )
     return Response(result.body, status_code=result.status, media_type="application/json")
