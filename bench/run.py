@@ -48,6 +48,7 @@ class WrkResult:
     errors: int
     non2xx: int
     max_ms: float = 0.0
+    timeouts: int = 0  # of the errors: requests unanswered within wrk's --timeout
 
 
 def free_port() -> int:
@@ -490,6 +491,7 @@ def wrk_many(
                 errors=int(f["errors"]),
                 non2xx=int(f["non2xx"]),
                 max_ms=int(f["max_us"]) / 1e3,
+                timeouts=int(f["timeouts"]),
             )
         )
     return results
@@ -560,8 +562,13 @@ def bench_mixed(args: argparse.Namespace, env: dict[str, str], rows: list[str]) 
     for i, r in enumerate(runs):
         print(
             f"wrk {i + 1}: {fmt(r)}  max {r.max_ms:.0f} ms  requests {r.requests}  "
-            f"socket errors/timeouts {r.errors}, non-2xx {r.non2xx}"
+            f"socket errors {r.errors} (of them timeouts {r.timeouts}), non-2xx {r.non2xx}"
         )
+    for i, r in enumerate(warm):
+        if r.errors or r.non2xx:
+            print(
+                f"warm-up {i + 1}: socket errors {r.errors} (timeouts {r.timeouts}), non-2xx {r.non2xx}"
+            )
     memory = ", ".join(
         f"{a:.0f} → {b:.0f} → {c:.0f} MiB" for a, b, c in zip(started, warmed, ended, strict=True)
     )
@@ -573,6 +580,8 @@ def bench_mixed(args: argparse.Namespace, env: dict[str, str], rows: list[str]) 
     rows.append(
         f"| mixed 70/20/5/5, {engine}, {args.servers} server(s), {args.mixed_connections} "
         f"connections, {args.mixed_seconds} s | {rps:,.0f} req/s, errors {bad} "
+        f"(timeouts {sum(r.timeouts for r in runs + warm)}, "
+        f"non-2xx {sum(r.non2xx for r in runs + warm)}) "
         f"| p50 {p50:.1f} ms, p99 {p99:.1f} ms; RSS start → warm → end {memory} |"
     )
     if bad:

@@ -2,8 +2,9 @@
 that uvicorn lacks.
 
 What uvicorn 0.54 offers is used as it is: a cap on open connections (``limit_concurrency``:
-beyond it, new requests are answered 503) and the idle time allowed between two requests on
-a kept-alive connection (``timeout_keep_alive``, 5 s). Its httptools protocol has no limit
+beyond it, new requests are answered 503, in thumbs' error body with ``Retry-After``) and
+the idle time allowed between two requests on a kept-alive connection
+(``timeout_keep_alive``, 5 s). Its httptools protocol has no limit
 on the size of a request's line and headers and no time limit for receiving them or the
 body (h11's ``max_incomplete_event_size`` is a size limit for the slower h11 protocol only):
 a 16 MiB header was accepted, and a client that opened a connection and then sent nothing,
@@ -21,6 +22,7 @@ from typing import Any
 import httptools
 import orjson
 from uvicorn.config import Config
+from uvicorn.protocols.http.flow_control import service_unavailable
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.server import ServerState
 
@@ -38,6 +40,32 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
 
 class _HeadTooLarge(Exception):
     pass
+
+
+_OVER_CAPACITY = E.StoreUnavailable("The server has too many open connections; retry shortly")
+
+
+async def over_capacity(scope: Any, receive: Any, send: Any) -> None:
+    """What a request beyond the connection cap gets instead of uvicorn's plain-text 503:
+    thumbs' error body and ``Retry-After``, like every other 503."""
+    body = orjson.dumps(_OVER_CAPACITY.body(""))
+    headers = [
+        (k.lower().encode("ascii"), v.encode("ascii"))
+        for k, v in (_OVER_CAPACITY.headers or {}).items()
+    ]
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode("ascii")),
+                (b"connection", b"close"),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 class LimitedHttpToolsProtocol(HttpToolsProtocol):
@@ -134,6 +162,10 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._cancel_body_timer()
         self.reading_head = True
         self.head_bytes = 0
+
+    def _start_asgi_task(self, cycle: Any, app: Any) -> None:
+        # uvicorn answers a request beyond ``limit_concurrency`` with its own app
+        super()._start_asgi_task(cycle, over_capacity if app is service_unavailable else app)
 
     def _arm_head_timer(self) -> None:
         self.head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)

@@ -239,6 +239,9 @@ def test_requests_beyond_the_connection_cap_are_answered_503(
             with served.client() as api:
                 res = api.get(feedbacks_path(served.assistant_id))
                 assert res.status_code == 503, res.text
+                # like every 503: thumbs' error body, and when to retry
+                assert res.headers["Retry-After"] == "1"
+                assert res.json()["code"] == 20503
             for sock in idle:  # cut at the header timeout, they free their places
                 assert _read_to_end(sock) == b""
             with served.client() as api:

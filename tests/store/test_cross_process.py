@@ -2,8 +2,8 @@
 process answers, never a 5xx. The same idempotency token sent to both at once is one row and
 replays its id; the first use of a new X-Thumbs-Identity on both at once is one user; a
 create on an assistant deleted through the other process (while this one's cache still
-holds it) is a 404; other writes that race (users, sessions, thumbs) give no 5xx and one row.
-Each race is fired many times, a bounded number."""
+holds it) is a 404; other writes that race (users, sessions, thumbs, the first setting of
+an assistant) give no 5xx and one row. Each race is fired many times, a bounded number."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from tests.support.http import run
 from tests.support.processes import Served, Tenant, make_tenant, serving, stored_ids
 from thumbs.store.engine import Store
-from thumbs.store.models import ConversationSession, Feedback, User
+from thumbs.store.models import ConversationSession, Feedback, FeedbackSetting, User
 
 pytestmark = pytest.mark.slow
 
@@ -284,4 +284,45 @@ def test_other_writes_racing_across_servers_give_no_5xx_and_one_row(
                 .where(Feedback.message_id == message_id, Feedback.channel == "thumbs"),
             )
             == 1
+        )
+
+
+def test_the_first_setting_of_an_assistant_on_both_servers_at_once_is_one_row(
+    database_url: str, pair: list[Served], tenant: Tenant
+) -> None:
+    for r in range(ROUNDS // 5):
+        made = httpx.post(
+            f"{pair[0].url}/v1/Assistants", json={"name": f"set-{r}"}, auth=tenant.auth, timeout=30
+        )
+        assert made.status_code == 201, made.text
+        assistant_id = made.json()["id"]
+        # every request sets one flag of the same type: all succeed, on one row
+        bodies = [
+            {"assistant_id": assistant_id, "feedback_type": "negative", "require_reason": True}
+            if i % 2
+            else {"assistant_id": assistant_id, "feedback_type": "negative", "auto_approve": True}
+            for i in range(2 * PER_SERVER)
+        ]
+        puts = run(at_once(pair, tenant, "PUT", "/v1/Settings/Feedback", bodies))
+        assert [p.status_code for p in puts] == [200] * len(puts), [p.text for p in puts]
+        assert (
+            count(
+                database_url,
+                select(func.count())
+                .select_from(FeedbackSetting)
+                .where(FeedbackSetting.scope == assistant_id),
+            )
+            == 1
+        )
+        got = httpx.get(
+            f"{pair[1].url}/v1/Settings/Feedback",
+            params={"AssistantId": assistant_id},
+            auth=tenant.auth,
+            timeout=30,
+        ).json()["settings"]
+        negative = next(s for s in got if s["feedback_type"] == "negative")
+        assert (negative["auto_approve"], negative["require_reason"], negative["source"]) == (
+            True,
+            True,
+            "assistant",
         )

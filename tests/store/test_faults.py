@@ -17,14 +17,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import Connection, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from tests.support.http import assert_error, create_feedback, feedbacks_path, run
 from tests.support.processes import Served, TcpProxy, make_tenant, serving, stored_ids
-from tests.support.server import PG_URL, LiveServer, worker_database
+from tests.support.server import PG_URL, LiveServer, exhausted_pool, worker_database
 from thumbs.config import normalize_database_url
 from thumbs.store.engine import StoreLimits, describe, make_engine, store_unavailable
 
@@ -45,21 +44,11 @@ def test_an_exhausted_pool_answers_503_with_retry_after_and_recovers(
     server: LiveServer, api: httpx.Client, assistant_id: str
 ) -> None:
     create_feedback(api, assistant_id)  # credentials and assistant cached
-    engine = server.runtime.store.engine
-    held: list[Connection] = []
-    try:
-        for _ in range(1000):  # every connection the pool may open, then one more
-            try:
-                held.append(engine.connect())
-            except PoolTimeout:
-                break
+    with exhausted_pool(server.runtime.store.engine):
         # answered after the pool wait (THUMBS_DB_POOL_TIMEOUT), well within the client's 30 s
         assert_unavailable(api.get(feedbacks_path(assistant_id)))
         assert_unavailable(api.get("/readyz"))
         assert api.get("/healthz").status_code == 200
-    finally:
-        for conn in held:
-            conn.close()
     assert api.get(feedbacks_path(assistant_id)).status_code == 200
     assert api.get("/readyz").status_code == 200
 

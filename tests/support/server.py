@@ -1,14 +1,18 @@
-"""The test databases' backends and the handle of the live server the ``server`` fixture
-(tests/conftest.py) runs in a thread of the test process."""
+"""The test databases' backends, the handle of the live server the ``server`` fixture
+(tests/conftest.py) runs in a thread of the test process, and a store's pool held
+exhausted."""
 
 from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
-from sqlalchemy import make_url, text
+from sqlalchemy import Connection, Engine, make_url, text
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from thumbs.runtime import Runtime
 from thumbs.store.engine import make_engine
@@ -49,3 +53,20 @@ class LiveServer:
 
     def client(self, auth: tuple[str, str] | None = None) -> httpx.Client:
         return httpx.Client(base_url=self.url, auth=auth, timeout=30)
+
+
+@contextmanager
+def exhausted_pool(engine: Engine) -> Iterator[None]:
+    """Every connection the engine's pool may open is taken (the last try waited the pool
+    timeout) until the block ends."""
+    held: list[Connection] = []
+    try:
+        for _ in range(1000):
+            try:
+                held.append(engine.connect())
+            except PoolTimeout:
+                break
+        yield
+    finally:
+        for conn in held:
+            conn.close()

@@ -59,7 +59,8 @@ SERVICE_UNAVAILABLE = _code(
     503,
     "Service unavailable",
     "The store is busy or could not be reached, or the server is shutting down or has too "
-    "many writes waiting; nothing was changed. Retry after the seconds in Retry-After.",
+    "many writes waiting or too many open connections; nothing was changed. Retry after the "
+    "seconds in Retry-After.",
 )
 
 # thumbs' own codes, one per rule.

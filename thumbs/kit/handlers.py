@@ -83,23 +83,27 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return render(request, err)
 
 
-async def _store_error(request: Request, exc: Exception) -> Response:
-    """A store that is busy or unreachable is a 503 the client may retry; a constraint
-    that a concurrent request (here or in another process) got to first is a 409. The
-    log line names the statement, never its parameters (``hide_parameters``)."""
+def store_error(request: Request, exc: Exception) -> E.ThumbsError:
+    """What a store exception (``DBAPIError`` or a pool wait that timed out) answers, in
+    the API and in the console: a store that is busy or unreachable is a 503 the client
+    may retry (``Retry-After``); a constraint that a concurrent request (here or in another
+    process) got to first is a 409; anything else is a 500. The log line names the
+    statement, never its parameters (``hide_parameters``)."""
     where = f"{request.method} {request.url.path}"
     if store_unavailable(exc):
         log.warning("store unavailable on %s: %s", where, describe(exc))
-        return render(request, E.StoreUnavailable())
+        return E.StoreUnavailable()
     if isinstance(exc, IntegrityError):
         log.info("conflict on %s: %s", where, describe(exc))
-        return render(
-            request, E.Conflict("A request made at the same time changed this; retry the request")
-        )
+        return E.Conflict("A request made at the same time changed this; retry the request")
     # the stack, but not the message: it would carry the values of the row
     stack = "".join(traceback.format_tb(exc.__traceback__))
     log.error("store error on %s: %s\n%s", where, describe(exc), stack)
-    return render(request, E.ThumbsError(E.INTERNAL_ERROR, "An unexpected error occurred"))
+    return E.ThumbsError(E.INTERNAL_ERROR, "An unexpected error occurred")
+
+
+async def _store_error(request: Request, exc: Exception) -> Response:
+    return render(request, store_error(request, exc))
 
 
 async def _client_gone(request: Request, exc: Exception) -> Response:

@@ -46,6 +46,7 @@ from thumbs.store.models import (
     Message,
     User,
 )
+from thumbs.store.sql import insert_ignore
 
 FEEDBACK_TYPES = ("positive", "negative")
 STATUSES = ("pending", "auto_approved", "reviewed", "dismissed")
@@ -126,30 +127,36 @@ def put_setting(
     require_reason: bool | None,
 ) -> None:
     """Set the account default (``assistant`` None) or an assistant's own setting; an
-    omitted field keeps its current effective value."""
+    omitted field keeps its current effective value. The first setting of a scope is
+    inserted unless a concurrent request (here or in another process) inserted it first;
+    then both set their fields on the one row, the later one winning."""
     scope = assistant.id if assistant is not None else ACCOUNT_SCOPE
-    row = session.scalars(
-        select(FeedbackSetting).where(
-            FeedbackSetting.account_pk == account_pk,
-            FeedbackSetting.scope == scope,
-            FeedbackSetting.feedback_type == feedback_type,
-        )
-    ).one_or_none()
+    mine = select(FeedbackSetting).where(
+        FeedbackSetting.account_pk == account_pk,
+        FeedbackSetting.scope == scope,
+        FeedbackSetting.feedback_type == feedback_type,
+    )
+    row = session.scalars(mine).one_or_none()
     if row is None:
         current = next(
             s
             for s in effective_settings(session, account_pk=account_pk, assistant=assistant)
             if s.feedback_type == feedback_type
         )
-        row = FeedbackSetting(
-            account_pk=account_pk,
-            scope=scope,
-            assistant_pk=assistant.pk if assistant is not None else None,
-            feedback_type=feedback_type,
-            auto_approve=current.auto_approve,
-            require_reason=current.require_reason,
+        insert_ignore(
+            session,
+            FeedbackSetting,
+            {
+                "account_pk": account_pk,
+                "scope": scope,
+                "assistant_pk": assistant.pk if assistant is not None else None,
+                "feedback_type": feedback_type,
+                "auto_approve": current.auto_approve,
+                "require_reason": current.require_reason,
+            },
+            index_elements=["account_pk", "scope", "feedback_type"],
         )
-        session.add(row)
+        row = session.scalars(mine).one()
     if auto_approve is not None:
         row.auto_approve = auto_approve
     if require_reason is not None:

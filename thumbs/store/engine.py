@@ -2,6 +2,16 @@
 
 SQLite runs in WAL mode with ``synchronous=FULL``: a commit that returned is on disk.
 
+SQLite writes one transaction at a time. A unit of work on SQLite reads without a
+transaction of its own until its first write (the driver's rule); there the driver begins
+the transaction ``IMMEDIATE`` (the write lock is taken at once, never upgraded from a read
+snapshot that another commit made stale, which SQLite answers with "database is locked"
+without waiting), after the process's :class:`~thumbs.store.writelock.FairLock` of the file:
+the writers of one process (the group-commit writer, request transactions) queue in order
+instead of polling in SQLite's busy handler, which is left to arbitrate between processes
+(``busy_timeout``, 10 s). Read-only units of work never take either lock. Nothing of this
+applies to PostgreSQL. See :mod:`thumbs.store.writelock`.
+
 Every engine is built with ``hide_parameters=True``: a store error names the statement but
 never the values bound to it (feedback text, identities), in logs or anywhere else. Waits
 are bounded (:class:`StoreLimits`): a request that cannot get a connection in time, or a
@@ -25,6 +35,7 @@ from sqlalchemy.pool import NullPool, QueuePool
 
 from thumbs.kit.dberrors import describe as describe
 from thumbs.kit.dberrors import store_unavailable as store_unavailable
+from thumbs.store.writelock import WAIT_SECONDS, LockingConnection, lock_for
 
 if TYPE_CHECKING:
     from thumbs.config import Settings
@@ -62,7 +73,7 @@ def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=FULL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute(f"PRAGMA busy_timeout={round(WAIT_SECONDS * 1000)}")
     cur.execute("PRAGMA cache_size=-32000")
     cur.close()
 
@@ -80,16 +91,29 @@ def make_engine(url: str, *, limits: StoreLimits | None = None, null_pool: bool 
         }
     )
     if is_sqlite(url):
-        database = make_url(url).database
-        if database and database != ":memory:":
+        database = make_url(url).database or ""
+        if database not in ("", ":memory:"):
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url,
-            connect_args={"check_same_thread": False, "timeout": 10},
+            connect_args={
+                "check_same_thread": False,
+                "timeout": WAIT_SECONDS,
+                "factory": LockingConnection,
+                "isolation_level": "IMMEDIATE",
+            },
             hide_parameters=True,
             **pooled,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
+        if database not in ("", ":memory:") and not database.startswith("file:"):
+            # one lock per file (a private in-memory database needs none)
+            write_lock = lock_for(database)
+
+            @event.listens_for(engine, "connect")
+            def _share_write_lock(dbapi_conn: LockingConnection, _record: Any) -> None:
+                dbapi_conn.write_lock = write_lock
+
         return engine
     connect_args: dict[str, Any] = {"connect_timeout": limits.connect_timeout}
     if limits.statement_timeout > 0:

@@ -18,10 +18,12 @@ bad job never fails its neighbours and each job kind answers a race the way one 
 would. If the store is busy or unreachable, the batch fails as a whole, at once (503).
 
 Nothing that can block runs on the event loop. The inline path only ever uses a connection
-that is already open (opened on the writer thread) and waits for SQLite's write lock for
-at most ``INLINE_BUSY_MS``; everything else (the first connection, a reconnect, a lock held
-by another process, the retry of a failed batch and the per-job fallback) runs on the
-writer thread while the loop goes on serving requests.
+that is already open (opened on the writer thread), writes only if the process's write
+lock (``thumbs.store.writelock``) is free, nobody waiting for it, and waits for another
+process's SQLite write lock for at most ``INLINE_BUSY_MS``; everything else (the first
+connection, a reconnect, a lock held by this process or another, the retry of a failed batch
+and the per-job fallback) runs on the writer thread while the loop goes on serving
+requests.
 
 The queue is bounded (``max_queue``): past it, a submission is refused with a 503 before
 anything is written. :meth:`GroupCommitWriter.drain` waits for every submitted job at
@@ -44,6 +46,7 @@ from sqlalchemy import Connection, Engine
 
 from thumbs.kit import errors as E
 from thumbs.kit.dberrors import describe, store_unavailable
+from thumbs.store.writelock import LockingConnection
 
 log = logging.getLogger("thumbs.writer")
 
@@ -186,6 +189,10 @@ class GroupCommitWriter:
         if not self._lock.acquire(blocking=False):
             return False
         try:
+            # SQLite: the process's write lock, if no one holds or waits for it
+            dbapi = conn.connection.dbapi_connection
+            if isinstance(dbapi, LockingConnection) and not dbapi.take_write_lock(0):
+                return False
             started = time.perf_counter()
             try:
                 self._write_batch(conn, batch)
@@ -194,6 +201,9 @@ class GroupCommitWriter:
                     "batch of %d failed on the loop (%s); retried off it", len(batch), describe(exc)
                 )
                 return False
+            finally:
+                if isinstance(dbapi, LockingConnection):
+                    dbapi.drop_write_lock()
             self.write_seconds += time.perf_counter() - started
             return True
         finally:

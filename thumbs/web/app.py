@@ -8,7 +8,8 @@ from urllib.parse import urlencode
 
 from fastapi import Depends, FastAPI
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
@@ -22,6 +23,7 @@ from thumbs.auth.console import ConsoleUser
 from thumbs.kit import chars, handlers
 from thumbs.kit import errors as E
 from thumbs.kit.body import error_from_pydantic, refuse_repeated_form_fields
+from thumbs.kit.dberrors import store_unavailable
 from thumbs.kit.deps import get_runtime
 from thumbs.web.account_pages import router as account_router
 from thumbs.web.admin_pages import router as admin_router
@@ -65,8 +67,10 @@ def _signed_in_user(request: Request) -> ConsoleUser | None:
     try:
         with get_runtime(request).store.sessions() as session:
             return console.session_user(session, token=token)
-    except OperationalError:
-        return None
+    except Exception as exc:
+        if store_unavailable(exc):
+            return None
+        raise
 
 
 async def _error_page(request: Request, err: E.ThumbsError) -> Response:
@@ -82,7 +86,7 @@ async def _error_page(request: Request, err: E.ThumbsError) -> Response:
         title=entry.title,
         message=err.message,
         code=err.code,
-        headers={"Cache-Control": "no-store"},
+        headers={**(err.headers or {}), "Cache-Control": "no-store"},
     )
 
 
@@ -130,11 +134,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return await _error_page(request, err)
 
 
-async def _db_unavailable(request: Request, exc: Exception) -> Response:
-    log.warning("store unavailable: %s", exc)
-    return await _error_page(
-        request, E.ThumbsError(E.SERVICE_UNAVAILABLE, "The store is busy; retry shortly")
-    )
+async def _store_error(request: Request, exc: Exception) -> Response:
+    # the API's answer to the same failure (503 with Retry-After, 409 or 500), as a page
+    return await _error_page(request, handlers.store_error(request, exc))
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
@@ -182,7 +184,8 @@ def create_console() -> FastAPI:
     console.add_exception_handler(E.ThumbsError, _thumbs_error)
     console.add_exception_handler(RequestValidationError, _validation_error)
     console.add_exception_handler(HTTPException, _http_error)
-    console.add_exception_handler(OperationalError, _db_unavailable)
+    console.add_exception_handler(DBAPIError, _store_error)
+    console.add_exception_handler(PoolTimeout, _store_error)
     console.add_exception_handler(Exception, _unexpected)
     console.add_middleware(SecurityHeaders)
     console.include_router(router)
