@@ -8,6 +8,8 @@ PostgreSQL). Hypothesis chooses the sequences."""
 from __future__ import annotations
 
 import math
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -16,7 +18,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 
 from thumbs.assistants import service as assistants
 from thumbs.assistants.schemas import AssistantCreate
@@ -329,3 +331,73 @@ def test_a_bulk_insert_of_rows_in_any_state_is_counted_by_created(store: Store) 
         conn.execute(insert(Feedback), rows)
         rollups.created(conn, rows)
     assert_rollups_true(world)
+
+
+def test_writers_changing_the_same_cells_wait_for_each_other_instead_of_deadlocking(
+    store: Store,
+) -> None:
+    """Every transaction locks the cells it changes in one order (by key). Writer 1 holds
+    cell A; writer 2 changes cells B and A, given in that order; writer 1 then changes B.
+    Writer 2 waits for A before it takes B, so writer 1 goes on and both commit (in the
+    order the rows came, writer 2 would hold B while waiting for A: a deadlock on
+    PostgreSQL, two servers' batches)."""
+    world = new_world(store)
+    now = utcnow()
+
+    def row(kind: str) -> dict[str, Any]:
+        return {
+            "account_pk": world.admin.account_pk,
+            "assistant_pk": world.assistant_pks[0],
+            "date_created": now,
+            "feedback_type": kind,
+            "status": "pending",
+            "channel": "api",
+            "score": 1.0 if kind == "positive" else 0.0,
+            "text": None,
+        }
+
+    cell_a, cell_b = row("negative"), row("positive")  # A's key sorts first
+    errors: list[BaseException] = []
+
+    def second_writer() -> None:
+        try:
+            with store.engine.begin() as conn:
+                rollups.created(conn, [cell_b, cell_a])
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    with store.engine.begin() as first:
+        rollups.created(first, [cell_a])
+        thread = threading.Thread(target=second_writer)
+        thread.start()
+        wait_until_someone_waits_for_a_lock(store)
+        rollups.created(first, [cell_b])
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    assert errors == []
+    with store.engine.connect() as conn:
+        cells = rollups.stored(conn, account_pk=world.admin.account_pk)
+    for grain in cells.values():
+        assert sorted(values[0] for values in grain.values()) == [2, 2]
+
+
+def wait_until_someone_waits_for_a_lock(store: Store) -> None:
+    """PostgreSQL: until another session waits for a lock. SQLite: a moment (the other
+    writer waits for the process's write lock, which the first one holds)."""
+    if store.sqlite:
+        time.sleep(0.3)
+        return
+    deadline = time.monotonic() + 10
+    with store.engine.connect() as conn:
+        while time.monotonic() < deadline:
+            waiting = conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database()"
+                )
+            ).scalar_one()
+            conn.commit()
+            if waiting:
+                return
+            time.sleep(0.02)
+    raise AssertionError("the second writer never waited for the first")

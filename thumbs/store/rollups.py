@@ -205,7 +205,11 @@ def to_days(hours: Cells) -> Cells:
 
 
 def _rows(cells: Cells) -> list[tuple[Any, ...]]:
-    return [(*key, *values) for key, values in cells.items()]
+    """The upsert's parameter rows in the order of their cells' keys: every transaction
+    locks the cells it changes in one order (hours, then days; in each, by key), so two
+    writers that change the same cells wait for each other instead of deadlocking (two
+    servers' group-commit batches on PostgreSQL did, in the order their rows came)."""
+    return [(*key, *values) for key, values in sorted(cells.items())]
 
 
 class _Upsert:
@@ -281,11 +285,12 @@ def created(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
             cell[3] += 1
         if row.get("reason"):
             cell[4] += 1
-    if hours:
-        _UPSERT_CREATED[HOURS.name].run(conn, _rows(hours))
-        _UPSERT_CREATED[DAYS.name].run(conn, _rows(to_days(hours)))
-    if reviewed.cells:
-        reviewed.apply(conn)
+    reviewed_hours = {k: v for k, v in reviewed.cells.items() if any(v)}
+    # hours before days (see _rows)
+    _UPSERT_CREATED[HOURS.name].run(conn, _rows(hours))
+    _UPSERT_ALL[HOURS.name].run(conn, _rows(reviewed_hours))
+    _UPSERT_CREATED[DAYS.name].run(conn, _rows(to_days(hours)))
+    _UPSERT_ALL[DAYS.name].run(conn, _rows(to_days(reviewed_hours)))
 
 
 def _states(conn: Connection, pks: Iterable[int], *, lock: bool) -> list[RowState]:

@@ -65,7 +65,9 @@ def ensure_end_users(
     if not wanted:
         return {}
     found = _users_named(conn, wanted)
-    missing = [w for w in wanted if w not in found]
+    # in one order on every process: two batches creating the same new users wait for each
+    # other instead of deadlocking (PostgreSQL)
+    missing = sorted(w for w in wanted if w not in found)
     if not missing:
         return found
     now = utcnow()
