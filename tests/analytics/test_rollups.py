@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select
+from sqlalchemy import text as sql
 
 from thumbs.assistants import service as assistants
 from thumbs.assistants.schemas import AssistantCreate
@@ -363,7 +364,7 @@ def test_writers_changing_the_same_cells_wait_for_each_other_instead_of_deadlock
         try:
             with store.engine.begin() as conn:
                 rollups.created(conn, [cell_b, cell_a])
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+        except BaseException as exc:  # reported by the assertion below
             errors.append(exc)
 
     with store.engine.begin() as first:
@@ -391,7 +392,7 @@ def wait_until_someone_waits_for_a_lock(store: Store) -> None:
     with store.engine.connect() as conn:
         while time.monotonic() < deadline:
             waiting = conn.execute(
-                text(
+                sql(
                     "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
                     "AND datname = current_database()"
                 )
