@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     # seconds a request waits for one before it is answered 503; PostgreSQL's connect
     # timeout (whole seconds, at least 2) and the longest one statement may run (0: none).
     db_pool_size: int = Field(default=8, ge=1, le=1000)
+    # Threads that read pages of the feedback list at once (a limiter of their own; writes
+    # and other routes are not bound by it). More readers than cores only add contention
+    # for the GIL and the store: at 32 connections a page cost 3.7 times the CPU it costs
+    # at 4 (bench/README.md).
+    read_threads: int = Field(default=4, ge=1, le=1000)
     db_pool_timeout: float = Field(default=3.0, gt=0)
     db_connect_timeout: int = Field(default=5, ge=2)
     db_statement_timeout: float = Field(default=30.0, ge=0)

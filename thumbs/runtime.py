@@ -7,8 +7,10 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import httpx
+from anyio import CapacityLimiter, to_thread
 
 from thumbs.auth.console import SignIn
 from thumbs.auth.service import CredentialCache, refresh_credential_epoch
@@ -18,6 +20,8 @@ from thumbs.kit.cache import TTLCache
 from thumbs.store import migrate
 from thumbs.store.engine import Store
 from thumbs.store.writer import GroupCommitWriter
+
+T = TypeVar("T")
 
 log = logging.getLogger("thumbs")
 
@@ -87,6 +91,15 @@ class Runtime:
     http: httpx.AsyncClient | None = None
     cleanup: Periodic | None = None
     revocation_check: Periodic | None = None
+    # bounds the threads reading list pages at once (THUMBS_READ_THREADS); made on first use,
+    # on the server's event loop
+    _reads: CapacityLimiter | None = None
+
+    async def read(self, fn: Callable[[], T]) -> T:
+        """Run a blocking read in a worker thread, at most ``read_threads`` at once."""
+        if self._reads is None:
+            self._reads = CapacityLimiter(self.settings.read_threads)
+        return await to_thread.run_sync(fn, limiter=self._reads)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:

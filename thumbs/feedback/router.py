@@ -4,7 +4,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.exceptions import RequestValidationError
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -167,7 +166,7 @@ async def list_feedbacks_fast(request: Request) -> Response:
                 conn, where=where, params=params, assistant_id=ref.id, account_sid=actor.account_sid
             )
 
-    page = await run_in_threadpool(read)
+    page = await get_runtime(request).read(read)
     if refused is not None:
         raise refused
     assert page is not None

@@ -1,0 +1,41 @@
+"""Reads of list pages run in worker threads, at most ``THUMBS_READ_THREADS`` at once:
+more threads than cores only made each page cost more (bench/README.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from pathlib import Path
+
+from thumbs.config import Settings
+from thumbs.runtime import Runtime
+
+
+def test_no_more_reads_run_at_once_than_read_threads(tmp_path: Path) -> None:
+    settings = Settings(database_url=f"sqlite:///{(tmp_path / 't.db').as_posix()}", read_threads=2)
+    runtime = Runtime.build(settings)
+    running = 0
+    most = 0
+    lock = threading.Lock()
+
+    def read() -> str:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.05)
+        with lock:
+            running -= 1
+        return threading.current_thread().name
+
+    async def many() -> list[str]:
+        return await asyncio.gather(*(runtime.read(read) for _ in range(8)))
+
+    try:
+        names = asyncio.run(many())
+    finally:
+        runtime.store.dispose()
+    assert len(names) == 8
+    assert threading.main_thread().name not in names  # never on the event loop's thread
+    assert most == 2
