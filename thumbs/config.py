@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -49,10 +50,10 @@ class Settings(BaseSettings):
     # timeout (whole seconds, at least 2) and the longest one statement may run (0: none).
     db_pool_size: int = Field(default=8, ge=1, le=1000)
     # Threads that read pages of the feedback list at once (a limiter of their own; writes
-    # and other routes are not bound by it). More readers than cores only add contention
-    # for the GIL and the store: at 32 connections a page cost 3.7 times the CPU it costs
-    # at 4 (bench/README.md).
-    read_threads: int = Field(default=4, ge=1, le=1000)
+    # and other routes are not bound by it): one per core by default. More readers than
+    # cores only add contention for the GIL and the store: with anyio's 40 threads a page
+    # cost 5 ms of CPU at 32 connections, with one per core 1 ms (bench/README.md).
+    read_threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=1000)
     db_pool_timeout: float = Field(default=3.0, gt=0)
     db_connect_timeout: int = Field(default=5, ge=2)
     db_statement_timeout: float = Field(default=30.0, ge=0)
