@@ -23,12 +23,8 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import os
 import re
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +34,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+from run import THUMBS, Proc, free_port
 from sqlalchemy import insert, text
 
 from thumbs.auth import console
@@ -67,12 +64,6 @@ QUESTIONS = (
     "Can I get a refund for last month?",
     "How do I add a teammate to the account?",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def returning(conn: Any, table: Any, rows: list[dict[str, Any]]) -> list[int]:
@@ -266,26 +257,6 @@ def seed(url: str, rows: int) -> dict[str, str]:
     return {"assistant": assistants[0][1], "session": "sess-1"}
 
 
-class Server:
-    def __init__(self, env: dict[str, str]) -> None:
-        self.p = subprocess.Popen(
-            [sys.executable, "-m", "thumbs.cli", "serve"],
-            env={**os.environ, **env},
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-
-    def stop(self) -> None:
-        if self.p.poll() is None:
-            os.killpg(self.p.pid, signal.SIGTERM)
-            try:
-                self.p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.p.pid, signal.SIGKILL)
-
-
 def sign_in(base: str) -> str:
     """The session cookie of the bench's admin, through the sign-in form."""
     with httpx.Client(base_url=base, timeout=30) as client:
@@ -354,7 +325,7 @@ def main() -> None:
         "THUMBS_PORT": str(port),
         "THUMBS_LOG_LEVEL": "warning",
     }
-    server = Server(env)
+    server = Proc([*THUMBS, "serve"], env)
     base = f"http://127.0.0.1:{port}"
     try:
         cookie = sign_in(base)
