@@ -44,7 +44,7 @@ from thumbs.analytics import formats as fmt
 from thumbs.analytics import reasons, stats, timeline
 from thumbs.assistants import service as assistants
 from thumbs.conversations import service as conversations
-from thumbs.feedback.filters import NO_TYPE, FeedbackFilter, select_feedback
+from thumbs.feedback.filters import NO_TYPE, FeedbackFilter, account_assistants, select_feedback
 from thumbs.kit import errors as E
 from thumbs.kit.timefmt import iso, utcnow
 from thumbs.review import service as review
@@ -278,10 +278,9 @@ def _rows(flt: FeedbackFilter, *entities: Any) -> Select[Any]:
 def _row_scope(flt: FeedbackFilter) -> list[ColumnElement[bool]]:
     """Account-wide reads of rows by date go through ``(assistant_pk, date_created)`` once
     per assistant of the account (unless the end user's own index serves them)."""
-    if flt.assistant_pk is not None or flt.user_pk is not None:
+    if flt.assistant_pk is not None or flt.user_pk is not None or flt.through_assistants:
         return []
-    mine = select(Assistant.pk).where(Assistant.account_pk == flt.account_pk)
-    return [Feedback.assistant_pk.in_(mine.scalar_subquery())]
+    return [Feedback.assistant_pk.in_(account_assistants(flt.account_pk))]
 
 
 def _ranges_cte(ranges: Sequence[_Range]) -> Any:

@@ -35,10 +35,10 @@ from sqlalchemy.orm import Session
 
 from thumbs.assistants import service as assistants
 from thumbs.feedback.schemas import FeedbackQuery
-from thumbs.store.models import NO_TYPE, Feedback
+from thumbs.store.models import NO_TYPE, Assistant, Feedback
 from thumbs.users import service as users
 
-__all__ = ["NO_TYPE", "FeedbackFilter", "select_feedback"]
+__all__ = ["NO_TYPE", "FeedbackFilter", "account_assistants", "select_feedback"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +56,8 @@ class FeedbackFilter:
     created_before: datetime | None = None
 
     def conditions(self) -> list[ColumnElement[bool]]:
-        """The WHERE conditions of this filter (ANDed), the account scope first."""
+        """The WHERE conditions of this filter (ANDed), the account scope first (the account
+        itself, or its assistants)."""
         return self._conditions(lambda name: getattr(self, name))
 
     def shape(self) -> tuple[object, ...]:
@@ -78,7 +79,17 @@ class FeedbackFilter:
         return {f"flt_{f.name}": getattr(self, f.name) for f in fields(self)}
 
     def _conditions(self, value: Callable[[str], Any]) -> list[ColumnElement[bool]]:
-        c: list[ColumnElement[bool]] = [Feedback.account_pk == value("account_pk")]
+        c: list[ColumnElement[bool]]
+        if self.through_assistants:
+            # a session's or a message's feedback in the whole account: the account's rows
+            # are those of its assistants, found through their indexes ((assistant_pk,
+            # session_id, pk), (assistant_pk, message_id, pk)), one seek per assistant. (With
+            # account_pk = … beside it, the planners walked the account's rows newest first
+            # instead; an account-wide session index would cost every create a write on one
+            # more scattered page.)
+            c = [Feedback.assistant_pk.in_(account_assistants(value("account_pk")))]
+        else:
+            c = [Feedback.account_pk == value("account_pk")]
         if self.assistant_pk is not None:
             c.append(Feedback.assistant_pk == value("assistant_pk"))
         if self.session_id is not None:
@@ -106,9 +117,22 @@ class FeedbackFilter:
             c.append(Feedback.date_created < value("created_before"))
         return c
 
+    @property
+    def through_assistants(self) -> bool:
+        """Whether :meth:`conditions` reach the rows through the account's assistants."""
+        return self.assistant_pk is None and (
+            self.session_id is not None or self.message_id is not None
+        )
+
     def narrowed(self, **changes: Any) -> FeedbackFilter:
         """The same filter with some fields replaced (e.g. ``status="pending"``)."""
         return replace(self, **changes)
+
+
+def account_assistants(account_pk: Any) -> Select[Any]:
+    """The keys of an account's assistants: account-wide readers reach feedback rows through
+    the assistants' indexes with ``Feedback.assistant_pk.in_(…)``."""
+    return select(Assistant.pk).where(Assistant.account_pk == account_pk)
 
 
 def select_feedback(flt: FeedbackFilter, *entities: Any, bound: bool = False) -> Select[Any]:

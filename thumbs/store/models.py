@@ -210,9 +210,9 @@ class Feedback(Base):
             sqlite_where=text("user_pk IS NOT NULL"),
             postgresql_where=text("user_pk IS NOT NULL"),
         ),
-        # the console's explorer: an account's feedback newest first, or one session's
+        # the console's explorer: an account's feedback newest first (a session's is found
+        # through the assistants' session index: thumbs.feedback.filters)
         Index("ix_feedbacks_account_pk_pk", "account_pk", "pk"),
-        Index("ix_feedbacks_account_pk_session_id_pk", "account_pk", "session_id", "pk"),
         # one thumbs verdict per user per message
         Index(
             "uq_feedbacks_thumb",
