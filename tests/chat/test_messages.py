@@ -31,11 +31,8 @@ def stored(api: httpx.Client, session_id: str) -> list[tuple[str, str]]:
 
 @pytest.fixture(scope="module")
 def fake() -> Iterator[fake_openai.FakeOpenAI]:
-    srv = fake_openai.start()
-    yield srv
-    srv.release.set()
-    srv.server.shutdown()
-    srv.server.server_close()
+    with fake_openai.serving() as srv:
+        yield srv
 
 
 def use_openai(api: httpx.Client, assistant_id: str, base_url: str, **over: Any) -> None:

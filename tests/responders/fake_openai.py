@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -98,3 +100,15 @@ def start() -> FakeOpenAI:
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return FakeOpenAI(server=server, release=release, seen=seen)
+
+
+@contextmanager
+def serving() -> Iterator[FakeOpenAI]:
+    """A fake endpoint for the time of a ``with`` block (the tests' fixtures)."""
+    srv = start()
+    try:
+        yield srv
+    finally:
+        srv.release.set()
+        srv.server.shutdown()
+        srv.server.server_close()

@@ -17,11 +17,8 @@ from thumbs.responders.openai import OpenAICompatibleResponder
 
 @pytest.fixture(scope="module")
 def fake() -> Iterator[fake_openai.FakeOpenAI]:
-    srv = fake_openai.start()
-    yield srv
-    srv.release.set()
-    srv.server.shutdown()
-    srv.server.server_close()
+    with fake_openai.serving() as srv:
+        yield srv
 
 
 def config(base_url: str | None, **over: Any) -> AssistantConfig:

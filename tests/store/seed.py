@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection, Engine, insert
 
 from thumbs.kit import ids
 from thumbs.store.models import Account, Assistant
@@ -29,3 +29,15 @@ def account_and_assistant(conn: Connection) -> tuple[int, int]:
         .returning(Assistant.pk)
     ).scalar_one()
     return int(account_pk), int(assistant_pk)
+
+
+def add_account(engine: Engine) -> int:
+    """A new account, in a transaction of its own: its primary key."""
+    with engine.begin() as conn:
+        return int(
+            conn.execute(
+                insert(Account)
+                .values(sid=ids.new_sid(ids.ACCOUNT), friendly_name="a", auth_token_hash="x")
+                .returning(Account.pk)
+            ).scalar_one()
+        )

@@ -8,21 +8,11 @@ import pytest
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from tests.store.seed import add_account
 from thumbs.kit import ids
 from thumbs.store import migrate
 from thumbs.store.engine import make_engine
-from thumbs.store.models import Account, User
-
-
-def add_account(engine: Engine) -> int:
-    with engine.begin() as conn:
-        return int(
-            conn.execute(
-                insert(Account)
-                .values(sid=ids.new_sid(ids.ACCOUNT), friendly_name="a", auth_token_hash="x")
-                .returning(Account.pk)
-            ).scalar_one()
-        )
+from thumbs.store.models import User
 
 
 def add_user(engine: Engine, account_pk: int, email: str) -> None:

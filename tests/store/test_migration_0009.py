@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import inspect, select, text
 
-from tests.store.test_migration_0004 import add_account
+from tests.store.seed import add_account
 from thumbs.kit import ids
 from thumbs.store import migrate
 from thumbs.store.engine import make_engine

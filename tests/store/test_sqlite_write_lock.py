@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import OperationalError
 
-from tests.store.test_writer import ROWS, stored
+from tests.store.kinds import ROWS, stored
 from tests.support.http import run
 from thumbs.store.engine import Store, make_engine, store_unavailable
 from thumbs.store.writelock import FairLock, LockingConnection, lock_for

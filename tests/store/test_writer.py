@@ -13,25 +13,11 @@ import pytest
 from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.exc import IntegrityError
 
+from tests.store.kinds import ROWS, Rows, stored
 from tests.support.http import run
 from thumbs.kit import errors as E
 from thumbs.store.engine import make_engine
 from thumbs.store.writer import GroupCommitWriter
-
-
-class Rows:
-    """A job kind that inserts a unique name and returns it upper-cased."""
-
-    def write_many(self, conn: Connection, jobs: Sequence[str]) -> list[Any]:
-        conn.execute(text("INSERT INTO t (name) VALUES (:name)"), [{"name": j} for j in jobs])
-        return [j.upper() for j in jobs]
-
-    def write_one(self, engine: Engine, job: str) -> Any:
-        with engine.begin() as conn:
-            return self.write_many(conn, [job])[0]
-
-
-ROWS = Rows()
 
 
 @pytest.fixture
@@ -41,11 +27,6 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
         conn.execute(text("CREATE TABLE t (name TEXT PRIMARY KEY)"))
     yield eng
     eng.dispose()
-
-
-def stored(engine: Engine) -> list[str]:
-    with engine.connect() as conn:
-        return sorted(r[0] for r in conn.execute(text("SELECT name FROM t")))
 
 
 @pytest.mark.parametrize("inline", [True, False], ids=["inline", "thread"])

@@ -199,10 +199,8 @@ def test_the_reason_box_is_labelled_from_the_effective_settings(
 
 @pytest.fixture
 def fake() -> Iterator[fake_openai.FakeOpenAI]:
-    srv = fake_openai.start()
-    yield srv
-    srv.release.set()
-    srv.server.shutdown()
+    with fake_openai.serving() as srv:
+        yield srv
 
 
 def use_endpoint(api: httpx.Client, assistant_id: str, base_url: str) -> None:

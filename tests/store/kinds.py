@@ -1,0 +1,28 @@
+"""A job kind of the group-commit writer's tests, on a table ``t (name TEXT PRIMARY KEY)``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Engine, text
+
+
+class Rows:
+    """A job kind that inserts a unique name and returns it upper-cased."""
+
+    def write_many(self, conn: Connection, jobs: Sequence[str]) -> list[Any]:
+        conn.execute(text("INSERT INTO t (name) VALUES (:name)"), [{"name": j} for j in jobs])
+        return [j.upper() for j in jobs]
+
+    def write_one(self, engine: Engine, job: str) -> Any:
+        with engine.begin() as conn:
+            return self.write_many(conn, [job])[0]
+
+
+ROWS = Rows()
+
+
+def stored(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return sorted(r[0] for r in conn.execute(text("SELECT name FROM t")))
