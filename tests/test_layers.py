@@ -120,3 +120,24 @@ def test_the_rules_of_domains_form_no_loop() -> None:
 
     loops = sorted(u for u in graph if reaches(u, u, set()))
     assert loops == [], f"domains in an import loop: {loops}"
+
+
+def test_no_test_module_imports_another() -> None:
+    """What several test modules share lives in a helper module (``tests/support``, or a
+    domain's own ``seed``/``helpers`` module), never in another test module."""
+    tests = Path(__file__).parent
+    offenders = []
+    for path in sorted(tests.rglob("*.py")):
+        if "node_modules" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            for name in names:
+                if name.startswith("tests.") and name.rsplit(".", 1)[-1].startswith("test_"):
+                    offenders.append(f"{path.relative_to(tests)} imports {name}")
+    assert offenders == []
