@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import IO, Any, Literal, cast
 
 import orjson
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, select
 
 from thumbs.exports.schemas import IGNORED_COLUMNS, FeedbackImport
 from thumbs.feedback.jobs import INSERT_FEEDBACK
@@ -65,7 +65,8 @@ from thumbs.store.sql import messages_by_id
 SourceFormat = Literal["csv", "jsonl"]
 EXTENSIONS: dict[str, SourceFormat] = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 BATCH_ROWS = 1000
-PARSE_APART_BYTES = 8 << 20  # a file this large is parsed by a second process
+PARSE_APART_BYTES = 8 << 20  # a file this large is parsed by other processes
+PARSERS = 2  # processes parsing a large JSONL file (a CSV file: one)
 CHANNEL = "import"
 
 
@@ -122,9 +123,12 @@ def format_of(path: Path) -> SourceFormat:
 Parsed = tuple[int, FeedbackImport | E.ThumbsError]
 
 
-def _jsonl_rows(stream: IO[bytes]) -> Iterator[Parsed]:
-    """Each non-blank line a JSON object, validated as a JSON body is (strict types)."""
+def _jsonl_rows(stream: IO[bytes], *, part: int = 0, parts: int = 1) -> Iterator[Parsed]:
+    """Each non-blank line a JSON object, validated as a JSON body is (strict types). With
+    ``parts``, only the lines of this ``part``'s blocks (:func:`_block`)."""
     for number, raw in enumerate(stream, start=1):
+        if parts > 1 and _block(number) % parts != part:
+            continue
         if not raw.strip():
             continue
         try:
@@ -144,11 +148,19 @@ def _jsonl_rows(stream: IO[bytes]) -> Iterator[Parsed]:
             yield number, err
 
 
+_OPTIONAL = FeedbackImport.optional_fields
+
+
 def _taken(data: dict[str, Any]) -> dict[str, Any]:
-    """The row without the columns the import accepts and does not take."""
-    if IGNORED_COLUMNS.isdisjoint(data):
-        return data
-    return {k: v for k, v in data.items() if k not in IGNORED_COLUMNS}
+    """The row without the columns the import accepts and does not take, nor the optional
+    fields given as null: the model's own rule ("null is the field left out",
+    :class:`~thumbs.kit.schemas.TwilioBody`) applied while the row is copied anyway, so that
+    the model's validator finds nothing to rebuild."""
+    return {
+        k: v
+        for k, v in data.items()
+        if k not in IGNORED_COLUMNS and (v is not None or k not in _OPTIONAL)
+    }
 
 
 def _malformed(message: str) -> E.ThumbsError:
@@ -211,14 +223,28 @@ def _csv_records(reader: Any) -> Iterator[Parsed]:
             yield line, err
 
 
-def read_rows(stream: IO[bytes], fmt: SourceFormat) -> Iterator[Parsed]:
-    return _csv_rows(stream) if fmt == "csv" else _jsonl_rows(stream)
+def read_rows(
+    stream: IO[bytes], fmt: SourceFormat, *, part: int = 0, parts: int = 1
+) -> Iterator[Parsed]:
+    """The rows of the file, each with its line; with ``parts`` (JSONL only: a CSV record
+    may span lines), only those of this ``part``'s blocks of lines."""
+    if fmt == "csv":
+        if parts > 1:
+            raise ValueError("a CSV file is read by one parser")
+        return _csv_rows(stream)
+    return _jsonl_rows(stream, part=part, parts=parts)
+
+
+def _block(line: int) -> int:
+    """The block of ``BATCH_ROWS`` lines that ``line`` is in: a batch is (at most) one."""
+    return (line - 1) // BATCH_ROWS
 
 
 # -- parsing: the rows of the file, validated and keyed (no database) ------------------------
 
-# One row ready to write: its line, key, id in the source, then session_id, message_id,
-# score, text, date_created and date_updated
+# One row ready to write: its line, its feedback id (derived from its key), its id in the
+# source, then session_id, message_id, score, text, date_created and date_updated; last
+# the digests of its key and of its content (:meth:`_Parser.add`)
 Ready = tuple[
     int,
     str,
@@ -229,17 +255,19 @@ Ready = tuple[
     str | None,
     datetime | None,
     datetime | None,
+    int,
+    int,
 ]
 
 
 @dataclass(slots=True)
 class _Parsed:
-    """A batch of the file, parsed: the rows to write, and what the parser counted."""
+    """A batch of the file (one block of lines), parsed: the rows to write, and what the
+    parser counted."""
 
     ready: list[Ready] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
     rows: int = 0
-    repeated: int = 0
     position: int = 0  # bytes of the file read so far
 
 
@@ -258,26 +286,36 @@ def _rejection(line: int, err: E.ThumbsError) -> Rejected:
     return Rejected(line, err.code, err.details.get("field"), err.message)
 
 
+def _digest(data: bytes, size: int) -> int:
+    return int.from_bytes(hashlib.blake2b(data, digest_size=size).digest())
+
+
 class _Parser:
-    """Reads, validates and keys the rows of one file, a batch at a time. Needs no
-    database: it runs in a process of its own for a large file (:func:`import_feedback`)."""
+    """Reads, validates and keys the rows of one file (or of one part of its blocks of
+    lines), a batch at a time, and derives each row's feedback id from its key. Needs no
+    database: it runs in processes of its own for a large file (:func:`import_feedback`).
+    Keys met twice are told by the writer, which sees every part."""
 
-    def __init__(self) -> None:
-        # key -> content hash << 32 | line: the keys met in this file
-        self.seen: dict[str, int] = {}
+    def __init__(self, *, account_sid: str, assistant_id: str) -> None:
+        self.account_sid = account_sid
+        self.assistant_id = assistant_id
 
-    def batches(self, stream: IO[bytes], fmt: SourceFormat) -> Iterator[_Parsed]:
-        batch = _Parsed()
-        for line, parsed in read_rows(stream, fmt):
+    def batches(
+        self, stream: IO[bytes], fmt: SourceFormat, *, part: int = 0, parts: int = 1
+    ) -> Iterator[_Parsed]:
+        """One batch per block of lines of this part (empty ones too, up to its last row),
+        in order: blocks ``part``, ``part + parts``, …"""
+        batch, block = _Parsed(), part
+        for line, parsed in read_rows(stream, fmt, part=part, parts=parts):
+            while _block(line) > block:
+                batch.position = stream.tell()
+                yield batch
+                batch, block = _Parsed(), block + parts
             batch.rows += 1
             if isinstance(parsed, E.ThumbsError):
                 batch.rejected.append(_rejection(line, parsed))
             else:
                 self.add(batch, line, parsed)
-            if batch.rows >= BATCH_ROWS:
-                batch.position = stream.tell()
-                yield batch
-                batch = _Parsed()
         batch.position = stream.tell()
         yield batch
 
@@ -293,34 +331,33 @@ class _Parser:
             batch.rejected.append(_rejection(line, err))
             return
         values = (row.session_id, row.message_id, row.score, row.text, created, updated)
+        content_text = orjson.dumps(values, option=orjson.OPT_NAIVE_UTC)
         if row.id is not None:
             key = f"id:{row.id}"
-            content = hash(values) & 0xFFFF_FFFF  # to tell a repeated row from a clash
+            # to tell a repeated row from a clash (the same in every process)
+            content = _digest(content_text, 8)
         else:
-            digest = hashlib.sha256(orjson.dumps(values, option=orjson.OPT_NAIVE_UTC)).digest()
-            key = f"row:{digest.hex()}"
+            key = f"row:{hashlib.sha256(content_text).hexdigest()}"
             content = 0  # the same key is the same content
-        earlier = self.seen.get(key)
-        if earlier is not None:
-            if earlier >> 32 == content:
-                batch.repeated += 1
-            else:
-                message = (
-                    f"id {row.id!r} is on line {earlier & 0xFFFF_FFFF} already, with other values"
-                )
-                batch.rejected.append(
-                    _rejection(line, E.InvalidField(E.INVALID_VALUE, "id", message))
-                )
-            return
-        self.seen[key] = content << 32 | line
-        batch.ready.append((line, key, row.id, *values))
+        fid = ids.derived_id(ids.FEEDBACK, self.account_sid, self.assistant_id, key, at=created)
+        batch.ready.append((line, fid, row.id, *values, _digest(key.encode(), 16), content))
 
 
-def _parse_file(sender: Connection_, path: str, fmt: SourceFormat) -> None:
-    """The parsing process: sends each parsed batch, then None (or the text of an error)."""
+def _parse_part(
+    sender: Connection_,
+    path: str,
+    fmt: SourceFormat,
+    part: int,
+    parts: int,
+    account_sid: str,
+    assistant_id: str,
+) -> None:
+    """A parsing process: sends each parsed batch of its part, then None (or the text of
+    an error)."""
     try:
+        parser = _Parser(account_sid=account_sid, assistant_id=assistant_id)
         with open(path, "rb") as stream:
-            for batch in _Parser().batches(stream, fmt):
+            for batch in parser.batches(stream, fmt, part=part, parts=parts):
                 sender.send(batch)
         sender.send(None)
     except BaseException:
@@ -329,36 +366,54 @@ def _parse_file(sender: Connection_, path: str, fmt: SourceFormat) -> None:
         sender.close()
 
 
-def _parsed_in_a_process(path: str, fmt: SourceFormat) -> Iterator[_Parsed]:
-    """The batches of :class:`_Parser`, parsed by a second process while this one writes
-    the batches before (two cores, where the GIL would let one thread run at a time)."""
+def _parsed_in_processes(
+    path: str, fmt: SourceFormat, *, parts: int, account_sid: str, assistant_id: str
+) -> Iterator[_Parsed]:
+    """The batches of :class:`_Parser`, in the file's order, parsed by ``parts`` other
+    processes while this one writes the batches before (several cores, where the GIL would
+    let one thread run at a time). Each process parses every ``parts``-th block of lines
+    (it reads the others and skips them), so they take the batches in turn."""
     context = multiprocessing.get_context("spawn")  # nothing of this process is copied
-    receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(
-        target=_parse_file,
-        args=(sender, path, fmt),
-        name="thumbs-import-parser",
-        daemon=True,
-    )
-    child.start()
-    sender.close()
+    receivers: list[Connection_] = []
+    children = []
     try:
-        while True:
+        for part in range(parts):
+            receiver, sender = context.Pipe(duplex=False)
+            child = context.Process(
+                target=_parse_part,
+                args=(sender, path, fmt, part, parts, account_sid, assistant_id),
+                name=f"thumbs-import-parser-{part}",
+                daemon=True,
+            )
+            child.start()
+            sender.close()
+            receivers.append(receiver)
+            children.append(child)
+        live = list(receivers)
+        turn = 0
+        while live:
+            receiver = live[turn]
             try:
                 item = receiver.recv()
             except EOFError:
-                raise RuntimeError("the parsing process ended before the file") from None
-            if item is None:
-                return
+                raise RuntimeError("a parsing process ended before the file") from None
             if isinstance(item, str):
-                raise RuntimeError(f"the parsing process failed:\n{item}")
-            yield item
+                raise RuntimeError(f"a parsing process failed:\n{item}")
+            if item is None:  # that part has no more rows: the others take their turns
+                live.pop(turn)
+            else:
+                yield item
+                turn += 1
+            if live:
+                turn %= len(live)
     finally:
-        receiver.close()
-        child.join(timeout=10)
-        if child.is_alive():  # this side stopped early (an error while writing)
-            child.terminate()
-            child.join()
+        for receiver in receivers:
+            receiver.close()
+        for child in children:
+            child.join(timeout=10)
+            if child.is_alive():  # this side stopped early (an error while writing)
+                child.terminate()
+                child.join()
 
 
 # -- writing ---------------------------------------------------------------------------------
@@ -389,54 +444,88 @@ def _present(conn: Connection, *, assistant_pk: int, candidates: set[str]) -> se
         cursor.close()
 
 
-class _Writer:
-    """Writes the parsed batches in the import's transaction: each row's feedback id derived
-    from its key (here rather than in the parser: it balances the two processes), the rows
-    this assistant has already skipped, the others inserted."""
+def _has_feedback(conn: Connection, *, assistant_pk: int) -> bool:
+    found = conn.execute(
+        select(Feedback.pk).where(Feedback.assistant_pk == assistant_pk).limit(1)
+    ).first()
+    return found is not None
 
-    def __init__(
-        self,
-        conn: Connection,
-        *,
-        account_sid: str,
-        assistant: AssistantRef,
-        report: ImportReport,
-    ) -> None:
+
+class _Writer:
+    """Writes the parsed batches in the import's transaction: the rows this assistant has
+    already skipped, the others inserted.
+
+    Which rows it has already: a row whose feedback id (derived from its key) or whose id
+    in the source is a feedback of this assistant. When the assistant has no feedback when
+    the import starts (a first import), no derived id can be there but those this import
+    wrote, and the parser let no key through twice; so only a source id can be, and only
+    if it is one of the ids written, which the writer remembers (by their hash: a source id
+    whose hash is among them is looked up). Otherwise (a re-run, a second file) each batch
+    looks its ids up, one statement on the unique index of ids."""
+
+    def __init__(self, conn: Connection, *, assistant: AssistantRef, report: ImportReport) -> None:
         self.conn = conn
-        self.account_sid = account_sid
         self.assistant = assistant
         self.report = report
         self.now = utcnow()
+        # digest of a key met in the file -> digest of its row's content << 32 | its line
+        self.seen: dict[int, int] = {}
+        # a first import: the hashes of the ids it wrote, else None
+        self.written: set[int] | None = (
+            None if _has_feedback(conn, assistant_pk=assistant.pk) else set()
+        )
 
     def write(self, batch: _Parsed) -> None:
         report = self.report
         report.rows += batch.rows
-        report.repeated += batch.repeated
-        report.rejected.extend(batch.rejected)
-        if not batch.ready:
+        ready = self._first_seen(batch)
+        if not ready:
             return
-        derived, sid, aid = ids.derived_id, self.account_sid, self.assistant.id
-        ready: list[Ready] = [
-            (
-                line,
-                derived(ids.FEEDBACK, sid, aid, key, at=created),
-                source,
-                session,
-                message,
-                score,
-                text,
-                created,
-                updated,
-            )
-            for line, key, source, session, message, score, text, created, updated in batch.ready
-        ]
-        candidates = {r[1] for r in ready} | {r[2] for r in ready if r[2]}
-        present = _present(self.conn, assistant_pk=self.assistant.pk, candidates=candidates)
-        new = [r for r in ready if r[1] not in present and r[2] not in present]
+        written = self.written
+        if written is None:
+            candidates = {r[1] for r in ready} | {r[2] for r in ready if r[2]}
+        else:
+            candidates = {r[2] for r in ready if r[2] and hash(r[2]) in written}
+        present = (
+            _present(self.conn, assistant_pk=self.assistant.pk, candidates=candidates)
+            if candidates
+            else set()
+        )
+        new = (
+            [r for r in ready if r[1] not in present and r[2] not in present] if present else ready
+        )
         report.present += len(ready) - len(new)
         report.imported += len(new)
         if new and report.committed:
             write_imported(self.conn, self._rows(new))
+            if written is not None:
+                written.update([hash(r[1]) for r in new])
+
+    def _first_seen(self, batch: _Parsed) -> list[Ready]:
+        """The rows of the batch whose key the file did not give before: a key met again is
+        skipped when the row is the same, rejected when it differs (the parsers cannot
+        tell: each sees a part of the file)."""
+        seen, report = self.seen, self.report
+        rejected = batch.rejected
+        ready: list[Ready] = []
+        for row in batch.ready:
+            key, content, line = row[9], row[10], row[0]
+            earlier = seen.get(key)
+            if earlier is None:
+                seen[key] = content << 32 | line
+                ready.append(row)
+            elif earlier >> 32 == content:
+                report.repeated += 1
+            else:
+                message = (
+                    f"id {row[2]!r} is on line {earlier & 0xFFFF_FFFF} already, with other values"
+                )
+                err = E.InvalidField(E.INVALID_VALUE, "id", message)
+                rejected = [*rejected, _rejection(line, err)]
+        if len(rejected) > len(batch.rejected):  # in the order of the lines
+            rejected.sort(key=lambda r: r.line)
+        report.rejected.extend(rejected)
+        return ready
 
     def _rows(self, batch: Sequence[Ready]) -> list[dict[str, Any]]:
         a = self.assistant
@@ -467,7 +556,7 @@ class _Writer:
                 "date_created": created or now,
                 "date_updated": updated or created or now,
             }
-            for _line, fid, _source, session_id, message_id, score, text, created, updated in batch
+            for _, fid, _, session_id, message_id, score, text, created, updated, _, _ in batch
         ]
 
 
@@ -498,10 +587,10 @@ def import_feedback(
     many bytes of the stream were read, now and then.
 
     A file of ``PARSE_APART_BYTES`` or more (or any file, with ``parse_apart``) is parsed
-    and validated by a second process while this one writes: the same parser, the same
-    report. That process is spawned (it inherits nothing of this one), so a script that
-    calls this must guard its own work with ``if __name__ == "__main__"``, as ``thumbs``
-    does."""
+    and validated by other processes while this one writes (``PARSERS`` for JSONL, taking
+    the blocks of lines in turn; one for CSV): the same parser, the same report. Those
+    processes are spawned (they inherit nothing of this one), so a script that calls this
+    must guard its own work with ``if __name__ == "__main__"``, as ``thumbs`` does."""
     report = ImportReport(dry_run=dry_run)
     path = _file_path(stream)
     if parse_apart is None:
@@ -511,11 +600,19 @@ def import_feedback(
     with engine.connect() as conn:
         transaction = conn.begin()
         try:
-            writer = _Writer(conn, account_sid=account_sid, assistant=assistant, report=report)
+            writer = _Writer(conn, assistant=assistant, report=report)
             batches = (
-                _parsed_in_a_process(cast(str, path), fmt)
+                _parsed_in_processes(
+                    cast(str, path),
+                    fmt,
+                    parts=PARSERS if fmt == "jsonl" else 1,
+                    account_sid=account_sid,
+                    assistant_id=assistant.id,
+                )
                 if parse_apart
-                else _Parser().batches(stream, fmt)
+                else _Parser(account_sid=account_sid, assistant_id=assistant.id).batches(
+                    stream, fmt
+                )
             )
             for batch in batches:
                 writer.write(batch)
