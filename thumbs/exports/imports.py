@@ -25,7 +25,8 @@ HTTP here; ``thumbs import feedback`` runs it).
   the create path's bulk insert, a thousand at a time (:func:`write_imported`; ``COPY`` on
   PostgreSQL).
 * **Parsing apart.** Reading, validating and keying rows needs no database
-  (:class:`_Parser`); a large file is parsed by a second process while this one writes
+  (:mod:`thumbs.exports.parsing`); a large file is parsed by other processes (a JSONL
+  file by ``PARSERS``, taking its blocks of lines in turn) while this one writes
   (:class:`_Writer`) in its one transaction, batch after batch.
 
 On SQLite the import holds the database's write lock from its first insert to its commit;
@@ -35,47 +36,37 @@ large files when the server is quiet, or on PostgreSQL, where nothing waits.
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
-import multiprocessing
 import os
-import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from multiprocessing.connection import Connection as Connection_
 from pathlib import Path
-from typing import IO, Any, Literal, cast
+from typing import IO, Any, cast
 
-import orjson
 from sqlalchemy import Connection, Engine, select
 
-from thumbs.exports.schemas import IGNORED_COLUMNS, FeedbackImport
+from thumbs.exports.parsing import (
+    PARSERS,
+    Parsed,
+    Parser,
+    Ready,
+    Rejected,
+    SourceFormat,
+    parsed_in_processes,
+    rejection,
+)
 from thumbs.feedback.jobs import INSERT_FEEDBACK
 from thumbs.feedback.service import AssistantRef, feedback_type_for
 from thumbs.kit import errors as E
-from thumbs.kit import ids
-from thumbs.kit.body import loads_checked, parse_fields, validate_fields
-from thumbs.kit.timefmt import from_iso, utcnow
+from thumbs.kit.timefmt import utcnow
 from thumbs.store import rollups
 from thumbs.store.models import Feedback
 from thumbs.store.sql import messages_by_id
 
-SourceFormat = Literal["csv", "jsonl"]
+__all__ = ["PARSERS", "ImportReport", "Rejected", "SourceFormat", "format_of", "import_feedback"]
+
 EXTENSIONS: dict[str, SourceFormat] = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
-BATCH_ROWS = 1000
 PARSE_APART_BYTES = 8 << 20  # a file this large is parsed by other processes
-PARSERS = 2  # processes parsing a large JSONL file (a CSV file: one)
 CHANNEL = "import"
-
-
-@dataclass(frozen=True, slots=True)
-class Rejected:
-    line: int
-    code: int
-    field: str | None
-    message: str
 
 
 @dataclass(slots=True)
@@ -116,304 +107,6 @@ def format_of(path: Path) -> SourceFormat:
             f"{path.name}: the format is chosen by the extension, .csv or .jsonl (.ndjson)",
         )
     return fmt
-
-
-# -- reading ---------------------------------------------------------------------------------
-
-Parsed = tuple[int, FeedbackImport | E.ThumbsError]
-
-
-def _jsonl_rows(stream: IO[bytes], *, part: int = 0, parts: int = 1) -> Iterator[Parsed]:
-    """Each non-blank line a JSON object, validated as a JSON body is (strict types). With
-    ``parts``, only the lines of this ``part``'s blocks (:func:`_block`)."""
-    for number, raw in enumerate(stream, start=1):
-        if parts > 1 and _block(number) % parts != part:
-            continue
-        if not raw.strip():
-            continue
-        try:
-            data = loads_checked(raw)  # a key given twice or NaN is refused as in a body
-        except E.ThumbsError as err:
-            yield number, err
-            continue
-        except ValueError:
-            yield number, _malformed("The line is not valid JSON")
-            continue
-        if not isinstance(data, dict):
-            yield number, _malformed("The line must be a JSON object")
-            continue
-        try:
-            yield number, validate_fields(FeedbackImport, _taken(data), raw=raw)
-        except E.ThumbsError as err:
-            yield number, err
-
-
-_OPTIONAL = FeedbackImport.optional_fields
-
-
-def _taken(data: dict[str, Any]) -> dict[str, Any]:
-    """The row without the columns the import accepts and does not take, nor the optional
-    fields given as null: the model's own rule ("null is the field left out",
-    :class:`~thumbs.kit.schemas.TwilioBody`) applied while the row is copied anyway, so that
-    the model's validator finds nothing to rebuild."""
-    return {
-        k: v
-        for k, v in data.items()
-        if k not in IGNORED_COLUMNS and (v is not None or k not in _OPTIONAL)
-    }
-
-
-def _malformed(message: str) -> E.ThumbsError:
-    return E.ThumbsError(E.MALFORMED_BODY, message, field="body")
-
-
-def _header_error(header: list[str]) -> E.ThumbsError | None:
-    seen: set[str] = set()
-    for name in header:
-        known = FeedbackImport.model_fields.keys() | FeedbackImport.camel_spellings.keys()
-        if name not in known and name not in IGNORED_COLUMNS:
-            return E.InvalidField(E.UNKNOWN_FIELD, name, f"Unknown column '{name}'")
-        if name in seen:
-            return E.InvalidField(E.INVALID_VALUE, name, f"Column '{name}' appears twice")
-        seen.add(name)
-    return None
-
-
-def _csv_rows(stream: IO[bytes]) -> Iterator[Parsed]:
-    """A header row naming the columns, then one record per feedback, validated as a form
-    body is. A bad header (or bytes that are not UTF-8, or broken quoting) ends the
-    reading with one rejection."""
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-    try:
-        yield from _csv_records(csv.reader(text))
-    finally:
-        text.detach()  # the caller's stream stays open
-
-
-def _csv_records(reader: Any) -> Iterator[Parsed]:
-    header: list[str] | None = None
-    while True:
-        try:
-            values = next(reader)
-        except StopIteration:
-            return
-        except UnicodeDecodeError:
-            yield reader.line_num + 1, _malformed("The file is not UTF-8 text")
-            return
-        except csv.Error as exc:
-            yield reader.line_num, _malformed(f"The line is not valid CSV: {exc}")
-            return
-        line = reader.line_num
-        if not values:  # a blank line
-            continue
-        if header is None:
-            header = values
-            problem = _header_error(header)
-            if problem is not None:
-                yield line, problem
-                return
-            continue
-        if len(values) > len(header):
-            yield line, _malformed(f"The record has {len(values)} fields, the header {len(header)}")
-            continue
-        data = {name: value for name, value in zip(header, values, strict=False) if value != ""}
-        try:
-            yield line, parse_fields(FeedbackImport, _taken(data))
-        except E.ThumbsError as err:
-            yield line, err
-
-
-def read_rows(
-    stream: IO[bytes], fmt: SourceFormat, *, part: int = 0, parts: int = 1
-) -> Iterator[Parsed]:
-    """The rows of the file, each with its line; with ``parts`` (JSONL only: a CSV record
-    may span lines), only those of this ``part``'s blocks of lines."""
-    if fmt == "csv":
-        if parts > 1:
-            raise ValueError("a CSV file is read by one parser")
-        return _csv_rows(stream)
-    return _jsonl_rows(stream, part=part, parts=parts)
-
-
-def _block(line: int) -> int:
-    """The block of ``BATCH_ROWS`` lines that ``line`` is in: a batch is (at most) one."""
-    return (line - 1) // BATCH_ROWS
-
-
-# -- parsing: the rows of the file, validated and keyed (no database) ------------------------
-
-# One row ready to write: its line, its feedback id (derived from its key), its id in the
-# source, then session_id, message_id, score, text, date_created and date_updated; last
-# the digests of its key and of its content (:meth:`_Parser.add`)
-Ready = tuple[
-    int,
-    str,
-    str | None,
-    str,
-    str | None,
-    float | None,
-    str | None,
-    datetime | None,
-    datetime | None,
-    int,
-    int,
-]
-
-
-@dataclass(slots=True)
-class _Parsed:
-    """A batch of the file (one block of lines), parsed: the rows to write, and what the
-    parser counted."""
-
-    ready: list[Ready] = field(default_factory=list)
-    rejected: list[Rejected] = field(default_factory=list)
-    rows: int = 0
-    position: int = 0  # bytes of the file read so far
-
-
-def _date(value: str | None, name: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return from_iso(value)
-    except ValueError:
-        raise E.InvalidField(
-            E.WRONG_TYPE, name, f"Field '{name}' is not an ISO 8601 date: {value[:64]!r}"
-        ) from None
-
-
-def _rejection(line: int, err: E.ThumbsError) -> Rejected:
-    return Rejected(line, err.code, err.details.get("field"), err.message)
-
-
-def _digest(data: bytes, size: int) -> int:
-    return int.from_bytes(hashlib.blake2b(data, digest_size=size).digest())
-
-
-class _Parser:
-    """Reads, validates and keys the rows of one file (or of one part of its blocks of
-    lines), a batch at a time, and derives each row's feedback id from its key. Needs no
-    database: it runs in processes of its own for a large file (:func:`import_feedback`).
-    Keys met twice are told by the writer, which sees every part."""
-
-    def __init__(self, *, account_sid: str, assistant_id: str) -> None:
-        self.account_sid = account_sid
-        self.assistant_id = assistant_id
-
-    def batches(
-        self, stream: IO[bytes], fmt: SourceFormat, *, part: int = 0, parts: int = 1
-    ) -> Iterator[_Parsed]:
-        """One batch per block of lines of this part (empty ones too, up to its last row),
-        in order: blocks ``part``, ``part + parts``, …"""
-        batch, block = _Parsed(), part
-        for line, parsed in read_rows(stream, fmt, part=part, parts=parts):
-            while _block(line) > block:
-                batch.position = stream.tell()
-                yield batch
-                batch, block = _Parsed(), block + parts
-            batch.rows += 1
-            if isinstance(parsed, E.ThumbsError):
-                batch.rejected.append(_rejection(line, parsed))
-            else:
-                self.add(batch, line, parsed)
-        batch.position = stream.tell()
-        yield batch
-
-    def add(self, batch: _Parsed, line: int, row: FeedbackImport) -> None:
-        try:
-            created = _date(row.date_created, "date_created")
-            updated = (
-                created
-                if row.date_updated == row.date_created  # as most exports have it
-                else _date(row.date_updated, "date_updated")
-            )
-        except E.ThumbsError as err:
-            batch.rejected.append(_rejection(line, err))
-            return
-        values = (row.session_id, row.message_id, row.score, row.text, created, updated)
-        content_text = orjson.dumps(values, option=orjson.OPT_NAIVE_UTC)
-        if row.id is not None:
-            key = f"id:{row.id}"
-            # to tell a repeated row from a clash (the same in every process)
-            content = _digest(content_text, 8)
-        else:
-            key = f"row:{hashlib.sha256(content_text).hexdigest()}"
-            content = 0  # the same key is the same content
-        fid = ids.derived_id(ids.FEEDBACK, self.account_sid, self.assistant_id, key, at=created)
-        batch.ready.append((line, fid, row.id, *values, _digest(key.encode(), 16), content))
-
-
-def _parse_part(
-    sender: Connection_,
-    path: str,
-    fmt: SourceFormat,
-    part: int,
-    parts: int,
-    account_sid: str,
-    assistant_id: str,
-) -> None:
-    """A parsing process: sends each parsed batch of its part, then None (or the text of
-    an error)."""
-    try:
-        parser = _Parser(account_sid=account_sid, assistant_id=assistant_id)
-        with open(path, "rb") as stream:
-            for batch in parser.batches(stream, fmt, part=part, parts=parts):
-                sender.send(batch)
-        sender.send(None)
-    except BaseException:
-        sender.send(traceback.format_exc())
-    finally:
-        sender.close()
-
-
-def _parsed_in_processes(
-    path: str, fmt: SourceFormat, *, parts: int, account_sid: str, assistant_id: str
-) -> Iterator[_Parsed]:
-    """The batches of :class:`_Parser`, in the file's order, parsed by ``parts`` other
-    processes while this one writes the batches before (several cores, where the GIL would
-    let one thread run at a time). Each process parses every ``parts``-th block of lines
-    (it reads the others and skips them), so they take the batches in turn."""
-    context = multiprocessing.get_context("spawn")  # nothing of this process is copied
-    receivers: list[Connection_] = []
-    children = []
-    try:
-        for part in range(parts):
-            receiver, sender = context.Pipe(duplex=False)
-            child = context.Process(
-                target=_parse_part,
-                args=(sender, path, fmt, part, parts, account_sid, assistant_id),
-                name=f"thumbs-import-parser-{part}",
-                daemon=True,
-            )
-            child.start()
-            sender.close()
-            receivers.append(receiver)
-            children.append(child)
-        live = list(receivers)
-        turn = 0
-        while live:
-            receiver = live[turn]
-            try:
-                item = receiver.recv()
-            except EOFError:
-                raise RuntimeError("a parsing process ended before the file") from None
-            if isinstance(item, str):
-                raise RuntimeError(f"a parsing process failed:\n{item}")
-            if item is None:  # that part has no more rows: the others take their turns
-                live.pop(turn)
-            else:
-                yield item
-                turn += 1
-            if live:
-                turn %= len(live)
-    finally:
-        for receiver in receivers:
-            receiver.close()
-        for child in children:
-            child.join(timeout=10)
-            if child.is_alive():  # this side stopped early (an error while writing)
-                child.terminate()
-                child.join()
 
 
 # -- writing ---------------------------------------------------------------------------------
@@ -475,7 +168,7 @@ class _Writer:
             None if _has_feedback(conn, assistant_pk=assistant.pk) else set()
         )
 
-    def write(self, batch: _Parsed) -> None:
+    def write(self, batch: Parsed) -> None:
         report = self.report
         report.rows += batch.rows
         ready = self._first_seen(batch)
@@ -501,7 +194,7 @@ class _Writer:
             if written is not None:
                 written.update([hash(r[1]) for r in new])
 
-    def _first_seen(self, batch: _Parsed) -> list[Ready]:
+    def _first_seen(self, batch: Parsed) -> list[Ready]:
         """The rows of the batch whose key the file did not give before: a key met again is
         skipped when the row is the same, rejected when it differs (the parsers cannot
         tell: each sees a part of the file)."""
@@ -521,7 +214,7 @@ class _Writer:
                     f"id {row[2]!r} is on line {earlier & 0xFFFF_FFFF} already, with other values"
                 )
                 err = E.InvalidField(E.INVALID_VALUE, "id", message)
-                rejected = [*rejected, _rejection(line, err)]
+                rejected = [*rejected, rejection(line, err)]
         if len(rejected) > len(batch.rejected):  # in the order of the lines
             rejected.sort(key=lambda r: r.line)
         report.rejected.extend(rejected)
@@ -602,7 +295,7 @@ def import_feedback(
         try:
             writer = _Writer(conn, assistant=assistant, report=report)
             batches = (
-                _parsed_in_processes(
+                parsed_in_processes(
                     cast(str, path),
                     fmt,
                     parts=PARSERS if fmt == "jsonl" else 1,
@@ -610,9 +303,7 @@ def import_feedback(
                     assistant_id=assistant.id,
                 )
                 if parse_apart
-                else _Parser(account_sid=account_sid, assistant_id=assistant.id).batches(
-                    stream, fmt
-                )
+                else Parser(account_sid=account_sid, assistant_id=assistant.id).batches(stream, fmt)
             )
             for batch in batches:
                 writer.write(batch)
