@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,10 @@ from tests.support.accounts import Account
 from tests.support.http import feedbacks_path
 from tests.support.lifecycle import log_turn
 from tests.support.server import LiveServer
-from thumbs.exports import imports
+from thumbs.exports import imports, parsing
 from thumbs.feedback.service import assistant_ref
 from thumbs.kit import errors as E
+from thumbs.kit import ids
 
 
 def run_import(
@@ -362,3 +364,76 @@ def test_a_file_parsed_by_a_second_process_gives_the_same_report_and_rows(
         return sorted((f["session_id"], f["score"], f["text"]) for f in found)
 
     assert content(assistant_id) == content(other_id)
+
+
+def test_a_file_parsed_by_several_processes_rejects_exactly_its_bad_lines(
+    server: LiveServer,
+    api: httpx.Client,
+    account: Account,
+    assistant_id: str,
+    tmp_path: Path,
+) -> None:
+    """A large JSONL file is parsed by several processes, each taking blocks of lines in
+    turn: every bad line is reported with its own line number, whichever process read it;
+    a key met again in another process's block is a repeat (same row) or a clash."""
+    assert imports.PARSERS > 1
+    n = 4 * parsing.BATCH_ROWS + 500  # five blocks of lines: every process takes several
+    rows: list[Any] = [
+        {"id": f"r{i}", "session_id": f"s{i % 7}", "score": (i % 5) / 4} for i in range(n)
+    ]
+    bad = {
+        7: {"id": "b7", "session_id": "s", "score": 2},
+        1500: b"{not json",
+        2999: {"id": "b2999", "score": 0.5},
+        4200: {**rows[10], "score": 0.123},  # the id of line 11, other values
+    }
+    repeated_line, repeated_of = 3100, 1200  # the same row again, in another block
+    lines = list(rows)
+    for line, row in bad.items():
+        lines[line - 1] = row
+    lines[repeated_line - 1] = rows[repeated_of - 1]
+    lines[2499] = b"   "  # a blank line is no row
+    path = tmp_path / "big.jsonl"
+    path.write_bytes(jsonl(*lines))
+
+    apart = import_file(server, account, assistant_id, path, apart=True)
+    inline = import_file(server, account, assistant_id, path, apart=False)
+    expected = [
+        (7, E.OUT_OF_RANGE, "score"),
+        (1500, E.MALFORMED_BODY, "body"),
+        (2999, E.MISSING_FIELD, "session_id"),
+        (4200, E.INVALID_VALUE, "id"),
+    ]
+    assert rejected(apart) == expected
+    assert "line 11 " in apart.rejected[-1].message
+    assert apart.as_dict() == inline.as_dict()
+    assert (apart.rows, apart.repeated, apart.committed) == (n - 1, 1, False)
+    assert listed(api, assistant_id) == []
+
+    for line in bad:  # fixed: every row but the repeat and the blank line is imported
+        lines[line - 1] = rows[line - 1]
+    path.write_bytes(jsonl(*lines))
+    first = import_file(server, account, assistant_id, path, apart=True)
+    assert (first.imported, first.repeated, first.rejected) == (n - 2, 1, [])
+    again = import_file(server, account, assistant_id, path, apart=True)
+    assert (again.imported, again.present, again.repeated) == (0, n - 2, 1)
+    with server.runtime.store.engine.connect() as conn:
+        count = conn.exec_driver_sql(
+            "SELECT count(*) FROM feedbacks WHERE channel = 'import'"
+        ).scalar_one()
+    assert count == n - 2
+
+
+def test_a_first_import_still_finds_a_row_it_wrote_under_a_source_id(
+    server: LiveServer, account: Account, assistant_id: str
+) -> None:
+    """Into an assistant without feedback no lookup is made per batch; a row whose id in
+    the source is the id this import gave an earlier row is still found there."""
+    first = {"id": "a", "session_id": "s", "date_created": "2026-01-02T03:04:05Z"}
+    given = ids.derived_id(
+        ids.FEEDBACK, account.sid, assistant_id, "id:a", at=datetime(2026, 1, 2, 3, 4, 5)
+    )
+    filler = [{"id": f"f{i}", "session_id": "s"} for i in range(parsing.BATCH_ROWS)]
+    data = jsonl(first, *filler, {"id": given, "session_id": "t"})
+    report = run_import(server, account, assistant_id, data)
+    assert (report.imported, report.present) == (1 + parsing.BATCH_ROWS, 1)

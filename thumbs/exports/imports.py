@@ -25,7 +25,8 @@ HTTP here; ``thumbs import feedback`` runs it).
   the create path's bulk insert, a thousand at a time (:func:`write_imported`; ``COPY`` on
   PostgreSQL).
 * **Parsing apart.** Reading, validating and keying rows needs no database
-  (:class:`_Parser`); a large file is parsed by a second process while this one writes
+  (:mod:`thumbs.exports.parsing`); a large file is parsed by other processes (a JSONL
+  file by ``PARSERS``, taking its blocks of lines in turn) while this one writes
   (:class:`_Writer`) in its one transaction, batch after batch.
 
 On SQLite the import holds the database's write lock from its first insert to its commit;
@@ -35,46 +36,37 @@ large files when the server is quiet, or on PostgreSQL, where nothing waits.
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
-import multiprocessing
 import os
-import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from multiprocessing.connection import Connection as Connection_
 from pathlib import Path
-from typing import IO, Any, Literal, cast
+from typing import IO, Any, cast
 
-import orjson
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, select
 
-from thumbs.exports.schemas import IGNORED_COLUMNS, FeedbackImport
+from thumbs.exports.parsing import (
+    PARSERS,
+    Parsed,
+    Parser,
+    Ready,
+    Rejected,
+    SourceFormat,
+    parsed_in_processes,
+    rejection,
+)
 from thumbs.feedback.jobs import INSERT_FEEDBACK
 from thumbs.feedback.service import AssistantRef, feedback_type_for
 from thumbs.kit import errors as E
-from thumbs.kit import ids
-from thumbs.kit.body import loads_checked, parse_fields, validate_fields
-from thumbs.kit.timefmt import from_iso, utcnow
+from thumbs.kit.timefmt import utcnow
 from thumbs.store import rollups
 from thumbs.store.models import Feedback
 from thumbs.store.sql import messages_by_id
 
-SourceFormat = Literal["csv", "jsonl"]
+__all__ = ["PARSERS", "ImportReport", "Rejected", "SourceFormat", "format_of", "import_feedback"]
+
 EXTENSIONS: dict[str, SourceFormat] = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
-BATCH_ROWS = 1000
-PARSE_APART_BYTES = 8 << 20  # a file this large is parsed by a second process
+PARSE_APART_BYTES = 8 << 20  # a file this large is parsed by other processes
 CHANNEL = "import"
-
-
-@dataclass(frozen=True, slots=True)
-class Rejected:
-    line: int
-    code: int
-    field: str | None
-    message: str
 
 
 @dataclass(slots=True)
@@ -117,250 +109,6 @@ def format_of(path: Path) -> SourceFormat:
     return fmt
 
 
-# -- reading ---------------------------------------------------------------------------------
-
-Parsed = tuple[int, FeedbackImport | E.ThumbsError]
-
-
-def _jsonl_rows(stream: IO[bytes]) -> Iterator[Parsed]:
-    """Each non-blank line a JSON object, validated as a JSON body is (strict types)."""
-    for number, raw in enumerate(stream, start=1):
-        if not raw.strip():
-            continue
-        try:
-            data = loads_checked(raw)  # a key given twice or NaN is refused as in a body
-        except E.ThumbsError as err:
-            yield number, err
-            continue
-        except ValueError:
-            yield number, _malformed("The line is not valid JSON")
-            continue
-        if not isinstance(data, dict):
-            yield number, _malformed("The line must be a JSON object")
-            continue
-        try:
-            yield number, validate_fields(FeedbackImport, _taken(data), raw=raw)
-        except E.ThumbsError as err:
-            yield number, err
-
-
-def _taken(data: dict[str, Any]) -> dict[str, Any]:
-    """The row without the columns the import accepts and does not take."""
-    if IGNORED_COLUMNS.isdisjoint(data):
-        return data
-    return {k: v for k, v in data.items() if k not in IGNORED_COLUMNS}
-
-
-def _malformed(message: str) -> E.ThumbsError:
-    return E.ThumbsError(E.MALFORMED_BODY, message, field="body")
-
-
-def _header_error(header: list[str]) -> E.ThumbsError | None:
-    seen: set[str] = set()
-    for name in header:
-        known = FeedbackImport.model_fields.keys() | FeedbackImport.camel_spellings.keys()
-        if name not in known and name not in IGNORED_COLUMNS:
-            return E.InvalidField(E.UNKNOWN_FIELD, name, f"Unknown column '{name}'")
-        if name in seen:
-            return E.InvalidField(E.INVALID_VALUE, name, f"Column '{name}' appears twice")
-        seen.add(name)
-    return None
-
-
-def _csv_rows(stream: IO[bytes]) -> Iterator[Parsed]:
-    """A header row naming the columns, then one record per feedback, validated as a form
-    body is. A bad header (or bytes that are not UTF-8, or broken quoting) ends the
-    reading with one rejection."""
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-    try:
-        yield from _csv_records(csv.reader(text))
-    finally:
-        text.detach()  # the caller's stream stays open
-
-
-def _csv_records(reader: Any) -> Iterator[Parsed]:
-    header: list[str] | None = None
-    while True:
-        try:
-            values = next(reader)
-        except StopIteration:
-            return
-        except UnicodeDecodeError:
-            yield reader.line_num + 1, _malformed("The file is not UTF-8 text")
-            return
-        except csv.Error as exc:
-            yield reader.line_num, _malformed(f"The line is not valid CSV: {exc}")
-            return
-        line = reader.line_num
-        if not values:  # a blank line
-            continue
-        if header is None:
-            header = values
-            problem = _header_error(header)
-            if problem is not None:
-                yield line, problem
-                return
-            continue
-        if len(values) > len(header):
-            yield line, _malformed(f"The record has {len(values)} fields, the header {len(header)}")
-            continue
-        data = {name: value for name, value in zip(header, values, strict=False) if value != ""}
-        try:
-            yield line, parse_fields(FeedbackImport, _taken(data))
-        except E.ThumbsError as err:
-            yield line, err
-
-
-def read_rows(stream: IO[bytes], fmt: SourceFormat) -> Iterator[Parsed]:
-    return _csv_rows(stream) if fmt == "csv" else _jsonl_rows(stream)
-
-
-# -- parsing: the rows of the file, validated and keyed (no database) ------------------------
-
-# One row ready to write: its line, key, id in the source, then session_id, message_id,
-# score, text, date_created and date_updated
-Ready = tuple[
-    int,
-    str,
-    str | None,
-    str,
-    str | None,
-    float | None,
-    str | None,
-    datetime | None,
-    datetime | None,
-]
-
-
-@dataclass(slots=True)
-class _Parsed:
-    """A batch of the file, parsed: the rows to write, and what the parser counted."""
-
-    ready: list[Ready] = field(default_factory=list)
-    rejected: list[Rejected] = field(default_factory=list)
-    rows: int = 0
-    repeated: int = 0
-    position: int = 0  # bytes of the file read so far
-
-
-def _date(value: str | None, name: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return from_iso(value)
-    except ValueError:
-        raise E.InvalidField(
-            E.WRONG_TYPE, name, f"Field '{name}' is not an ISO 8601 date: {value[:64]!r}"
-        ) from None
-
-
-def _rejection(line: int, err: E.ThumbsError) -> Rejected:
-    return Rejected(line, err.code, err.details.get("field"), err.message)
-
-
-class _Parser:
-    """Reads, validates and keys the rows of one file, a batch at a time. Needs no
-    database: it runs in a process of its own for a large file (:func:`import_feedback`)."""
-
-    def __init__(self) -> None:
-        # key -> content hash << 32 | line: the keys met in this file
-        self.seen: dict[str, int] = {}
-
-    def batches(self, stream: IO[bytes], fmt: SourceFormat) -> Iterator[_Parsed]:
-        batch = _Parsed()
-        for line, parsed in read_rows(stream, fmt):
-            batch.rows += 1
-            if isinstance(parsed, E.ThumbsError):
-                batch.rejected.append(_rejection(line, parsed))
-            else:
-                self.add(batch, line, parsed)
-            if batch.rows >= BATCH_ROWS:
-                batch.position = stream.tell()
-                yield batch
-                batch = _Parsed()
-        batch.position = stream.tell()
-        yield batch
-
-    def add(self, batch: _Parsed, line: int, row: FeedbackImport) -> None:
-        try:
-            created = _date(row.date_created, "date_created")
-            updated = (
-                created
-                if row.date_updated == row.date_created  # as most exports have it
-                else _date(row.date_updated, "date_updated")
-            )
-        except E.ThumbsError as err:
-            batch.rejected.append(_rejection(line, err))
-            return
-        values = (row.session_id, row.message_id, row.score, row.text, created, updated)
-        if row.id is not None:
-            key = f"id:{row.id}"
-            content = hash(values) & 0xFFFF_FFFF  # to tell a repeated row from a clash
-        else:
-            digest = hashlib.sha256(orjson.dumps(values, option=orjson.OPT_NAIVE_UTC)).digest()
-            key = f"row:{digest.hex()}"
-            content = 0  # the same key is the same content
-        earlier = self.seen.get(key)
-        if earlier is not None:
-            if earlier >> 32 == content:
-                batch.repeated += 1
-            else:
-                message = (
-                    f"id {row.id!r} is on line {earlier & 0xFFFF_FFFF} already, with other values"
-                )
-                batch.rejected.append(
-                    _rejection(line, E.InvalidField(E.INVALID_VALUE, "id", message))
-                )
-            return
-        self.seen[key] = content << 32 | line
-        batch.ready.append((line, key, row.id, *values))
-
-
-def _parse_file(sender: Connection_, path: str, fmt: SourceFormat) -> None:
-    """The parsing process: sends each parsed batch, then None (or the text of an error)."""
-    try:
-        with open(path, "rb") as stream:
-            for batch in _Parser().batches(stream, fmt):
-                sender.send(batch)
-        sender.send(None)
-    except BaseException:
-        sender.send(traceback.format_exc())
-    finally:
-        sender.close()
-
-
-def _parsed_in_a_process(path: str, fmt: SourceFormat) -> Iterator[_Parsed]:
-    """The batches of :class:`_Parser`, parsed by a second process while this one writes
-    the batches before (two cores, where the GIL would let one thread run at a time)."""
-    context = multiprocessing.get_context("spawn")  # nothing of this process is copied
-    receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(
-        target=_parse_file,
-        args=(sender, path, fmt),
-        name="thumbs-import-parser",
-        daemon=True,
-    )
-    child.start()
-    sender.close()
-    try:
-        while True:
-            try:
-                item = receiver.recv()
-            except EOFError:
-                raise RuntimeError("the parsing process ended before the file") from None
-            if item is None:
-                return
-            if isinstance(item, str):
-                raise RuntimeError(f"the parsing process failed:\n{item}")
-            yield item
-    finally:
-        receiver.close()
-        child.join(timeout=10)
-        if child.is_alive():  # this side stopped early (an error while writing)
-            child.terminate()
-            child.join()
-
-
 # -- writing ---------------------------------------------------------------------------------
 
 
@@ -389,54 +137,88 @@ def _present(conn: Connection, *, assistant_pk: int, candidates: set[str]) -> se
         cursor.close()
 
 
-class _Writer:
-    """Writes the parsed batches in the import's transaction: each row's feedback id derived
-    from its key (here rather than in the parser: it balances the two processes), the rows
-    this assistant has already skipped, the others inserted."""
+def _has_feedback(conn: Connection, *, assistant_pk: int) -> bool:
+    found = conn.execute(
+        select(Feedback.pk).where(Feedback.assistant_pk == assistant_pk).limit(1)
+    ).first()
+    return found is not None
 
-    def __init__(
-        self,
-        conn: Connection,
-        *,
-        account_sid: str,
-        assistant: AssistantRef,
-        report: ImportReport,
-    ) -> None:
+
+class _Writer:
+    """Writes the parsed batches in the import's transaction: the rows this assistant has
+    already skipped, the others inserted.
+
+    Which rows it has already: a row whose feedback id (derived from its key) or whose id
+    in the source is a feedback of this assistant. When the assistant has no feedback when
+    the import starts (a first import), no derived id can be there but those this import
+    wrote, and the parser let no key through twice; so only a source id can be, and only
+    if it is one of the ids written, which the writer remembers (by their hash: a source id
+    whose hash is among them is looked up). Otherwise (a re-run, a second file) each batch
+    looks its ids up, one statement on the unique index of ids."""
+
+    def __init__(self, conn: Connection, *, assistant: AssistantRef, report: ImportReport) -> None:
         self.conn = conn
-        self.account_sid = account_sid
         self.assistant = assistant
         self.report = report
         self.now = utcnow()
+        # digest of a key met in the file -> digest of its row's content << 32 | its line
+        self.seen: dict[int, int] = {}
+        # a first import: the hashes of the ids it wrote, else None
+        self.written: set[int] | None = (
+            None if _has_feedback(conn, assistant_pk=assistant.pk) else set()
+        )
 
-    def write(self, batch: _Parsed) -> None:
+    def write(self, batch: Parsed) -> None:
         report = self.report
         report.rows += batch.rows
-        report.repeated += batch.repeated
-        report.rejected.extend(batch.rejected)
-        if not batch.ready:
+        ready = self._first_seen(batch)
+        if not ready:
             return
-        derived, sid, aid = ids.derived_id, self.account_sid, self.assistant.id
-        ready: list[Ready] = [
-            (
-                line,
-                derived(ids.FEEDBACK, sid, aid, key, at=created),
-                source,
-                session,
-                message,
-                score,
-                text,
-                created,
-                updated,
-            )
-            for line, key, source, session, message, score, text, created, updated in batch.ready
-        ]
-        candidates = {r[1] for r in ready} | {r[2] for r in ready if r[2]}
-        present = _present(self.conn, assistant_pk=self.assistant.pk, candidates=candidates)
-        new = [r for r in ready if r[1] not in present and r[2] not in present]
+        written = self.written
+        if written is None:
+            candidates = {r[1] for r in ready} | {r[2] for r in ready if r[2]}
+        else:
+            candidates = {r[2] for r in ready if r[2] and hash(r[2]) in written}
+        present = (
+            _present(self.conn, assistant_pk=self.assistant.pk, candidates=candidates)
+            if candidates
+            else set()
+        )
+        new = (
+            [r for r in ready if r[1] not in present and r[2] not in present] if present else ready
+        )
         report.present += len(ready) - len(new)
         report.imported += len(new)
         if new and report.committed:
             write_imported(self.conn, self._rows(new))
+            if written is not None:
+                written.update([hash(r[1]) for r in new])
+
+    def _first_seen(self, batch: Parsed) -> list[Ready]:
+        """The rows of the batch whose key the file did not give before: a key met again is
+        skipped when the row is the same, rejected when it differs (the parsers cannot
+        tell: each sees a part of the file)."""
+        seen, report = self.seen, self.report
+        rejected = batch.rejected
+        ready: list[Ready] = []
+        for row in batch.ready:
+            key, content, line = row[9], row[10], row[0]
+            earlier = seen.get(key)
+            if earlier is None:
+                seen[key] = content << 32 | line
+                ready.append(row)
+            elif earlier >> 32 == content:
+                report.repeated += 1
+            else:
+                message = (
+                    f"id {row[2]!r} is on line {earlier & 0xFFFF_FFFF} already, with other values"
+                )
+                err = E.InvalidField(E.INVALID_VALUE, "id", message)
+                rejected = [*rejected, rejection(line, err)]
+        if len(rejected) > len(batch.rejected):  # in the order of the lines
+            rejected.sort(key=lambda r: r.line)
+        report.rejected.extend(rejected)
+        return ready
 
     def _rows(self, batch: Sequence[Ready]) -> list[dict[str, Any]]:
         a = self.assistant
@@ -467,7 +249,7 @@ class _Writer:
                 "date_created": created or now,
                 "date_updated": updated or created or now,
             }
-            for _line, fid, _source, session_id, message_id, score, text, created, updated in batch
+            for _, fid, _, session_id, message_id, score, text, created, updated, _, _ in batch
         ]
 
 
@@ -498,10 +280,10 @@ def import_feedback(
     many bytes of the stream were read, now and then.
 
     A file of ``PARSE_APART_BYTES`` or more (or any file, with ``parse_apart``) is parsed
-    and validated by a second process while this one writes: the same parser, the same
-    report. That process is spawned (it inherits nothing of this one), so a script that
-    calls this must guard its own work with ``if __name__ == "__main__"``, as ``thumbs``
-    does."""
+    and validated by other processes while this one writes (``PARSERS`` for JSONL, taking
+    the blocks of lines in turn; one for CSV): the same parser, the same report. Those
+    processes are spawned (they inherit nothing of this one), so a script that calls this
+    must guard its own work with ``if __name__ == "__main__"``, as ``thumbs`` does."""
     report = ImportReport(dry_run=dry_run)
     path = _file_path(stream)
     if parse_apart is None:
@@ -511,11 +293,17 @@ def import_feedback(
     with engine.connect() as conn:
         transaction = conn.begin()
         try:
-            writer = _Writer(conn, account_sid=account_sid, assistant=assistant, report=report)
+            writer = _Writer(conn, assistant=assistant, report=report)
             batches = (
-                _parsed_in_a_process(cast(str, path), fmt)
+                parsed_in_processes(
+                    cast(str, path),
+                    fmt,
+                    parts=PARSERS if fmt == "jsonl" else 1,
+                    account_sid=account_sid,
+                    assistant_id=assistant.id,
+                )
                 if parse_apart
-                else _Parser().batches(stream, fmt)
+                else Parser(account_sid=account_sid, assistant_id=assistant.id).batches(stream, fmt)
             )
             for batch in batches:
                 writer.write(batch)

@@ -13,7 +13,7 @@ import hashlib
 import os
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 
 ACCOUNT = "AC"
 API_KEY = "SK"
@@ -45,6 +45,10 @@ def new_id(prefix: str) -> str:
     return prefix + str(uuid7())
 
 
+_EPOCH = datetime(1970, 1, 1)
+_MICROSECOND = timedelta(microseconds=1)
+
+
 def derived_id(prefix: str, *names: str, at: datetime | None = None) -> str:
     """A stable id named by ``names``: the same names always give the same id, so that
     writing a row under it twice is detectable (imports). With ``at`` (naive UTC) it is a
@@ -55,7 +59,9 @@ def derived_id(prefix: str, *names: str, at: datetime | None = None) -> str:
     if at is None:
         b[6] = (b[6] & 0x0F) | 0x80  # version 8
     else:
-        ms = int(at.replace(tzinfo=UTC).timestamp() * 1000)
+        # int(at.replace(tzinfo=UTC).timestamp() * 1000), the same float steps without
+        # building an aware datetime (a third of the cost of an id, imports derive millions)
+        ms = int((at - _EPOCH) // _MICROSECOND / 1_000_000 * 1000)
         b[0:6] = (ms & 0xFFFF_FFFF_FFFF).to_bytes(6, "big")
         b[6] = (b[6] & 0x0F) | 0x70  # version 7
     b[8] = (b[8] & 0x3F) | 0x80  # RFC 4122 variant
