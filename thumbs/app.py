@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
@@ -48,6 +49,9 @@ Beyond Twilio: sessions and messages logged by applications that run their own m
 thumbs up/down per end user (`X-Thumbs-Identity` names the user a request acts for), the
 feedback lifecycle and its review, and the golden examples that approved feedback yields.
 """
+
+
+_NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 
 class SchemaOutOfDate(RuntimeError):
@@ -107,6 +111,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         lifespan=lifespan,
         docs_url="/docs",
         redoc_url=None,
+        # FastAPI's own OpenTelemetry instrumentation, only when asked for (THUMBS_TELEMETRY)
+        telemetry=None if settings.telemetry else _NO_TELEMETRY,
     )
     # Every body is received in full before any handler runs (console forms may be larger).
     app.add_middleware(WholeBody, limit=MAX_BODY_BYTES, limits=[("/console/", MAX_FORM_BYTES)])
