@@ -555,11 +555,16 @@ class RssSampler:
             self._thread.join()
 
 
+WARM_UP = 5  # seconds of the mixed workload before the measured run
+
+
 def bench_mixed(args: argparse.Namespace, env: dict[str, str], rows: list[str]) -> None:
     """70% creates, 20% list pages, 5% thumbs, 5% review decisions, at --mixed-connections
     for --mixed-seconds, against --servers server processes on one database."""
     data = Path(tempfile.mkdtemp(prefix="thumbs-bench-mixed-")) / "data.txt"
-    decisions = (args.mixed_seconds + 10) * 300  # more than 5% of what the run can send
+    # more than 5% of what each run can send, the warm-up's and the measured run's
+    warm_decisions = (WARM_UP + 10) * 300
+    decisions = (args.mixed_seconds + 10) * 300 + warm_decisions
     subprocess.run(
         [*THUMBS, "db", "upgrade"], env={**os.environ, **env}, check=True, capture_output=True
     )
@@ -586,14 +591,20 @@ def bench_mixed(args: argparse.Namespace, env: dict[str, str], rows: list[str]) 
         for url in urls:
             wait_up(url + "/healthz")
         started = [rss_mib(s.p.pid) for s in servers]
-        # the warm-up decides nothing: each seeded decision is left for the measured run
+        # the warm-up runs the whole workload, review decisions too (their paths, statements
+        # and connections are warmed like the others), on seeded feedback of its own: the
+        # measured run finds each of its own still pending
+        lines = data.read_text().splitlines(keepends=True)
+        common = [ln for ln in lines if not ln.startswith("D ")]
+        decided = [ln for ln in lines if ln.startswith("D ")]
         warm_data = data.with_name("warm.txt")
-        warm_data.write_text("".join(line for line in data.open() if not line.startswith("D ")))
+        warm_data.write_text("".join(common + decided[:warm_decisions]))
+        data.write_text("".join(common + decided[warm_decisions:]))
         warm = wrk_many(
             urls,
             "mixed.lua",
             {**wenv, "THUMBS_BENCH_DATA": str(warm_data)},
-            seconds=5,
+            seconds=WARM_UP,
             connections=args.mixed_connections,
         )
         warmed = [rss_mib(s.p.pid) for s in servers]
