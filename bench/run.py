@@ -24,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -497,11 +498,73 @@ def wrk_many(
     return results
 
 
+# The mixed workload's memory is flat when a server's resident memory at the end exceeds
+# what it held after the warm-up by at most this share of it (or by at most
+# FLAT_FLOOR_MIB, for small processes): what remains is caches filling up, not a leak.
+FLAT_TOLERANCE = 0.05
+FLAT_FLOOR_MIB = 4.0
+
+
+@dataclass
+class Flatness:
+    warmed: float  # MiB after the warm-up
+    ended: float  # MiB at the end
+
+    @property
+    def grew(self) -> float:
+        return self.ended - self.warmed
+
+    @property
+    def flat(self) -> bool:
+        return self.grew <= max(FLAT_FLOOR_MIB, FLAT_TOLERANCE * self.warmed)
+
+    def short(self) -> str:
+        return f"{self.grew:+.0f} MiB, {self.grew / self.warmed:+.1%}: {'flat' if self.flat else 'GROWS'}"
+
+    def describe(self) -> str:
+        limit = max(FLAT_FLOOR_MIB, FLAT_TOLERANCE * self.warmed)
+        return (
+            f"RSS end - warm-up {self.short()} (flat: at most +{limit:.1f} MiB, "
+            f"{FLAT_TOLERANCE:.0%} of the RSS after the warm-up)"
+        )
+
+
+class RssSampler:
+    """The resident memory of each server every ``every`` seconds, on a thread of its own,
+    while the ``with`` block runs: whether memory levels off, and when."""
+
+    def __init__(self, pids: list[int], every: float) -> None:
+        self.pids = pids
+        self.every = every
+        self.samples: list[list[float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self.samples.append([rss_mib(pid) for pid in self.pids])
+
+    def __enter__(self) -> RssSampler:
+        if self.every > 0:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+
+WARM_UP = 5  # seconds of the mixed workload before the measured run
+
+
 def bench_mixed(args: argparse.Namespace, env: dict[str, str], rows: list[str]) -> None:
     """70% creates, 20% list pages, 5% thumbs, 5% review decisions, at --mixed-connections
     for --mixed-seconds, against --servers server processes on one database."""
     data = Path(tempfile.mkdtemp(prefix="thumbs-bench-mixed-")) / "data.txt"
-    decisions = (args.mixed_seconds + 10) * 300  # more than 5% of what the run can send
+    # more than 5% of what each run can send, the warm-up's and the measured run's
+    warm_decisions = (WARM_UP + 10) * 300
+    decisions = (args.mixed_seconds + 10) * 300 + warm_decisions
     subprocess.run(
         [*THUMBS, "db", "upgrade"], env={**os.environ, **env}, check=True, capture_output=True
     )
@@ -528,25 +591,34 @@ def bench_mixed(args: argparse.Namespace, env: dict[str, str], rows: list[str]) 
         for url in urls:
             wait_up(url + "/healthz")
         started = [rss_mib(s.p.pid) for s in servers]
-        # the warm-up decides nothing: each seeded decision is left for the measured run
+        # the warm-up runs the whole workload, review decisions too (their paths, statements
+        # and connections are warmed like the others), on seeded feedback of its own: the
+        # measured run finds each of its own still pending
+        lines = data.read_text().splitlines(keepends=True)
+        common = [ln for ln in lines if not ln.startswith("D ")]
+        decided = [ln for ln in lines if ln.startswith("D ")]
         warm_data = data.with_name("warm.txt")
-        warm_data.write_text("".join(line for line in data.open() if not line.startswith("D ")))
+        warm_data.write_text("".join(common + decided[:warm_decisions]))
+        data.write_text("".join(common + decided[warm_decisions:]))
         warm = wrk_many(
             urls,
             "mixed.lua",
             {**wenv, "THUMBS_BENCH_DATA": str(warm_data)},
-            seconds=5,
+            seconds=WARM_UP,
             connections=args.mixed_connections,
         )
         warmed = [rss_mib(s.p.pid) for s in servers]
-        runs = wrk_many(
-            urls,
-            "mixed.lua",
-            wenv,
-            seconds=args.mixed_seconds,
-            connections=args.mixed_connections,
-        )
+        cpu_before = [server_cpu_seconds(s.p.pid) for s in servers]
+        with RssSampler([s.p.pid for s in servers], args.rss_every) as timeline:
+            runs = wrk_many(
+                urls,
+                "mixed.lua",
+                wenv,
+                seconds=args.mixed_seconds,
+                connections=args.mixed_connections,
+            )
         ended = [rss_mib(s.p.pid) for s in servers]
+        cpu = [server_cpu_seconds(s.p.pid) - b for s, b in zip(servers, cpu_before, strict=True)]
     finally:
         logs = [s.stop() for s in servers]
     shutil.rmtree(data.parent, ignore_errors=True)
@@ -572,9 +644,20 @@ def bench_mixed(args: argparse.Namespace, env: dict[str, str], rows: list[str]) 
     memory = ", ".join(
         f"{a:.0f} → {b:.0f} → {c:.0f} MiB" for a, b, c in zip(started, warmed, ended, strict=True)
     )
+    cpu_us = sum(cpu) / max(total, 1) * 1e6
     print(
-        f"total {rps:,.0f} req/s, {total} requests, errors {bad}; RSS start → warm → end: {memory}"
+        f"total {rps:,.0f} req/s, {total} requests, errors {bad}; server CPU {cpu_us:.0f} µs "
+        f"per request; RSS start → warm → end: {memory}"
     )
+    for i, samples in enumerate(zip(*timeline.samples, strict=True) if timeline.samples else []):
+        half = samples[len(samples) // 2]
+        print(
+            f"server {i + 1} RSS every {args.rss_every:g} s after the warm-up (MiB): "
+            + " ".join(f"{m:.0f}" for m in samples)
+            + f" (second half of the run: {ended[i] - half:+.0f} MiB)"
+        )
+    flat = [Flatness(b, c) for b, c in zip(warmed, ended, strict=True)]
+    print(f"load average {load_average()}; " + "; ".join(f.describe() for f in flat))
     p50 = max(r.p50_ms for r in runs)
     p99 = max(r.p99_ms for r in runs)
     rows.append(
@@ -582,7 +665,8 @@ def bench_mixed(args: argparse.Namespace, env: dict[str, str], rows: list[str]) 
         f"connections, {args.mixed_seconds} s | {rps:,.0f} req/s, errors {bad} "
         f"(timeouts {sum(r.timeouts for r in runs + warm)}, "
         f"non-2xx {sum(r.non2xx for r in runs + warm)}) "
-        f"| p50 {p50:.1f} ms, p99 {p99:.1f} ms; RSS start → warm → end {memory} |"
+        f"| p50 {p50:.1f} ms, p99 {p99:.1f} ms; server CPU {cpu_us:.0f} µs per request; "
+        f"RSS start → warm → end {memory} ({', '.join(f.short() for f in flat)}) |"
     )
     if bad:
         raise SystemExit(f"the mixed workload had {bad} errors")
@@ -773,6 +857,12 @@ def main() -> None:
     ap.add_argument("--servers", type=int, default=1, help="server processes (mixed)")
     ap.add_argument("--mixed-seconds", type=int, default=60)
     ap.add_argument("--mixed-connections", type=int, default=64)
+    ap.add_argument(
+        "--rss-every",
+        type=float,
+        default=5.0,
+        help="mixed: seconds between two samples of each server's resident memory (0: none)",
+    )
     args = ap.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")

@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     # cores only add contention for the GIL and the store: with anyio's 40 threads a page
     # cost 5 ms of CPU at 32 connections, with one per core 1 ms (bench/README.md).
     read_threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=1000)
+    # Arenas the C allocator (glibc's malloc) may use per server process; 0 leaves its own
+    # default (eight per core) or MALLOC_ARENA_MAX. More arenas kept more freed memory:
+    # under load a server on SQLite grew without levelling off (thumbs/kit/malloc.py).
+    malloc_arenas: int = Field(default=2, ge=0, le=1024)
     db_pool_timeout: float = Field(default=3.0, gt=0)
     db_connect_timeout: int = Field(default=5, ge=2)
     db_statement_timeout: float = Field(default=30.0, ge=0)

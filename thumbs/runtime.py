@@ -16,6 +16,7 @@ from thumbs.auth.console import SignIn
 from thumbs.auth.service import CredentialCache, refresh_credential_epoch
 from thumbs.config import Settings
 from thumbs.feedback import idempotency
+from thumbs.kit import malloc
 from thumbs.kit.cache import TTLCache
 from thumbs.store import migrate
 from thumbs.store.engine import Store
@@ -136,6 +137,8 @@ class Runtime:
         )
 
     def start(self) -> None:
+        # before any thread of the server allocates: a thread keeps the arena it was given
+        malloc.limit_arenas(self.settings.malloc_arenas)
         self.writer.start()
         for task in (self.cleanup, self.revocation_check):
             if task is not None:

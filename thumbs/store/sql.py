@@ -19,7 +19,7 @@ statements of the create hot path.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import datetime
 from operator import itemgetter
 from typing import Any, cast
@@ -74,6 +74,18 @@ def _mark(conn: Connection) -> str:
     return "?" if conn.dialect.paramstyle == "qmark" else "%s"
 
 
+def statement_sizes(rows: int, most: int) -> Iterator[int]:
+    """The rows of each statement that inserts ``rows`` rows, largest first: ``most`` (a
+    power of two) as often as it fits, then the powers of two of what is left."""
+    while rows >= most:
+        yield most
+        rows -= most
+    while rows:
+        size = 1 << (rows.bit_length() - 1)
+        yield size
+        rows -= size
+
+
 class RawInsert:
     """A batch INSERT that keeps the per-row cost of the hot path in C: one multi-row
     ``INSERT … VALUES (…), (…)`` per chunk, on the driver's cursor.
@@ -86,9 +98,16 @@ class RawInsert:
 
     With ``conflict`` (the columns of a unique constraint) the rows that would break it are
     left out (``ON CONFLICT … DO NOTHING``); with ``returning``, :meth:`returning` gives
-    those columns of the rows inserted."""
+    those columns of the rows inserted.
 
-    CHUNK = 500  # rows per statement: 15 columns x 500 < SQLite's 32,766 variables
+    Every statement inserts a power of two of rows (37 rows: 32, 4 and 1), so a table has at
+    most nine statements, not one per batch size. A statement is compiled for its number of
+    rows and each connection keeps what it compiled (SQLite's driver caches 128 statements
+    per connection): a feedback INSERT of 1 row takes 9 KiB, of 128 rows 175 KiB, and every
+    size from 1 to 128 took 13.6 MB of one connection; the pooled connections' caches grew
+    the server under load (bench/README.md, "Mixed workload")."""
+
+    CHUNK = 256  # most rows per statement, a power of two: 15 columns x 256 < 32,766 variables
 
     def __init__(
         self,
@@ -150,10 +169,12 @@ class RawInsert:
     ) -> list[Any]:
         mark, lite = _mark(conn), conn.dialect.name == "sqlite"
         found: list[Any] = []
+        start = 0
         with driver_cursor(conn) as cursor:
-            for start in range(0, len(rows), self.CHUNK):
-                chunk = rows[start : start + self.CHUNK]
-                cursor.execute(self._statement(mark, len(chunk)), self._flat(chunk, lite))
+            for size in statement_sizes(len(rows), self.CHUNK):
+                chunk = rows[start : start + size]
+                start += size
+                cursor.execute(self._statement(mark, size), self._flat(chunk, lite))
                 if fetch:
                     found.extend(cursor.fetchall())
         return found
