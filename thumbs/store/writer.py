@@ -46,7 +46,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, RootTransaction
 
 from thumbs.kit import errors as E
 from thumbs.kit.dberrors import describe, store_unavailable
@@ -86,7 +86,8 @@ class _OpenBatch:
     """A batch written on the event loop, its transaction still open."""
 
     conn: Connection
-    transaction: Any  # sqlalchemy RootTransaction
+    transaction: RootTransaction
+    locking: LockingConnection | None  # SQLite: holds the process's write lock
     batch: list[_Pending[Any]]
     results: list[tuple[_Pending[Any], Any]]
 
@@ -226,7 +227,7 @@ class GroupCommitWriter:
             self._lock.release()
             return None
         self.write_seconds += time.perf_counter() - started
-        return _OpenBatch(conn, transaction, batch, results)
+        return _OpenBatch(conn, transaction, locking, batch, results)
 
     def _commit(self, open_batch: _OpenBatch) -> None:
         """On the writer thread: commit a batch written on the loop (the writer's lock is
@@ -250,11 +251,8 @@ class GroupCommitWriter:
             else:
                 self._done(open_batch.batch, open_batch.results)
         finally:
-            dbapi = (
-                open_batch.conn.connection.dbapi_connection if not open_batch.conn.closed else None
-            )
-            if isinstance(dbapi, LockingConnection):
-                dbapi.drop_write_lock()
+            if open_batch.locking is not None:  # a no-op once committed, rolled back or closed
+                open_batch.locking.drop_write_lock()
             self.write_seconds += time.perf_counter() - started
             self._lock.release()
 
