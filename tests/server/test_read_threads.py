@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from tests.support.http import run
 from thumbs.config import Settings
 from thumbs.runtime import Runtime
 
@@ -36,8 +36,7 @@ def test_no_more_reads_run_at_once_than_read_threads(tmp_path: Path) -> None:
 
     # an event loop of its own, in a thread of its own (the test process may run one already)
     try:
-        with ThreadPoolExecutor(1) as pool:
-            loop_thread, names = pool.submit(asyncio.run, many()).result(timeout=30)
+        loop_thread, names = run(many(), timeout=30)
     finally:
         runtime.store.dispose()
     assert len(names) == 8

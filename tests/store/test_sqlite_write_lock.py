@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import OperationalError
 
-from tests.store.kinds import ROWS, stored
+from tests.store.kinds import ROWS, engine_with_table, stored
 from tests.support.http import run
 from thumbs.store.engine import Store, make_engine, store_unavailable
 from thumbs.store.writelock import FairLock, LockingConnection, lock_for
@@ -28,9 +28,7 @@ def path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def engine(path: Path) -> Iterator[Engine]:
-    eng = make_engine(f"sqlite:///{path.as_posix()}")
-    with eng.begin() as conn:
-        conn.execute(text("CREATE TABLE t (name TEXT PRIMARY KEY)"))
+    eng = engine_with_table(path)
     yield eng
     eng.dispose()
 

@@ -13,18 +13,15 @@ import pytest
 from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.exc import IntegrityError
 
-from tests.store.kinds import ROWS, Rows, stored
+from tests.store.kinds import ROWS, Rows, engine_with_table, stored
 from tests.support.http import run
 from thumbs.kit import errors as E
-from thumbs.store.engine import make_engine
 from thumbs.store.writer import GroupCommitWriter
 
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[Engine]:
-    eng = make_engine(f"sqlite:///{(tmp_path / 'w.db').as_posix()}")
-    with eng.begin() as conn:
-        conn.execute(text("CREATE TABLE t (name TEXT PRIMARY KEY)"))
+    eng = engine_with_table(tmp_path / "w.db")
     yield eng
     eng.dispose()
 

@@ -137,8 +137,9 @@ def twilio_client(
     return client, http
 
 
-def run(coro: Coroutine[Any, Any, T]) -> T:
+def run(coro: Coroutine[Any, Any, T], *, timeout: float | None = None) -> T:
     """Run a coroutine to completion in a thread of its own: the Playwright sync API keeps an
-    event loop running in the test thread while the session's browser fixture is alive."""
+    event loop running in the test thread while the session's browser fixture is alive.
+    ``timeout``: the seconds to wait for it at most (TimeoutError after)."""
     with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
+        return pool.submit(asyncio.run, coro).result(timeout=timeout)
