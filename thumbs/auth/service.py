@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from thumbs.auth.secrets import hash_secret, new_secret, verify_secret
 from thumbs.kit import errors as E
 from thumbs.kit import ids
+from thumbs.kit.cache import TTLCache
 from thumbs.kit.paging import Page, PageParams, keyset_page
 from thumbs.kit.timefmt import iso, utcnow
 from thumbs.store.engine import Store
@@ -219,7 +220,7 @@ class CredentialCache:
     def __init__(self, ttl: float, recheck: float = 2.0) -> None:
         self.ttl = ttl
         self.recheck = recheck
-        self._items: dict[bytes, tuple[Principal, float]] = {}
+        self._items = TTLCache(ttl, max_items=10_000)
         self._lock = threading.Lock()
         self._epoch: int | None = None
         self._checked = -float("inf")  # monotonic time the last confirmed read started
@@ -232,12 +233,7 @@ class CredentialCache:
 
     def get(self, header: str) -> Principal | None:
         hit = self._items.get(self._key(header))
-        if hit is None:
-            return None
-        principal, expires = hit
-        if expires < time.monotonic():
-            return None
-        return principal
+        return hit if isinstance(hit, Principal) else None
 
     def needs_check(self) -> bool:
         return time.monotonic() - self._checked >= self.recheck
@@ -260,9 +256,7 @@ class CredentialCache:
         with self._lock:
             if generation != self.generation:
                 return
-            if len(self._items) > 10_000:
-                self._items.clear()
-            self._items[self._key(header)] = (principal, time.monotonic() + self.ttl)
+            self._items.put(self._key(header), principal)
 
     def _clear_locked(self) -> None:
         self._items.clear()
