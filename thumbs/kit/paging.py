@@ -255,26 +255,17 @@ def envelope(
     return {key: list(items), "meta": meta(request, key, params, page)}
 
 
-# The page cache (KiB) of a SQLite connection while it reads a chunk: the pool's connections
-# otherwise keep up to 32 MB each of the pages an export walked through (resident memory
-# grew by a hundred MB and more), and a larger cache made the export no faster.
-SQLITE_READ_CACHE = -2000
-
-
 class _DriverStatement:
     """A statement compiled once for ``engine``, run on the driver's cursor with the named
     parameters given: rows are the driver's plain tuples, without SQLAlchemy's per-row
-    processing (a third of the cost of a wide export). On SQLite the connection reads with
-    a small page cache (``SQLITE_READ_CACHE``) and gets its own back afterwards."""
+    processing (a third of the cost of a wide export). On SQLite a pooled connection's page
+    cache is small (:data:`thumbs.store.engine.SQLITE_CACHE_KIB`): the pages an export walks
+    through are not kept in the process."""
 
     def __init__(self, engine: Engine, stmt: Select[*tuple[Any, ...]]) -> None:
         self.engine = engine
         self.compiled = stmt.compile(engine)
         self.sql = str(self.compiled)
-        self.sqlite = engine.dialect.name == "sqlite"
-        if self.sqlite:
-            with engine.connect() as conn:
-                self.sqlite_cache = int(conn.exec_driver_sql("PRAGMA cache_size").scalar_one())
 
     def rows(self, **values: Any) -> list[tuple[Any, ...]]:
         compiled = self.compiled
@@ -287,13 +278,9 @@ class _DriverStatement:
         with self.engine.connect() as conn:  # a short read transaction of its own
             cursor = conn.connection.cursor()
             try:
-                if self.sqlite:
-                    cursor.execute(f"PRAGMA cache_size={SQLITE_READ_CACHE}")
                 cursor.execute(self.sql, args)
                 return list(cursor.fetchall())
             finally:
-                if self.sqlite:
-                    cursor.execute(f"PRAGMA cache_size={self.sqlite_cache}")
                 cursor.close()
 
 

@@ -68,13 +68,23 @@ class StoreLimits:
         )
 
 
+# SQLite's page cache per connection (KiB). A pooled connection's cache is emptied whenever
+# another connection has committed, so under writes it serves little, and the operating
+# system's own cache of the file serves its reads; kept small, the pool's connections fill
+# theirs within seconds of load instead of growing for minutes (bench/README.md, "Mixed
+# workload"). The group-commit writer's own connection, which writes every feedback and its
+# index entries, keeps a larger one: 4 MiB held the create benchmark's rate as 32 did.
+SQLITE_CACHE_KIB = 256
+SQLITE_WRITER_CACHE_KIB = 4000
+
+
 def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=FULL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute(f"PRAGMA busy_timeout={round(WAIT_SECONDS * 1000)}")
-    cur.execute("PRAGMA cache_size=-32000")
+    cur.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     cur.close()
 
 

@@ -50,6 +50,7 @@ from sqlalchemy import Connection, Engine, RootTransaction
 
 from thumbs.kit import errors as E
 from thumbs.kit.dberrors import describe, store_unavailable
+from thumbs.store.engine import SQLITE_WRITER_CACHE_KIB
 from thumbs.store.writelock import LockingConnection
 
 log = logging.getLogger("thumbs.writer")
@@ -344,6 +345,7 @@ class GroupCommitWriter:
             conn.detach()
             if conn.dialect.name == "sqlite":
                 conn.exec_driver_sql(f"PRAGMA busy_timeout={INLINE_BUSY_MS}")
+                conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_WRITER_CACHE_KIB}")
                 conn.commit()
         except Exception as exc:
             log.warning("writer: cannot open a connection yet (%s)", describe(exc))
