@@ -555,15 +555,12 @@ class RssSampler:
             self._thread.join()
 
 
-WARM_UP = 5  # seconds of the mixed workload before the measured run
-
-
 def bench_mixed(args: argparse.Namespace, env: dict[str, str], rows: list[str]) -> None:
     """70% creates, 20% list pages, 5% thumbs, 5% review decisions, at --mixed-connections
     for --mixed-seconds, against --servers server processes on one database."""
     data = Path(tempfile.mkdtemp(prefix="thumbs-bench-mixed-")) / "data.txt"
     # more than 5% of what each run can send, the warm-up's and the measured run's
-    warm_decisions = (WARM_UP + 10) * 300
+    warm_decisions = (args.mixed_warm_up + 10) * 300
     decisions = (args.mixed_seconds + 10) * 300 + warm_decisions
     subprocess.run(
         [*THUMBS, "db", "upgrade"], env={**os.environ, **env}, check=True, capture_output=True
@@ -604,7 +601,7 @@ def bench_mixed(args: argparse.Namespace, env: dict[str, str], rows: list[str]) 
             urls,
             "mixed.lua",
             {**wenv, "THUMBS_BENCH_DATA": str(warm_data)},
-            seconds=WARM_UP,
+            seconds=args.mixed_warm_up,
             connections=args.mixed_connections,
         )
         warmed = [rss_mib(s.p.pid) for s in servers]
@@ -857,6 +854,13 @@ def main() -> None:
     ap.add_argument("--servers", type=int, default=1, help="server processes (mixed)")
     ap.add_argument("--mixed-seconds", type=int, default=60)
     ap.add_argument("--mixed-connections", type=int, default=64)
+    ap.add_argument(
+        "--mixed-warm-up",
+        type=int,
+        default=30,
+        help="mixed: seconds of the whole workload before the measured run (and the RSS "
+        "it is compared with)",
+    )
     ap.add_argument(
         "--rss-every",
         type=float,
