@@ -3,11 +3,11 @@
 An export is an iterator of :class:`Chunk`: the rows are read ``CHUNK_ROWS`` at a time in
 primary-key order (:func:`thumbs.kit.paging.keyset_chunks`: the chunk's edge found on an
 index, then ``WHERE pk > first AND pk <= last``, each in a short read transaction), by
-``READERS`` threads at once, while the consumer encodes and sends the chunk before
-(:func:`thumbs.kit.streams.read_ordered`: SQLite and psycopg release the GIL while the
-database works, so reading uses both cores). The server streams the chunks as the body of
-one response; the CLI writes them to a file. Memory holds a few chunks (and, for Parquet,
-one row group) whatever the number of rows.
+``READERS`` threads at once (``POSTGRESQL_READERS`` on PostgreSQL), while the consumer
+encodes and sends the chunk before (:func:`thumbs.kit.streams.read_ordered`: SQLite and
+psycopg release the GIL while the database works, so reading uses both cores). The server
+streams the chunks as the body of one response; the CLI writes them to a file. Memory holds
+a few chunks (and, for Parquet, one row group) whatever the number of rows.
 
 A JSONL export of feedback is written by the database: each record's JSON text
 (:class:`thumbs.store.sql.json_record`), and a chunk's records joined into lines
@@ -45,6 +45,9 @@ from thumbs.store.sql import api_time, joined_lines, json_record
 
 CHUNK_ROWS = 2000
 READERS = 2  # threads reading chunks at once
+# on PostgreSQL the reads are the database's own processes building the JSON: a third keeps
+# both cores busy while the consumer sends (measured: bench/README.md, "Exports and imports")
+POSTGRESQL_READERS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +157,8 @@ def _stream(
     if head:
         yield Chunk(0, head)
     chunks = keyset_chunks(engine, stmt, key, size=CHUNK_ROWS, gather=gather)
-    for rows in read_ordered(chunks, workers=READERS):
+    workers = POSTGRESQL_READERS if engine.dialect.name == "postgresql" else READERS
+    for rows in read_ordered(chunks, workers=workers):
         # empty when buffered (a Parquet row group fills up over several chunks)
         yield Chunk(encoder.count(rows), encoder.encode(rows))
     tail = encoder.finish()

@@ -326,9 +326,13 @@ def _json_record_postgresql(element: json_record, compiler: SQLCompiler, **kw: A
     for index, (name, value) in enumerate(zip(element.names, element.clauses, strict=True)):
         lead = "{" if index == 0 else ","
         v = compiler.process(value, **kw)
-        if not isinstance(value.type, Float):  # a bound string's type is not known otherwise
-            v = f"CAST({v} AS TEXT)"
-        parts.append(f"'{lead}\"{name}\":' || COALESCE(to_json({v})::text, 'null')")
+        if isinstance(value, api_time):  # digits, '-', ':', 'T' and 'Z': nothing to escape
+            text = f"'\"' || {v} || '\"'"
+        elif isinstance(value.type, Float):
+            text = f"to_json({v})::text"
+        else:  # a bound string's type is not known otherwise
+            text = f"to_json(CAST({v} AS TEXT))::text"
+        parts.append(f"'{lead}\"{name}\":' || COALESCE({text}, 'null')")
     return "(" + " || ".join(parts) + " || '}')"
 
 
