@@ -53,4 +53,4 @@ def test_pooled_connections_keep_no_more_than_their_small_caches(tmp_path: Path)
     engine.dispose()
     # four caches of SQLITE_CACHE_KIB and a little for statements (with caches of 32 MB,
     # as before, the four connections kept about 60 MB of the table)
-    assert grown < 4 * 2**20, f"SQLite grew by {grown} bytes"
+    assert grown < 6 * 2**20, f"SQLite grew by {grown} bytes"
