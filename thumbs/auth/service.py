@@ -218,9 +218,8 @@ class CredentialCache:
     reads it itself before trusting the cache."""
 
     def __init__(self, ttl: float, recheck: float = 2.0) -> None:
-        self.ttl = ttl
         self.recheck = recheck
-        self._items = TTLCache(ttl, max_items=10_000)
+        self._items = TTLCache(ttl, max_items=10_000)  # a ttl of 0 keeps nothing
         self._lock = threading.Lock()
         self._epoch: int | None = None
         self._checked = -float("inf")  # monotonic time the last confirmed read started
@@ -251,8 +250,6 @@ class CredentialCache:
         """Cache a verification made when the cache was at ``generation``: if the cache
         was emptied meanwhile (a revocation), the verification may predate it and is not
         kept."""
-        if self.ttl <= 0:
-            return
         with self._lock:
             if generation != self.generation:
                 return
