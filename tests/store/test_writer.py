@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from tests.store.kinds import ROWS, Rows, engine_with_table, stored
 from tests.support.http import run
 from thumbs.kit import errors as E
+from thumbs.store.engine import SQLITE_CACHE_KIB, SQLITE_WRITER_CACHE_KIB
 from thumbs.store.writer import GroupCommitWriter
 
 
@@ -62,6 +63,32 @@ def test_a_bad_job_fails_alone_and_its_neighbours_are_stored(engine: Engine, inl
     assert isinstance(taken, Exception)
     assert "UNIQUE" in str(taken)
     assert stored(engine) == ["a", "b", "c", "taken"]
+
+
+@pytest.mark.parametrize("inline", [True, False], ids=["inline", "thread"])
+def test_the_writers_own_connection_keeps_the_larger_cache_and_the_pool_the_small_one(
+    engine: Engine, inline: bool
+) -> None:
+    writer = GroupCommitWriter(engine, inline=inline)
+
+    async def main() -> list[Any]:
+        return await asyncio.gather(*(writer.submit(ROWS, f"c{i}") for i in range(20)))
+
+    try:
+        run(main())
+        own = writer._conn
+        assert own is not None
+        assert own.exec_driver_sql("PRAGMA cache_size").scalar_one() == -SQLITE_WRITER_CACHE_KIB
+    finally:
+        writer.stop()
+    # whichever connection the writer used, none of the pool's has its cache
+    pooled = [engine.connect() for _ in range(3)]
+    try:
+        for conn in pooled:
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar_one() == -SQLITE_CACHE_KIB
+    finally:
+        for conn in pooled:
+            conn.close()
 
 
 @pytest.mark.parametrize("inline", [True, False], ids=["inline", "thread"])

@@ -330,8 +330,19 @@ class GroupCommitWriter:
     def _connection(self) -> Connection:
         """The writer's own connection, kept open between batches (no pool round trip)."""
         if self._conn is None or self._conn.closed or self._conn.invalidated:
-            self._conn = self.engine.connect()
+            conn = self.engine.connect()
+            if conn.dialect.name == "sqlite":
+                conn.detach()  # its larger cache never goes back to the pool
+                self._sqlite_writer_cache(conn)
+                conn.commit()
+            self._conn = conn
         return self._conn
+
+    @staticmethod
+    def _sqlite_writer_cache(conn: Connection) -> None:
+        """The writer writes every feedback and its index entries: on SQLite its own
+        connection keeps the larger page cache (``SQLITE_WRITER_CACHE_KIB``)."""
+        conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_WRITER_CACHE_KIB}")
 
     def _open_for_inline(self) -> None:
         """Open (on this thread, never on the loop) the connection the inline path uses;
@@ -345,7 +356,7 @@ class GroupCommitWriter:
             conn.detach()
             if conn.dialect.name == "sqlite":
                 conn.exec_driver_sql(f"PRAGMA busy_timeout={INLINE_BUSY_MS}")
-                conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_WRITER_CACHE_KIB}")
+                self._sqlite_writer_cache(conn)
                 conn.commit()
         except Exception as exc:
             log.warning("writer: cannot open a connection yet (%s)", describe(exc))
