@@ -5,23 +5,24 @@ from empty tables."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import text
 
 from tests.support.accounts import Account, make_account
 from tests.support.processes import clean_env, thumbs_server
-from tests.support.server import BACKENDS, PG_URL, LiveServer, free_port, worker_database
-from thumbs.app import create_app
-from thumbs.config import Settings, normalize_database_url
-from thumbs.runtime import Runtime
-from thumbs.server import uvicorn_options
+from tests.support.server import (
+    BACKENDS,
+    PG_URL,
+    LiveServer,
+    serve_in_thread,
+    server_settings,
+    worker_database,
+)
+from thumbs.config import normalize_database_url
 from thumbs.store import migrate
 from thumbs.store.engine import make_engine
 from thumbs.store.models import Base
@@ -53,36 +54,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
 @pytest.fixture(scope="session")
 def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    settings = Settings(
-        database_url=database_url,
-        auth_cache_ttl=30,
-        data_dir=tmp_path_factory.mktemp("data"),
-        auto_migrate=False,
-        hash_profile="cheap-for-tests",
-    )
-    runtime = Runtime.build(settings)
-    app = create_app(settings, runtime=runtime)
-    port = free_port()
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        lifespan="on",
-        loop="asyncio",
-        **uvicorn_options(settings),  # the protocol and limits of `thumbs serve`
-    )
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("test server did not start")
-        time.sleep(0.02)
-    yield LiveServer(url=f"http://127.0.0.1:{port}", runtime=runtime)
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serve_in_thread(server_settings(database_url, tmp_path_factory.mktemp("data"))) as live:
+        yield live
 
 
 @pytest.fixture(autouse=True)

@@ -21,13 +21,20 @@ from thumbs.config import Settings, get_settings
 from thumbs.conversations.router import router as conversations_router
 from thumbs.docs.router import router as docs_router
 from thumbs.exports.router import router as exports_router
-from thumbs.feedback.router import FEEDBACKS_PATH, create_feedback, list_feedbacks_fast
+from thumbs.feedback.router import (
+    FEEDBACKS_PATH,
+    FEEDBACKS_PREFIX,
+    FEEDBACKS_SUFFIX,
+    create_feedback,
+    list_feedbacks_fast,
+)
 from thumbs.feedback.router import router as feedback_router
 from thumbs.golden.router import router as golden_router
 from thumbs.health.router import router as health_router
 from thumbs.kit import handlers, openapi
 from thumbs.kit.body import MAX_BODY_BYTES
 from thumbs.kit.compat import GoClientScores
+from thumbs.kit.hot import HotRoute, ThumbsAPI
 from thumbs.kit.intake import WholeBody
 from thumbs.review.router import router as review_router
 from thumbs.review.thumbs_router import router as thumbs_router
@@ -79,7 +86,9 @@ def configure_logging(level: str) -> None:
     log.setLevel(level.upper())
 
 
-def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, runtime: Runtime | None = None, hot_routes: bool = True
+) -> ThumbsAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
     console = create_console()
@@ -104,7 +113,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             rt.http = None
             rt.stop()
 
-    app = FastAPI(
+    app = ThumbsAPI(
         title="thumbs",
         version=__version__,
         description=DESCRIPTION,
@@ -128,6 +137,16 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     listing = Route(FEEDBACKS_PATH, list_feedbacks_fast, methods=["GET"], include_in_schema=False)
     listing.methods = {"GET"}  # like the FastAPI route: no HEAD
     app.router.routes.insert(1, listing)
+    if hot_routes and not settings.telemetry:
+        # both served ahead of the middleware stack too, where nothing else is on their way
+        # (thumbs.kit.hot); the routes above serve the requests that are not
+        app.serve_hot(
+            [
+                HotRoute("POST", FEEDBACKS_PREFIX, FEEDBACKS_SUFFIX, "id", create_feedback),
+                HotRoute("GET", FEEDBACKS_PREFIX, FEEDBACKS_SUFFIX, "id", list_feedbacks_fast),
+            ],
+            body_limit=MAX_BODY_BYTES,
+        )
     app.include_router(feedback_router)
     app.include_router(assistants_router)
     app.include_router(conversations_router)

@@ -6,19 +6,69 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
+import uvicorn
 from sqlalchemy import Connection, Engine, make_url, text
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from thumbs.app import create_app
+from thumbs.config import Settings
+from thumbs.kit.hot import ThumbsAPI
 from thumbs.runtime import Runtime
+from thumbs.server import uvicorn_options
 from thumbs.store.engine import make_engine
 
 PG_URL = os.environ.get("THUMBS_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
+
+
+def server_settings(database_url: str, data_dir: Path) -> Settings:
+    """The settings of the test servers: a migrated database, a cheap password hash."""
+    return Settings(
+        database_url=database_url,
+        auth_cache_ttl=30,
+        data_dir=data_dir,
+        auto_migrate=False,
+        hash_profile="cheap-for-tests",
+    )
+
+
+@contextmanager
+def serve_in_thread(settings: Settings, *, hot_routes: bool = True) -> Iterator[LiveServer]:
+    """thumbs on a loopback port, served by uvicorn in a thread of the test process with
+    the protocol and limits of ``thumbs serve``."""
+    runtime = Runtime.build(settings)
+    app = create_app(settings, runtime=runtime, hot_routes=hot_routes)
+    port = free_port()
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        loop="asyncio",
+        **uvicorn_options(settings),
+    )
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("test server did not start")
+        time.sleep(0.02)
+    try:
+        yield LiveServer(url=f"http://127.0.0.1:{port}", runtime=runtime, app=app)
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
 
 
 def free_port() -> int:
@@ -50,6 +100,7 @@ def worker_database(url: str) -> str:
 class LiveServer:
     url: str
     runtime: Runtime
+    app: ThumbsAPI
 
     def client(self, auth: tuple[str, str] | None = None) -> httpx.Client:
         return httpx.Client(base_url=self.url, auth=auth, timeout=30)

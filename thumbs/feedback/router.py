@@ -22,7 +22,8 @@ from thumbs.kit.responses import JSON, no_content
 from thumbs.kit.schemas import READ_ERRORS, WRITE_ERRORS, error_responses
 from thumbs.kit.timefmt import UtcDateTime
 
-FEEDBACKS_PATH = "/v1/Assistants/{id}/Feedbacks"
+FEEDBACKS_PREFIX, FEEDBACKS_SUFFIX = "/v1/Assistants/", "/Feedbacks"
+FEEDBACKS_PATH = FEEDBACKS_PREFIX + "{id}" + FEEDBACKS_SUFFIX
 # PUT /{fid} changes a verdict: it is served by thumbs.review.router, with every route that
 # changes one (one rule: thumbs.review.service.change_verdict)
 router = APIRouter(prefix=FEEDBACKS_PATH, tags=["Feedback"])

@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 GO_USER_AGENT = b"twilio-go/"
 
 
-def _from_go(scope: Scope) -> bool:
+def from_go(scope: Scope) -> bool:
     for name, value in scope["headers"]:
         if name == b"user-agent":
             return bool(value.startswith(GO_USER_AGENT))
@@ -53,7 +53,7 @@ class GoClientScores:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or "/Feedbacks" not in scope["path"] or not _from_go(scope):
+        if scope["type"] != "http" or "/Feedbacks" not in scope["path"] or not from_go(scope):
             await self.app(scope, receive, send)
             return
         start: Message = {}
