@@ -1,13 +1,13 @@
 """The hot routes, served past the middleware stack.
 
-Under a realistic create load the way of a request through Starlette's and FastAPI's
-layers (the error middleware, thumbs' own middlewares, the exception middleware, the exit
-stack, the router's matching, the route's exception wrapper) cost a realistic create about
-a fifth of its CPU (bench/README.md). A few routes carry nearly all the traffic (the
-feedback create and the Twilio list), so :class:`ThumbsAPI` serves them directly: the same endpoint, the same body
-intake (:class:`~thumbs.kit.intake.WholeBody`), the same exception handlers looked up the
-way Starlette looks them up, and, for an exception no handler takes, the app's handler of
-last resort, then the exception raised on (as Starlette's error middleware does).
+Under a realistic create load the way of a request through Starlette's and FastAPI's layers
+(the error middleware, thumbs' own middlewares, the exception middleware, the exit stack,
+the router's matching, the route's exception wrapper) cost a realistic create about a fifth
+of its CPU (bench/README.md). A few routes carry nearly all the traffic (the feedback create
+and the Twilio list), so :class:`ThumbsAPI` serves them directly: the same endpoint, the
+same body intake (:class:`~thumbs.kit.intake.WholeBody`), the same exception handlers looked
+up the way Starlette looks them up, and, for an exception no handler takes, the app's
+handler of last resort, then the exception raised on (as Starlette's error middleware does).
 
 It takes a request only when the full stack would route it to the same endpoint with
 nothing else to do on the way. Everything else goes the usual way, untouched: a path that
