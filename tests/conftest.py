@@ -18,6 +18,7 @@ from sqlalchemy import text
 from tests.support.accounts import Account, make_account
 from tests.support.processes import clean_env, thumbs_server
 from tests.support.server import BACKENDS, PG_URL, LiveServer, free_port, worker_database
+from tests.support.tls import share_the_default_ssl_context
 from thumbs.app import create_app
 from thumbs.config import Settings, normalize_database_url
 from thumbs.runtime import Runtime
@@ -25,6 +26,8 @@ from thumbs.server import uvicorn_options
 from thumbs.store import migrate
 from thumbs.store.engine import make_engine
 from thumbs.store.models import Base
+
+share_the_default_ssl_context()
 
 # state the schema itself holds (made by a migration), not data of a test
 KEPT_TABLES = {"credential_epoch"}
