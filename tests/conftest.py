@@ -22,10 +22,13 @@ from tests.support.server import (
     server_settings,
     worker_database,
 )
+from tests.support.tls import share_the_default_ssl_context
 from thumbs.config import normalize_database_url
 from thumbs.store import migrate
 from thumbs.store.engine import make_engine
 from thumbs.store.models import Base
+
+share_the_default_ssl_context()
 
 # state the schema itself holds (made by a migration), not data of a test
 KEPT_TABLES = {"credential_epoch"}

@@ -12,7 +12,7 @@ import httpx
 
 from tests.support.accounts import Account, make_api_key
 from tests.support.http import assert_error
-from tests.support.processes import clean_env, run_thumbs, thumbs_server
+from tests.support.processes import clean_env, run_thumbs, thumbs_servers
 from tests.support.server import LiveServer
 from thumbs.auth.service import CredentialCache, Principal
 from thumbs.store.models import ApiKey
@@ -125,10 +125,7 @@ def test_a_key_revoked_through_one_server_is_refused_by_another(
         THUMBS_AUTH_CACHE_TTL="3600",
         THUMBS_AUTO_MIGRATE="false",
     )
-    with (
-        thumbs_server(env, tmp_path / "one.log") as one,
-        thumbs_server(env, tmp_path / "two.log") as two,
-    ):
+    with thumbs_servers(env, tmp_path / "one.log", tmp_path / "two.log") as (one, two):
         clients = [httpx.Client(base_url=url, auth=(key.sid, key.secret)) for url in (one, two)]
         try:
             for client in clients:

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.processes import Load, make_tenant, serving, stored_ids
+from tests.support.processes import Load, make_tenant, serving, start_all, stored_ids
 
 pytestmark = pytest.mark.slow
 
@@ -58,8 +58,7 @@ def test_kill_9_loses_nothing_acknowledged_and_retries_replay_after_restart(
         ids = list(acknowledged.values())
         assert stored_ids(database_url, ids) == dict.fromkeys(ids, 1)
 
-        for s in servers:
-            s.start()
+        start_all(servers)
         # every request left unanswered, and every third one answered, retried with its
         # token (on the other server, where there are two)
         tokens = [t for n, t in enumerate(load.bodies) if t not in acknowledged or n % 3 == 0]

@@ -54,17 +54,29 @@ def run_thumbs(
 def thumbs_server(env: dict[str, str], log: Path) -> Iterator[str]:
     """A ``thumbs serve`` process on a free loopback port (its log in ``log``), stopped on
     exit; yields its base URL once it answers."""
-    port = free_port()
-    with log.open("wb") as sink:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "thumbs.cli", "serve", "--port", str(port)],
-            env={"THUMBS_LOG_LEVEL": "warning", **env},
-            stdout=subprocess.DEVNULL,
-            stderr=sink,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
+    with thumbs_servers(env, log) as (url,):
+        yield url
+
+
+@contextlib.contextmanager
+def thumbs_servers(env: dict[str, str], *logs: Path) -> Iterator[list[str]]:
+    """One ``thumbs serve`` process per log, as :func:`thumbs_server`: all are launched
+    first and then waited for, so that they start side by side; yields their base URLs."""
+    with contextlib.ExitStack() as stack:
+        procs: list[tuple[subprocess.Popen[bytes], str, Path]] = []
+        for log in logs:
+            port = free_port()
+            sink = stack.enter_context(log.open("wb"))
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "thumbs.cli", "serve", "--port", str(port)],
+                env={"THUMBS_LOG_LEVEL": "warning", **env},
+                stdout=subprocess.DEVNULL,
+                stderr=sink,
+            )
+            stack.callback(_stop, proc)
+            procs.append((proc, f"http://127.0.0.1:{port}", log))
+        deadline = time.monotonic() + 60
+        for proc, url, log in procs:
             while True:
                 try:
                     httpx.get(f"{url}/openapi.json", timeout=1)
@@ -73,10 +85,12 @@ def thumbs_server(env: dict[str, str], log: Path) -> Iterator[str]:
                     assert proc.poll() is None, log.read_text(errors="replace")
                     assert time.monotonic() < deadline, "thumbs serve did not start"
                     time.sleep(0.1)
-            yield url
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+        yield [url for _, url, _ in procs]
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    proc.wait(timeout=30)
 
 
 def no_traceback(res: subprocess.CompletedProcess[str]) -> None:
@@ -95,6 +109,10 @@ class Served:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Served:
+        """Launch the process and wait until it answers."""
+        return self.launch().wait_started()
+
+    def launch(self) -> Served:
         env = clean_env(
             THUMBS_DATABASE_URL=self.database_url,
             THUMBS_DATA_DIR=str(self.log_path.parent),
@@ -109,6 +127,10 @@ class Served:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
+        return self
+
+    def wait_started(self) -> Served:
+        assert self.proc is not None
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             try:
@@ -140,6 +162,14 @@ class Served:
             self.proc.wait(timeout=30)
 
 
+def start_all(servers: list[Served]) -> None:
+    """Launch every server, then wait for each: they start side by side."""
+    for s in servers:
+        s.launch()
+    for s in servers:
+        s.wait_started()
+
+
 @contextlib.contextmanager
 def serving(
     database_url: str, tmp_path: Path, count: int = 1, **settings: str
@@ -147,8 +177,7 @@ def serving(
     """``count`` servers on one database, stopped (killed if need be) at the end."""
     servers = [Served(database_url, tmp_path / f"server{i}.log", **settings) for i in range(count)]
     try:
-        for s in servers:
-            s.start()
+        start_all(servers)
         yield servers
     finally:
         for s in servers:

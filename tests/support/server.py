@@ -107,11 +107,19 @@ class LiveServer:
 
 
 @contextmanager
-def exhausted_pool(engine: Engine) -> Iterator[None]:
+def exhausted_pool(engine: Engine, wait: float = 0.5) -> Iterator[None]:
     """Every connection the engine's pool may open is taken (the last try waited the pool
-    timeout) until the block ends."""
+    timeout) until the block ends.
+
+    Meanwhile the pool waits ``wait`` seconds for a connection instead of its configured
+    timeout (THUMBS_DB_POOL_TIMEOUT, 3 s by default): a request still waits for the pool,
+    times out there and is answered by the same code, only sooner (each wait of 3 s made
+    these tests sit idle for 9 s)."""
+    pool = engine.pool
+    configured = pool._timeout  # type: ignore[attr-defined]  # QueuePool's own wait
     held: list[Connection] = []
     try:
+        pool._timeout = wait  # type: ignore[attr-defined]
         for _ in range(1000):
             try:
                 held.append(engine.connect())
@@ -119,5 +127,6 @@ def exhausted_pool(engine: Engine) -> Iterator[None]:
                 break
         yield
     finally:
+        pool._timeout = configured  # type: ignore[attr-defined]
         for conn in held:
             conn.close()
