@@ -437,3 +437,32 @@ def test_a_first_import_still_finds_a_row_it_wrote_under_a_source_id(
     data = jsonl(first, *filler, {"id": given, "session_id": "t"})
     report = run_import(server, account, assistant_id, data)
     assert (report.imported, report.present) == (1 + parsing.BATCH_ROWS, 1)
+
+
+def test_a_failure_while_writing_leaves_nothing_imported(
+    server: LiveServer,
+    api: httpx.Client,
+    account: Account,
+    assistant_id: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The batches are written by a thread of their own: an error there ends the import,
+    which rolls back what the batches before it wrote."""
+    real = imports.write_imported
+    calls = 0
+
+    def failing(*args: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise RuntimeError("the store went away")
+        real(*args)
+
+    monkeypatch.setattr(imports, "write_imported", failing)
+    rows = [{"id": f"w{i}", "session_id": "s"} for i in range(3 * parsing.BATCH_ROWS)]
+    with pytest.raises(RuntimeError, match="went away"):
+        run_import(server, account, assistant_id, jsonl(*rows))
+    assert calls == 2
+    assert listed(api, assistant_id) == []
+    monkeypatch.setattr(imports, "write_imported", real)
+    assert run_import(server, account, assistant_id, jsonl(*rows)).imported == len(rows)

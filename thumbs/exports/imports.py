@@ -37,7 +37,9 @@ large files when the server is quiet, or on PostgreSQL, where nothing waits.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+import queue
+import threading
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, cast
@@ -56,10 +58,11 @@ from thumbs.exports.parsing import (
 )
 from thumbs.feedback.service import AssistantRef
 from thumbs.kit import errors as E
+from thumbs.kit.driver import driver_cursor
 from thumbs.kit.timefmt import utcnow
 from thumbs.store import rollups
-from thumbs.store.models import Feedback
-from thumbs.store.sql import RawInsert, messages_by_id
+from thumbs.store.models import Feedback, Message
+from thumbs.store.sql import RawInsert
 
 __all__ = ["PARSERS", "ImportReport", "Rejected", "SourceFormat", "format_of", "import_feedback"]
 
@@ -139,11 +142,12 @@ def write_imported(conn: Connection, assistant: AssistantRef, rows: Sequence[Rea
     Anything that must accompany every new feedback row belongs here too. On PostgreSQL the
     rows go in by ``COPY``."""
     message_ids = {r[6] for r in rows if r[6] is not None}
-    logged = {
-        mid: pk
-        for pk, mid, account_pk in (messages_by_id(conn, message_ids) if message_ids else ())
-        if account_pk == assistant.account_pk
-    }
+    found = (
+        _by_id(conn, Message.__tablename__, "pk, id, account_pk", message_ids)
+        if message_ids
+        else []
+    )
+    logged = {mid: pk for pk, mid, account_pk in found if account_pk == assistant.account_pk}
     get = logged.get
     tail = (assistant.account_pk, assistant.pk, CHANNEL, STATUS)
     INSERT_IMPORTED.run_values(
@@ -159,21 +163,29 @@ def write_imported(conn: Connection, assistant: AssistantRef, rows: Sequence[Rea
     )
 
 
+def _by_id(conn: Connection, table: str, columns: str, ids: Collection[str]) -> list[Any]:
+    """``SELECT columns FROM table WHERE id IN ids`` on the driver's cursor: on SQLite one
+    mark per id; on PostgreSQL one array (``id = ANY(%s)``), so that the server plans the
+    statement once (a list of a thousand marks was planned again for every batch: as long
+    as the lookups themselves)."""
+    params: list[Any]
+    if conn.dialect.name == "postgresql":
+        sql, params = f'SELECT {columns} FROM "{table}" WHERE id = ANY(%s)', [list(ids)]  # noqa: S608
+    else:
+        marks = ", ".join(["?"] * len(ids))
+        sql, params = f'SELECT {columns} FROM "{table}" WHERE id IN ({marks})', list(ids)  # noqa: S608
+    with driver_cursor(conn) as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+
+
 def _present(conn: Connection, *, assistant_pk: int, candidates: set[str]) -> set[str]:
     """Which of these feedback ids this assistant has already: one driver-level statement
     on the unique index of ids (building the equivalent ``select … IN`` per batch cost more
     than running it; and with ``assistant_pk`` in the WHERE clause PostgreSQL walked the
     assistant's rows instead, slower with every batch imported)."""
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    marks = ", ".join([mark] * len(candidates))
-    table = Feedback.__tablename__
-    sql = f'SELECT id, assistant_pk FROM "{table}" WHERE id IN ({marks})'  # noqa: S608
-    cursor = conn.connection.cursor()
-    try:
-        cursor.execute(sql, tuple(candidates))
-        return {fid for fid, owner in cursor.fetchall() if owner == assistant_pk}
-    finally:
-        cursor.close()
+    found = _by_id(conn, Feedback.__tablename__, "id, assistant_pk", candidates)
+    return {fid for fid, owner in found if owner == assistant_pk}
 
 
 def _has_feedback(conn: Connection, *, assistant_pk: int) -> bool:
@@ -259,6 +271,43 @@ class _Writer:
         return ready
 
 
+WRITES_AHEAD = 2  # batches read while the writing thread is busy
+
+
+def _write_all(
+    writer: _Writer, batches: Iterator[Parsed], progress: Callable[[int], None] | None
+) -> None:
+    """Every batch written by a thread of its own, while this one takes the next from the
+    parsers (unpickling it) or parses it: the drivers release the GIL while the database
+    works. One thread uses the connection at a time (this one again once it returns)."""
+    work: queue.Queue[Parsed | None] = queue.Queue(maxsize=WRITES_AHEAD)
+    failed: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            while (batch := work.get()) is not None:
+                writer.write(batch)
+        except BaseException as exc:
+            failed.append(exc)
+            while work.get() is not None:  # the reader stops at its next batch
+                pass
+
+    thread = threading.Thread(target=write, name="thumbs-import-writer", daemon=True)
+    thread.start()
+    try:
+        for batch in batches:
+            if failed:
+                break
+            work.put(batch)
+            if progress is not None:
+                progress(batch.position)
+    finally:
+        work.put(None)
+        thread.join()
+    if failed:
+        raise failed[0]
+
+
 def _file_path(stream: IO[bytes]) -> str | None:
     """The path of ``stream`` when it is a regular file read from its start."""
     name = getattr(stream, "name", None)
@@ -316,10 +365,7 @@ def import_feedback(
                 if parse_apart
                 else Parser(**settings).batches(stream, fmt)
             )
-            for batch in batches:
-                writer.write(batch)
-                if progress is not None:
-                    progress(batch.position)
+            _write_all(writer, batches, progress)
         except BaseException:
             transaction.rollback()
             raise

@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import marshal
 import multiprocessing
 import re
 import traceback
@@ -413,18 +414,34 @@ def _parse_part(
     parts: int,
     settings: dict[str, Any],
 ) -> None:
-    """A parsing process: sends each parsed batch of its part, then None (or the text of
-    an error)."""
+    """A parsing process: sends each parsed batch of its part (:func:`_packed`), then None
+    (or the text of an error)."""
     try:
         parser = Parser(**settings)
         with open(path, "rb") as stream:
             for batch in parser.batches(stream, fmt, part=part, parts=parts):
-                sender.send(batch)
-        sender.send(None)
+                sender.send_bytes(_packed(batch))
+        sender.send_bytes(marshal.dumps(None))
     except BaseException:
-        sender.send(traceback.format_exc())
+        sender.send_bytes(marshal.dumps(traceback.format_exc()))
     finally:
         sender.close()
+
+
+def _packed(batch: Parsed) -> bytes:
+    """A batch as ``marshal`` writes it: its rows are tuples of strings, numbers and None,
+    which ``marshal`` writes and reads in about half the time ``pickle`` takes (it keeps no
+    memo of every object)."""
+    rejected = [(r.line, r.code, r.field, r.message) for r in batch.rejected]
+    return marshal.dumps((batch.ready, rejected, batch.rows, batch.position))
+
+
+def _unpacked(data: bytes) -> Parsed | str | None:
+    item = marshal.loads(data)  # noqa: S302 - from our own parsing process, over its pipe
+    if item is None or isinstance(item, str):
+        return item
+    ready, rejected, rows, position = item
+    return Parsed(ready, [Rejected(*r) for r in rejected], rows, position)
 
 
 def parsed_in_processes(
@@ -456,7 +473,7 @@ def parsed_in_processes(
         while live:
             receiver = live[turn]
             try:
-                item = receiver.recv()
+                item = _unpacked(receiver.recv_bytes())
             except EOFError:
                 raise RuntimeError("a parsing process ended before the file") from None
             if isinstance(item, str):
