@@ -446,8 +446,8 @@ def test_a_failure_while_writing_leaves_nothing_imported(
     assistant_id: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The batches are written by a thread of their own: an error there ends the import,
-    which rolls back what the batches before it wrote."""
+    """An error while a batch is written ends the import, which rolls back what the
+    batches before it wrote."""
     real = imports.write_imported
     calls = 0
 

@@ -21,11 +21,12 @@ HTTP here; ``thumbs import feedback`` runs it).
 * **What is written**: a feedback of the assistant with ``channel`` ``import``, status
   ``pending``, its type from the score and the assistant's threshold (as the API does),
   linked to the message when a message with that id was logged in the account, with the
-  dates given (else now; ``date_updated`` defaults to ``date_created``). Rows go in with
-  the create path's bulk insert, a thousand at a time (:func:`write_imported`; ``COPY`` on
-  PostgreSQL).
+  dates given (else now; ``date_updated`` defaults to ``date_created``). Rows go in by
+  the create path's bulk insert, a thousand at a time, as tuples the parser made ready
+  (:func:`write_imported`; ``COPY`` on PostgreSQL).
 * **Parsing apart.** Reading, validating and keying rows needs no database
-  (:mod:`thumbs.exports.parsing`); a large file is parsed by other processes (a JSONL
+  (:mod:`thumbs.exports.parsing`: a row as an export writes it is checked without the
+  model, anything else by the model); a large file is parsed by other processes (a JSONL
   file by ``PARSERS``, taking its blocks of lines in turn) while this one writes
   (:class:`_Writer`) in its one transaction, batch after batch.
 
@@ -37,9 +38,7 @@ large files when the server is quiet, or on PostgreSQL, where nothing waits.
 from __future__ import annotations
 
 import os
-import queue
-import threading
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, cast
@@ -271,43 +270,6 @@ class _Writer:
         return ready
 
 
-WRITES_AHEAD = 2  # batches read while the writing thread is busy
-
-
-def _write_all(
-    writer: _Writer, batches: Iterator[Parsed], progress: Callable[[int], None] | None
-) -> None:
-    """Every batch written by a thread of its own, while this one takes the next from the
-    parsers (unpickling it) or parses it: the drivers release the GIL while the database
-    works. One thread uses the connection at a time (this one again once it returns)."""
-    work: queue.Queue[Parsed | None] = queue.Queue(maxsize=WRITES_AHEAD)
-    failed: list[BaseException] = []
-
-    def write() -> None:
-        try:
-            while (batch := work.get()) is not None:
-                writer.write(batch)
-        except BaseException as exc:
-            failed.append(exc)
-            while work.get() is not None:  # the reader stops at its next batch
-                pass
-
-    thread = threading.Thread(target=write, name="thumbs-import-writer", daemon=True)
-    thread.start()
-    try:
-        for batch in batches:
-            if failed:
-                break
-            work.put(batch)
-            if progress is not None:
-                progress(batch.position)
-    finally:
-        work.put(None)
-        thread.join()
-    if failed:
-        raise failed[0]
-
-
 def _file_path(stream: IO[bytes]) -> str | None:
     """The path of ``stream`` when it is a regular file read from its start."""
     name = getattr(stream, "name", None)
@@ -365,7 +327,10 @@ def import_feedback(
                 if parse_apart
                 else Parser(**settings).batches(stream, fmt)
             )
-            _write_all(writer, batches, progress)
+            for batch in batches:
+                writer.write(batch)
+                if progress is not None:
+                    progress(batch.position)
         except BaseException:
             transaction.rollback()
             raise
