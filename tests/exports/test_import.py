@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from thumbs.exports import imports, parsing
 from thumbs.feedback.service import assistant_ref
 from thumbs.kit import errors as E
 from thumbs.kit import ids
+from thumbs.store import rollups
 
 
 def run_import(
@@ -437,3 +439,68 @@ def test_a_first_import_still_finds_a_row_it_wrote_under_a_source_id(
     data = jsonl(first, *filler, {"id": given, "session_id": "t"})
     report = run_import(server, account, assistant_id, data)
     assert (report.imported, report.present) == (1 + parsing.BATCH_ROWS, 1)
+
+
+def test_a_failure_while_writing_leaves_nothing_imported(
+    server: LiveServer,
+    api: httpx.Client,
+    account: Account,
+    assistant_id: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An error while a batch is written ends the import, which rolls back what the
+    batches before it wrote."""
+    real = imports.write_imported
+    calls = 0
+
+    def failing(*args: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise RuntimeError("the store went away")
+        real(*args)
+
+    monkeypatch.setattr(imports, "write_imported", failing)
+    rows = [{"id": f"w{i}", "session_id": "s"} for i in range(3 * parsing.BATCH_ROWS)]
+    with pytest.raises(RuntimeError, match="went away"):
+        run_import(server, account, assistant_id, jsonl(*rows))
+    assert calls == 2
+    assert listed(api, assistant_id) == []
+    monkeypatch.setattr(imports, "write_imported", real)
+    assert run_import(server, account, assistant_id, jsonl(*rows)).imported == len(rows)
+
+
+def test_imported_rows_are_counted_in_the_rollups(
+    server: LiveServer, account: Account, assistant_id: str, tmp_path: Path
+) -> None:
+    """Every row written (over several batches, parsed apart or not, with and without a
+    score, text and dates) is in the analytics cells as a recomputation from the rows
+    gives them; rows skipped (present, repeated) add nothing."""
+    rows = [
+        {
+            "id": f"c{i}",
+            "session_id": f"s{i % 5}",
+            **({"score": (i % 11) / 10} if i % 4 else {}),
+            **({"text": f"note {i}"} if i % 3 else {}),
+            **(
+                {"date_created": f"2026-0{1 + i % 3}-0{1 + i % 7}T{i % 24:02d}:30:00Z"}
+                if i % 6
+                else {}
+            ),
+        }
+        for i in range(2 * parsing.BATCH_ROWS + 300)
+    ]
+    path = tmp_path / "counted.jsonl"
+    path.write_bytes(jsonl(*rows, rows[3]))
+    assert import_file(server, account, assistant_id, path, apart=True).imported == len(rows)
+    assert import_file(server, account, assistant_id, path, apart=False).present == len(rows)
+    other = jsonl(*({**r, "id": f"d{i}"} for i, r in enumerate(rows[:1200])))
+    assert run_import(server, account, assistant_id, other).imported == 1200
+    with server.runtime.store.engine.connect() as conn:
+        stored = rollups.stored(conn, account_pk=account.pk)
+        expected = rollups.recomputed(conn, account_pk=account.pk)
+    for grain, cells in expected.items():
+        assert set(stored[grain]) == set(cells), grain
+        for key, values in cells.items():
+            for want, got in zip(values, stored[grain][key], strict=True):
+                assert math.isclose(got, want, abs_tol=1e-9), (grain, key)

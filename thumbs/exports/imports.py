@@ -21,11 +21,12 @@ HTTP here; ``thumbs import feedback`` runs it).
 * **What is written**: a feedback of the assistant with ``channel`` ``import``, status
   ``pending``, its type from the score and the assistant's threshold (as the API does),
   linked to the message when a message with that id was logged in the account, with the
-  dates given (else now; ``date_updated`` defaults to ``date_created``). Rows go in with
-  the create path's bulk insert, a thousand at a time (:func:`write_imported`; ``COPY`` on
-  PostgreSQL).
+  dates given (else now; ``date_updated`` defaults to ``date_created``). Rows go in by
+  the create path's bulk insert, a thousand at a time, as tuples the parser made ready
+  (:func:`write_imported`; ``COPY`` on PostgreSQL).
 * **Parsing apart.** Reading, validating and keying rows needs no database
-  (:mod:`thumbs.exports.parsing`); a large file is parsed by other processes (a JSONL
+  (:mod:`thumbs.exports.parsing`: a row as an export writes it is checked without the
+  model, anything else by the model); a large file is parsed by other processes (a JSONL
   file by ``PARSERS``, taking its blocks of lines in turn) while this one writes
   (:class:`_Writer`) in its one transaction, batch after batch.
 
@@ -37,7 +38,7 @@ large files when the server is quiet, or on PostgreSQL, where nothing waits.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, cast
@@ -54,13 +55,13 @@ from thumbs.exports.parsing import (
     parsed_in_processes,
     rejection,
 )
-from thumbs.feedback.jobs import INSERT_FEEDBACK
-from thumbs.feedback.service import AssistantRef, feedback_type_for
+from thumbs.feedback.service import AssistantRef
 from thumbs.kit import errors as E
+from thumbs.kit.driver import driver_cursor
 from thumbs.kit.timefmt import utcnow
 from thumbs.store import rollups
-from thumbs.store.models import Feedback
-from thumbs.store.sql import messages_by_id
+from thumbs.store.models import Feedback, Message
+from thumbs.store.sql import RawInsert
 
 __all__ = ["PARSERS", "ImportReport", "Rejected", "SourceFormat", "format_of", "import_feedback"]
 
@@ -112,12 +113,69 @@ def format_of(path: Path) -> SourceFormat:
 # -- writing ---------------------------------------------------------------------------------
 
 
-def write_imported(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """The one place imported feedback is written (in the import's transaction). Anything
-    that must accompany every new feedback row belongs here too: the analytics rollups.
-    On PostgreSQL the rows go in by ``COPY``."""
-    INSERT_FEEDBACK.run(conn, rows, copy=True)
-    rollups.created(conn, rows)
+# The columns an import writes, in the order of a ready row's values (its positions 4 to
+# 11: :data:`~thumbs.exports.parsing.Ready`), then what the writer adds: the message
+# linked, and the constants of the import
+IMPORT_COLUMNS = (
+    "id",
+    "session_id",
+    "message_id",
+    "score",
+    "text",
+    "feedback_type",
+    "date_created",
+    "date_updated",
+    "message_pk",
+    "account_pk",
+    "assistant_pk",
+    "channel",
+    "status",
+)
+INSERT_IMPORTED = RawInsert(Feedback.__table__, IMPORT_COLUMNS)
+STATUS = "pending"
+
+
+def write_imported(conn: Connection, assistant: AssistantRef, rows: Sequence[Ready]) -> None:
+    """The one place imported feedback is written (in the import's transaction): the rows,
+    linked to the messages with their ids logged in the account, and their rollups.
+    Anything that must accompany every new feedback row belongs here too. On PostgreSQL the
+    rows go in by ``COPY``."""
+    message_ids = {r[6] for r in rows if r[6] is not None}
+    found = (
+        _by_id(conn, Message.__tablename__, "pk, id, account_pk", message_ids)
+        if message_ids
+        else []
+    )
+    logged = {mid: pk for pk, mid, account_pk in found if account_pk == assistant.account_pk}
+    get = logged.get
+    tail = (assistant.account_pk, assistant.pk, CHANNEL, STATUS)
+    INSERT_IMPORTED.run_values(
+        conn, [(*r[4:12], get(r[6]) if r[6] else None, *tail) for r in rows], copy=True
+    )
+    rollups.created_cells(
+        conn,
+        account_pk=assistant.account_pk,
+        assistant_pk=assistant.pk,
+        status=STATUS,
+        channel=CHANNEL,
+        rows=[(r[12], r[9], r[7], r[8]) for r in rows],
+    )
+
+
+def _by_id(conn: Connection, table: str, columns: str, ids: Collection[str]) -> list[Any]:
+    """``SELECT columns FROM table WHERE id IN ids`` on the driver's cursor: on SQLite one
+    mark per id; on PostgreSQL one array (``id = ANY(%s)``), so that the server plans the
+    statement once (a list of a thousand marks was planned again for every batch: as long
+    as the lookups themselves)."""
+    params: list[Any]
+    if conn.dialect.name == "postgresql":
+        sql, params = f'SELECT {columns} FROM "{table}" WHERE id = ANY(%s)', [list(ids)]  # noqa: S608
+    else:
+        marks = ", ".join(["?"] * len(ids))
+        sql, params = f'SELECT {columns} FROM "{table}" WHERE id IN ({marks})', list(ids)  # noqa: S608
+    with driver_cursor(conn) as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
 
 
 def _present(conn: Connection, *, assistant_pk: int, candidates: set[str]) -> set[str]:
@@ -125,16 +183,8 @@ def _present(conn: Connection, *, assistant_pk: int, candidates: set[str]) -> se
     on the unique index of ids (building the equivalent ``select … IN`` per batch cost more
     than running it; and with ``assistant_pk`` in the WHERE clause PostgreSQL walked the
     assistant's rows instead, slower with every batch imported)."""
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    marks = ", ".join([mark] * len(candidates))
-    table = Feedback.__tablename__
-    sql = f'SELECT id, assistant_pk FROM "{table}" WHERE id IN ({marks})'  # noqa: S608
-    cursor = conn.connection.cursor()
-    try:
-        cursor.execute(sql, tuple(candidates))
-        return {fid for fid, owner in cursor.fetchall() if owner == assistant_pk}
-    finally:
-        cursor.close()
+    found = _by_id(conn, Feedback.__tablename__, "id, assistant_pk", candidates)
+    return {fid for fid, owner in found if owner == assistant_pk}
 
 
 def _has_feedback(conn: Connection, *, assistant_pk: int) -> bool:
@@ -160,7 +210,6 @@ class _Writer:
         self.conn = conn
         self.assistant = assistant
         self.report = report
-        self.now = utcnow()
         # digest of a key met in the file -> digest of its row's content << 32 | its line
         self.seen: dict[int, int] = {}
         # a first import: the hashes of the ids it wrote, else None
@@ -176,23 +225,23 @@ class _Writer:
             return
         written = self.written
         if written is None:
-            candidates = {r[1] for r in ready} | {r[2] for r in ready if r[2]}
+            candidates = {r[4] for r in ready} | {r[3] for r in ready if r[3]}
         else:
-            candidates = {r[2] for r in ready if r[2] and hash(r[2]) in written}
+            candidates = {r[3] for r in ready if r[3] and hash(r[3]) in written}
         present = (
             _present(self.conn, assistant_pk=self.assistant.pk, candidates=candidates)
             if candidates
             else set()
         )
         new = (
-            [r for r in ready if r[1] not in present and r[2] not in present] if present else ready
+            [r for r in ready if r[4] not in present and r[3] not in present] if present else ready
         )
         report.present += len(ready) - len(new)
         report.imported += len(new)
         if new and report.committed:
-            write_imported(self.conn, self._rows(new))
+            write_imported(self.conn, self.assistant, new)
             if written is not None:
-                written.update([hash(r[1]) for r in new])
+                written.update([hash(r[4]) for r in new])
 
     def _first_seen(self, batch: Parsed) -> list[Ready]:
         """The rows of the batch whose key the file did not give before: a key met again is
@@ -202,7 +251,7 @@ class _Writer:
         rejected = batch.rejected
         ready: list[Ready] = []
         for row in batch.ready:
-            key, content, line = row[9], row[10], row[0]
+            line, key, content = row[0], row[1], row[2]
             earlier = seen.get(key)
             if earlier is None:
                 seen[key] = content << 32 | line
@@ -211,7 +260,7 @@ class _Writer:
                 report.repeated += 1
             else:
                 message = (
-                    f"id {row[2]!r} is on line {earlier & 0xFFFF_FFFF} already, with other values"
+                    f"id {row[3]!r} is on line {earlier & 0xFFFF_FFFF} already, with other values"
                 )
                 err = E.InvalidField(E.INVALID_VALUE, "id", message)
                 rejected = [*rejected, rejection(line, err)]
@@ -219,38 +268,6 @@ class _Writer:
             rejected.sort(key=lambda r: r.line)
         report.rejected.extend(rejected)
         return ready
-
-    def _rows(self, batch: Sequence[Ready]) -> list[dict[str, Any]]:
-        a = self.assistant
-        message_ids = {r[4] for r in batch if r[4] is not None}
-        logged = {
-            mid: pk
-            for pk, mid, account_pk in (
-                messages_by_id(self.conn, message_ids) if message_ids else ()
-            )
-            if account_pk == a.account_pk
-        }
-        threshold, now = a.positive_threshold, self.now
-        return [
-            {
-                "id": fid,
-                "account_pk": a.account_pk,
-                "assistant_pk": a.pk,
-                "session_id": session_id,
-                "message_id": message_id,
-                "message_pk": logged.get(message_id) if message_id else None,
-                "user_pk": None,
-                "user_sid": None,
-                "score": score,
-                "text": text,
-                "channel": CHANNEL,
-                "feedback_type": feedback_type_for(score, threshold),
-                "status": "pending",
-                "date_created": created or now,
-                "date_updated": updated or created or now,
-            }
-            for _, fid, _, session_id, message_id, score, text, created, updated, _, _ in batch
-        ]
 
 
 def _file_path(stream: IO[bytes]) -> str | None:
@@ -294,16 +311,21 @@ def import_feedback(
         transaction = conn.begin()
         try:
             writer = _Writer(conn, assistant=assistant, report=report)
+            settings: dict[str, Any] = {
+                "account_sid": account_sid,
+                "assistant_id": assistant.id,
+                "threshold": assistant.positive_threshold,
+                "now": utcnow(),
+            }
             batches = (
                 parsed_in_processes(
                     cast(str, path),
                     fmt,
                     parts=PARSERS if fmt == "jsonl" else 1,
-                    account_sid=account_sid,
-                    assistant_id=assistant.id,
+                    settings=settings,
                 )
                 if parse_apart
-                else Parser(account_sid=account_sid, assistant_id=assistant.id).batches(stream, fmt)
+                else Parser(**settings).batches(stream, fmt)
             )
             for batch in batches:
                 writer.write(batch)

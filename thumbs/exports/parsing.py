@@ -20,22 +20,26 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import marshal
 import multiprocessing
+import re
 import traceback
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from multiprocessing.connection import Connection
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, cast
 
 import orjson
 
 from thumbs.exports.schemas import IGNORED_COLUMNS, FeedbackImport
+from thumbs.feedback.schemas import TEXT_MAX, feedback_type_for
 from thumbs.kit import errors as E
 from thumbs.kit import ids
 from thumbs.kit.body import loads_checked, parse_fields, validate_fields
-from thumbs.kit.timefmt import from_iso
+from thumbs.kit.schemas import ID_MAX
+from thumbs.kit.timefmt import ISO_DATE_PATTERN, from_iso, stored_text
 
 SourceFormat = Literal["csv", "jsonl"]
 BATCH_ROWS = 1000  # lines per block: a batch is (at most) one
@@ -50,7 +54,10 @@ class Rejected:
     message: str
 
 
-Row = tuple[int, FeedbackImport | E.ThumbsError]
+# A valid row's fields, as the model holds them: id, session_id, message_id, score, text,
+# date_created, date_updated
+Values = tuple[str | None, str, str | None, float | None, str | None, str | None, str | None]
+Row = tuple[int, Values | E.ThumbsError]
 
 
 def _jsonl_rows(stream: IO[bytes], *, part: int = 0, parts: int = 1) -> Iterator[Row]:
@@ -72,13 +79,98 @@ def _jsonl_rows(stream: IO[bytes], *, part: int = 0, parts: int = 1) -> Iterator
         if not isinstance(data, dict):
             yield number, _malformed("The line must be a JSON object")
             continue
+        values = _plain(data)
+        if values is not None:
+            yield number, values
+            continue
         try:
-            yield number, validate_fields(FeedbackImport, _taken(data), raw=raw)
+            yield number, _values(validate_fields(FeedbackImport, _taken(data), raw=raw))
         except E.ThumbsError as err:
             yield number, err
 
 
 _OPTIONAL = FeedbackImport.optional_fields
+
+
+def _values(row: FeedbackImport) -> Values:
+    return (
+        row.id,
+        row.session_id,
+        row.message_id,
+        row.score,
+        row.text,
+        row.date_created,
+        row.date_updated,
+    )
+
+
+# -- the plain path: a row as an export writes it, accepted without the model ---------------
+
+# the keys of a row the plain path reads: the model's fields under their own names, and the
+# columns not imported (a camelCase field, or any other key, goes to the model)
+_PLAIN_KEYS = frozenset(FeedbackImport.model_fields) | IGNORED_COLUMNS
+_MESSAGE_PREFIX = "aia_msg_"  # MessageId's pattern: ^aia_msg_.+$
+_DATE_MAX = 64  # IsoDate
+_ASCII_DATE = re.compile(ISO_DATE_PATTERN, re.ASCII)
+_NUL = "\x00"  # refused in every value the model reads (60016)
+
+
+def _plain_id(value: Any) -> bool:
+    """A RequiredId without NUL: a string of 1 to 256 characters, not only whitespace."""
+    return (
+        type(value) is str
+        and 0 < len(value) <= ID_MAX
+        and not value.isspace()
+        and _NUL not in value
+    )
+
+
+def _plain_date(value: Any) -> bool:
+    """An IsoDate of ASCII characters without NUL (the model's pattern reads any Unicode
+    digit; such a date is left to it)."""
+    return (
+        type(value) is str
+        and len(value) <= _DATE_MAX
+        and value.isascii()
+        and _NUL not in value
+        and _ASCII_DATE.fullmatch(value) is not None
+    )
+
+
+def _plain(data: dict[str, Any]) -> Values | None:
+    """The row's values when the model would accept the row as it is and hold these very
+    values (the rows an export writes: snake_case keys, exact types, within every limit),
+    else None: the model decides, and words any rejection. Cheaper than the model by
+    several microseconds a row; it must accept nothing the model refuses (a test compares
+    them), and may leave to the model anything unusual (a NUL in a value the model reads
+    too: the model's path refuses it, and the columns not imported may hold one, as
+    there)."""
+    if not data.keys() <= _PLAIN_KEYS:
+        return None
+    get = data.get
+    session_id, key, message_id = get("session_id"), get("id"), get("message_id")
+    score, text = get("score"), get("text")
+    created, updated = get("date_created"), get("date_updated")
+    if not _plain_id(session_id) or (key is not None and not _plain_id(key)):
+        return None
+    if message_id is not None and not (
+        type(message_id) is str
+        and len(message_id) <= ID_MAX
+        and len(message_id) > len(_MESSAGE_PREFIX)
+        and message_id.startswith(_MESSAGE_PREFIX)
+        and "\n" not in message_id
+        and _NUL not in message_id
+    ):
+        return None
+    if score is not None and not (type(score) is float and 0.0 <= score <= 1.0):
+        return None
+    if text is not None and not (type(text) is str and len(text) <= TEXT_MAX and _NUL not in text):
+        return None
+    if (created is not None and not _plain_date(created)) or (
+        updated is not None and updated != created and not _plain_date(updated)
+    ):
+        return None
+    return cast(Values, (key, session_id, message_id, score, text, created, updated))
 
 
 def _taken(data: dict[str, Any]) -> dict[str, Any]:
@@ -148,7 +240,7 @@ def _csv_records(reader: Any) -> Iterator[Row]:
             continue
         data = {name: value for name, value in zip(header, values, strict=False) if value != ""}
         try:
-            yield line, parse_fields(FeedbackImport, _taken(data))
+            yield line, _values(parse_fields(FeedbackImport, _taken(data)))
         except E.ThumbsError as err:
             yield line, err
 
@@ -172,20 +264,26 @@ def _block(line: int) -> int:
 
 # -- parsing: the rows of the file, validated and keyed (no database) ------------------------
 
-# One row ready to write: its line, its feedback id (derived from its key), its id in the
-# source, then session_id, message_id, score, text, date_created and date_updated; last
-# the digests of its key and of its content (:meth:`Parser.add`)
+# One row ready to write, as the writer takes it: its line, digests of its key (128 bits of
+# the hash its id is derived from: the same in every process, as ``hash()`` is not) and of
+# its content (:meth:`Parser.add`), its id in the source, then the values of its insert
+# (positions 4 to 11, in ``imports.IMPORT_COLUMNS`` order: its feedback id, derived from
+# its key; session_id, message_id, score, text, feedback_type, and its dates as the stores
+# take them, naive UTC in text), last the hour it counts in (the analytics rollups). The
+# writer adds what needs the database.
 Ready = tuple[
     int,
-    str,
+    int,
+    int,
     str | None,
+    str,
     str,
     str | None,
     float | None,
     str | None,
-    datetime | None,
-    datetime | None,
-    int,
+    str | None,
+    str,
+    str,
     int,
 ]
 
@@ -216,20 +314,26 @@ def rejection(line: int, err: E.ThumbsError) -> Rejected:
     return Rejected(line, err.code, err.details.get("field"), err.message)
 
 
-def _digest(data: bytes) -> int:
-    """128 bits of ``data``'s hash, the same in every process (``hash()`` is not)."""
-    return int.from_bytes(hashlib.blake2b(data, digest_size=16).digest())
+_EPOCH = datetime(1970, 1, 1)
+_ONE_HOUR = timedelta(hours=1)
 
 
 class Parser:
     """Reads, validates and keys the rows of one file (or of one part of its blocks of
-    lines), a batch at a time, and derives each row's feedback id from its key. Needs no
-    database: it runs in processes of its own for a large file (:func:`import_feedback`).
-    Keys met twice are told by the writer, which sees every part."""
+    lines), a batch at a time, and derives each row's feedback id from its key; the rows
+    come out as the writer inserts them (``now`` for a date not given, the type from the
+    assistant's ``threshold``). Needs no database: it runs in processes of its own for a
+    large file (:func:`import_feedback`). Keys met twice are told by the writer, which
+    sees every part."""
 
-    def __init__(self, *, account_sid: str, assistant_id: str) -> None:
+    def __init__(
+        self, *, account_sid: str, assistant_id: str, threshold: float, now: datetime
+    ) -> None:
         self.account_sid = account_sid
         self.assistant_id = assistant_id
+        self.threshold = threshold
+        self.now = now
+        self._now_text = stored_text(now)
 
     def batches(
         self, stream: IO[bytes], fmt: SourceFormat, *, part: int = 0, parts: int = 1
@@ -250,28 +354,56 @@ class Parser:
         batch.position = stream.tell()
         yield batch
 
-    def add(self, batch: Parsed, line: int, row: FeedbackImport) -> None:
+    def add(self, batch: Parsed, line: int, row: Values) -> None:
+        source_id, session_id, message_id, score, text, created_iso, updated_iso = row
         try:
-            created = _date(row.date_created, "date_created")
+            created = _date(created_iso, "date_created")
             updated = (
                 created
-                if row.date_updated == row.date_created  # as most exports have it
-                else _date(row.date_updated, "date_updated")
+                if updated_iso == created_iso  # as most exports have it
+                else _date(updated_iso, "date_updated")
             )
         except E.ThumbsError as err:
             batch.rejected.append(rejection(line, err))
             return
-        values = (row.session_id, row.message_id, row.score, row.text, created, updated)
+        values = (session_id, message_id, score, text, created, updated)
         content_text = orjson.dumps(values, option=orjson.OPT_NAIVE_UTC)
-        if row.id is not None:
-            key = f"id:{row.id}"
+        if source_id is not None:
+            key = f"id:{source_id}"
             # to tell a repeated row from a clash (the same in every process)
             content = zlib.crc32(content_text)
         else:
             key = f"row:{hashlib.sha256(content_text).hexdigest()}"
             content = 0  # the same key is the same content
-        fid = ids.derived_id(ids.FEEDBACK, self.account_sid, self.assistant_id, key, at=created)
-        batch.ready.append((line, fid, row.id, *values, _digest(key.encode()), content))
+        # the key's digest names the row in this import (keys met twice) and gives its id
+        digest = ids.names_digest(self.account_sid, self.assistant_id, key)
+        fid = ids.id_of_digest(ids.FEEDBACK, digest, at=created)
+        if created is None:
+            created_text, hour = self._now_text, (self.now - _EPOCH) // _ONE_HOUR
+        else:
+            created_text, hour = stored_text(created), (created - _EPOCH) // _ONE_HOUR
+        if updated is None:
+            updated_text = created_text
+        else:
+            updated_text = created_text if updated is created else stored_text(updated)
+        kind = feedback_type_for(score, self.threshold)
+        batch.ready.append(
+            (
+                line,
+                int.from_bytes(digest[:16]),
+                content,
+                source_id,
+                fid,
+                session_id,
+                message_id,
+                score,
+                text,
+                kind,
+                created_text,
+                updated_text,
+                hour,
+            )
+        )
 
 
 def _parse_part(
@@ -280,30 +412,46 @@ def _parse_part(
     fmt: SourceFormat,
     part: int,
     parts: int,
-    account_sid: str,
-    assistant_id: str,
+    settings: dict[str, Any],
 ) -> None:
-    """A parsing process: sends each parsed batch of its part, then None (or the text of
-    an error)."""
+    """A parsing process: sends each parsed batch of its part (:func:`_packed`), then None
+    (or the text of an error)."""
     try:
-        parser = Parser(account_sid=account_sid, assistant_id=assistant_id)
+        parser = Parser(**settings)
         with open(path, "rb") as stream:
             for batch in parser.batches(stream, fmt, part=part, parts=parts):
-                sender.send(batch)
-        sender.send(None)
+                sender.send_bytes(_packed(batch))
+        sender.send_bytes(marshal.dumps(None))
     except BaseException:
-        sender.send(traceback.format_exc())
+        sender.send_bytes(marshal.dumps(traceback.format_exc()))
     finally:
         sender.close()
 
 
+def _packed(batch: Parsed) -> bytes:
+    """A batch as ``marshal`` writes it: its rows are tuples of strings, numbers and None,
+    which ``marshal`` writes and reads in about half the time ``pickle`` takes (it keeps no
+    memo of every object)."""
+    rejected = [(r.line, r.code, r.field, r.message) for r in batch.rejected]
+    return marshal.dumps((batch.ready, rejected, batch.rows, batch.position))
+
+
+def _unpacked(data: bytes) -> Parsed | str | None:
+    item = marshal.loads(data)  # noqa: S302 - from our own parsing process, over its pipe
+    if item is None or isinstance(item, str):
+        return item
+    ready, rejected, rows, position = item
+    return Parsed(ready, [Rejected(*r) for r in rejected], rows, position)
+
+
 def parsed_in_processes(
-    path: str, fmt: SourceFormat, *, parts: int, account_sid: str, assistant_id: str
+    path: str, fmt: SourceFormat, *, parts: int, settings: dict[str, Any]
 ) -> Iterator[Parsed]:
     """The batches of :class:`Parser`, in the file's order, parsed by ``parts`` other
     processes while this one writes the batches before (several cores, where the GIL would
     let one thread run at a time). Each process parses every ``parts``-th block of lines
-    (it reads the others and skips them), so they take the batches in turn."""
+    (it reads the others and skips them), so they take the batches in turn. ``settings``
+    are the :class:`Parser`'s."""
     context = multiprocessing.get_context("spawn")  # nothing of this process is copied
     receivers: list[Connection] = []
     children = []
@@ -312,7 +460,7 @@ def parsed_in_processes(
             receiver, sender = context.Pipe(duplex=False)
             child = context.Process(
                 target=_parse_part,
-                args=(sender, path, fmt, part, parts, account_sid, assistant_id),
+                args=(sender, path, fmt, part, parts, settings),
                 name=f"thumbs-import-parser-{part}",
                 daemon=True,
             )
@@ -325,7 +473,7 @@ def parsed_in_processes(
         while live:
             receiver = live[turn]
             try:
-                item = receiver.recv()
+                item = _unpacked(receiver.recv_bytes())
             except EOFError:
                 raise RuntimeError("a parsing process ended before the file") from None
             if isinstance(item, str):

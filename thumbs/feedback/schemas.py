@@ -14,6 +14,14 @@ MessageId = Annotated[str, StringConstraints(max_length=ID_MAX, pattern=r"^aia_m
 FeedbackText = Annotated[str, StringConstraints(max_length=TEXT_MAX)]
 
 
+def feedback_type_for(score: float | None, threshold: float) -> str | None:
+    """Twilio score → thumbs type: ≥ threshold is positive, below is negative, none is none.
+    (Here, with no database code, for the import's parsing processes too.)"""
+    if score is None:
+        return None
+    return "positive" if score >= threshold else "negative"
+
+
 class FeedbackCreate(TwilioBody):
     """Twilio's create_feedback_request."""
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from thumbs.feedback.filters import FeedbackFilter, select_feedback
 from thumbs.feedback.jobs import CREATE_KIND, CreateJob, CreateResult, remember_user
-from thumbs.feedback.schemas import FeedbackCreate
+from thumbs.feedback.schemas import FeedbackCreate, feedback_type_for
 from thumbs.golden import service as golden
 from thumbs.kit import errors as E
 from thumbs.kit import ids
@@ -58,13 +58,6 @@ def assistant_ref(
         raise E.NotFound("Assistant", assistant_id)
     pk, threshold = rows[0]
     return AssistantRef(pk=pk, id=assistant_id, account_pk=account_pk, positive_threshold=threshold)
-
-
-def feedback_type_for(score: float | None, threshold: float) -> str | None:
-    """Twilio score → thumbs type: ≥ threshold is positive, below is negative, none is none."""
-    if score is None:
-        return None
-    return "positive" if score >= threshold else "negative"
 
 
 # -- create: one job per request, written by the group-commit writer (see jobs.py) ---------

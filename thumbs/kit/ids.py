@@ -49,13 +49,24 @@ _EPOCH = datetime(1970, 1, 1)
 _MICROSECOND = timedelta(microseconds=1)
 
 
+def names_digest(*names: str) -> bytes:
+    """The hash :func:`derived_id` derives the id of ``names`` from (an import keys its
+    rows by it too)."""
+    return hashlib.sha256("\x1f".join(names).encode()).digest()
+
+
 def derived_id(prefix: str, *names: str, at: datetime | None = None) -> str:
     """A stable id named by ``names``: the same names always give the same id, so that
     writing a row under it twice is detectable (imports). With ``at`` (naive UTC) it is a
     UUIDv7 of that time whose other bits come from the names' SHA-256: it sorts by time
     like the ids of new rows, and rows written in time order land next to each other in
     the index. Without ``at``, a UUIDv8 of the hash."""
-    b = bytearray(hashlib.sha256("\x1f".join(names).encode()).digest()[:16])
+    return id_of_digest(prefix, names_digest(*names), at=at)
+
+
+def id_of_digest(prefix: str, digest: bytes, *, at: datetime | None = None) -> str:
+    """:func:`derived_id` of the names whose :func:`names_digest` is ``digest``."""
+    b = bytearray(digest[:16])
     if at is None:
         b[6] = (b[6] & 0x0F) | 0x80  # version 8
     else:

@@ -5,6 +5,7 @@ Twilio's helper libraries parse dates only in that exact form (no fractions, no 
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -52,8 +53,21 @@ def _to_naive_utc(value: datetime) -> datetime:
 UtcDateTime = Annotated[datetime, BeforeValidator(_iso_only), AfterValidator(_to_naive_utc)]
 
 
+def stored_text(value: datetime) -> str:
+    """A naive-UTC datetime in SQLAlchemy's storage format for DateTime on SQLite, which
+    PostgreSQL reads as the same timestamp: what bulk writers bind instead of a datetime
+    (the SQLite driver would convert it in Python; an import's parsers do it apart)."""
+    return value.isoformat(" ", "microseconds")  # positional: a third cheaper
+
+
 def from_iso(value: str) -> datetime:
     """An ISO 8601 date or date-time (``Z`` or an offset, or none for UTC) as naive UTC;
     ``ValueError`` when it is not one. The per-row reader of bulk inputs (imports), where
-    UtcDateTime's validators would cost more than the rest of the row."""
-    return _to_naive_utc(datetime.fromisoformat(value))
+    UtcDateTime's validators would cost more than the rest of the row. A date-time in
+    ``Z`` (what exports write) is read again without its ``Z``: the same fields, naive,
+    for a fifth of the conversion's cost."""
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is UTC and value[-1:] == "Z":
+        with contextlib.suppress(ValueError):
+            return datetime.fromisoformat(value[:-1])
+    return _to_naive_utc(parsed)

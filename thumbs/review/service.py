@@ -30,8 +30,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from thumbs.auth.service import Principal
-from thumbs.feedback.schemas import FeedbackUpdate
-from thumbs.feedback.service import feedback_type_for
+from thumbs.feedback.schemas import FeedbackUpdate, feedback_type_for
 from thumbs.golden import service as golden
 from thumbs.kit import errors as E
 from thumbs.kit import ids

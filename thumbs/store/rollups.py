@@ -293,6 +293,39 @@ def created(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     _UPSERT_ALL[DAYS.name].run(conn, _rows(to_days(reviewed_hours)))
 
 
+def created_cells(
+    conn: Connection,
+    *,
+    account_pk: int,
+    assistant_pk: int,
+    status: str,
+    channel: str,
+    rows: Iterable[tuple[int, str | None, float | None, str | None]],
+) -> None:
+    """New feedback rows of one assistant, not reviewed and with no reason, given by what
+    their cells need: ``(hour, feedback_type, score, text)``, the hour counted from 1970
+    (a bulk writer that builds no dict per row: imports). Summed and written as
+    :func:`created` does."""
+    cells: dict[tuple[int, str], list[Any]] = {}
+    for hour, kind, score, text in rows:
+        key = (hour, kind or NO_TYPE)
+        cell = cells.get(key)
+        if cell is None:
+            cell = cells[key] = [0, 0, 0.0, 0, 0]
+        cell[0] += 1
+        if score is not None:
+            cell[1] += 1
+            cell[2] += score
+        if text:
+            cell[3] += 1
+    hours = {
+        (account_pk, assistant_pk, hour, kind, status, channel): cell
+        for (hour, kind), cell in cells.items()
+    }
+    _UPSERT_CREATED[HOURS.name].run(conn, _rows(hours))
+    _UPSERT_CREATED[DAYS.name].run(conn, _rows(to_days(hours)))
+
+
 def _states(conn: Connection, pks: Iterable[int], *, lock: bool) -> list[RowState]:
     stmt = select(*_STATE_COLUMNS).where(Feedback.pk.in_(list(pks)))
     if lock:

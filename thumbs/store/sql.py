@@ -21,6 +21,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import datetime
+from itertools import chain
 from operator import itemgetter
 from typing import Any, cast
 
@@ -40,6 +41,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from thumbs.kit.driver import driver_cursor
+from thumbs.kit.timefmt import stored_text
 from thumbs.store.models import Message
 
 
@@ -159,7 +161,7 @@ class RawInsert:
                 v = row_values[i]
                 if isinstance(v, datetime):
                     if v is not last:  # date_updated is often date_created
-                        last, text = v, _sqlite_datetime(v)
+                        last, text = v, stored_text(v)
                     row_values[i] = text
             flat.extend(row_values)
         return flat
@@ -192,15 +194,39 @@ class RawInsert:
     def returning(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
         return self._execute(conn, rows, fetch=True)
 
-    def _copy(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    def run_values(
+        self, conn: Connection, rows: Sequence[Sequence[Any]], *, copy: bool = False
+    ) -> None:
+        """Insert rows given as tuples in ``columns`` order, each value as the driver takes
+        it as it is (a date in its stored text: :func:`~thumbs.kit.timefmt.stored_text`),
+        for bulk writers that build their rows so (imports): no mapping or conversion per
+        row."""
+        if copy and conn.dialect.name == "postgresql":
+            self._copy(conn, rows)
+            return
+        mark = _mark(conn)
+        start = 0
+        with driver_cursor(conn) as cursor:
+            for size in statement_sizes(len(rows), self.CHUNK):
+                flat = list(chain.from_iterable(rows[start : start + size]))
+                start += size
+                cursor.execute(self._statement(mark, size), flat)
+
+    def _copy(
+        self, conn: Connection, rows: Sequence[Mapping[str, Any]] | Sequence[Sequence[Any]]
+    ) -> None:
         names = ", ".join(f'"{c}"' for c in self.columns)
-        values = self._values
         with (
             driver_cursor(conn) as cursor,
             cursor.copy(f'COPY "{self.table.name}" ({names}) FROM STDIN') as copy,
         ):
-            for row in rows:
-                copy.write_row(values(row))
+            if rows and isinstance(rows[0], Mapping):
+                values = self._values
+                for row in rows:
+                    copy.write_row(values(row))
+            else:
+                for row in rows:
+                    copy.write_row(row)
 
 
 def select_in(
@@ -226,11 +252,6 @@ def select_in(
 def messages_by_id(conn: Connection, message_ids: Collection[str]) -> list[tuple[Any, ...]]:
     """``(pk, id, account_pk)`` of the logged messages with these ids."""
     return select_in(conn, Message.__tablename__, ("pk", "id", "account_pk"), {"id": message_ids})
-
-
-def _sqlite_datetime(value: datetime) -> str:
-    # SQLAlchemy's storage format for DateTime on SQLite
-    return value.isoformat(sep=" ", timespec="microseconds")
 
 
 class epoch_seconds(FunctionElement[int]):  # noqa: N801 - a SQL function, named like one
