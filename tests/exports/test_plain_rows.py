@@ -15,8 +15,8 @@ import httpx
 import orjson
 import pytest
 
-from tests.exports.test_import import jsonl, listed, run_import
 from tests.support.accounts import Account
+from tests.support.imports import jsonl, listed, run_import
 from tests.support.server import LiveServer
 from thumbs.exports import parsing
 from thumbs.exports.schemas import FeedbackImport
