@@ -27,7 +27,7 @@ import traceback
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from multiprocessing.connection import Connection
 from typing import IO, Any, Literal, cast
 
@@ -39,7 +39,7 @@ from thumbs.kit import errors as E
 from thumbs.kit import ids
 from thumbs.kit.body import loads_checked, parse_fields, validate_fields
 from thumbs.kit.schemas import ID_MAX
-from thumbs.kit.timefmt import ISO_DATE_PATTERN, from_iso, stored_text
+from thumbs.kit.timefmt import ISO_DATE_PATTERN, epoch_hour, from_iso, stored_text
 
 SourceFormat = Literal["csv", "jsonl"]
 BATCH_ROWS = 1000  # lines per block: a batch is (at most) one
@@ -314,10 +314,6 @@ def rejection(line: int, err: E.ThumbsError) -> Rejected:
     return Rejected(line, err.code, err.details.get("field"), err.message)
 
 
-_EPOCH = datetime(1970, 1, 1)
-_ONE_HOUR = timedelta(hours=1)
-
-
 class Parser:
     """Reads, validates and keys the rows of one file (or of one part of its blocks of
     lines), a batch at a time, and derives each row's feedback id from its key; the rows
@@ -379,9 +375,9 @@ class Parser:
         digest = ids.names_digest(self.account_sid, self.assistant_id, key)
         fid = ids.id_of_digest(ids.FEEDBACK, digest, at=created)
         if created is None:
-            created_text, hour = self._now_text, (self.now - _EPOCH) // _ONE_HOUR
+            created_text, hour = self._now_text, epoch_hour(self.now)
         else:
-            created_text, hour = stored_text(created), (created - _EPOCH) // _ONE_HOUR
+            created_text, hour = stored_text(created), epoch_hour(created)
         if updated is None:
             updated_text = created_text
         else:

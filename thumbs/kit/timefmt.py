@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator
@@ -58,6 +58,16 @@ def stored_text(value: datetime) -> str:
     PostgreSQL reads as the same timestamp: what bulk writers bind instead of a datetime
     (the SQLite driver would convert it in Python; an import's parsers do it apart)."""
     return value.isoformat(" ", "microseconds")  # positional: a third cheaper
+
+
+_EPOCH = datetime(1970, 1, 1)
+_ONE_HOUR = timedelta(hours=1)
+
+
+def epoch_hour(value: datetime) -> int:
+    """Whole hours since 1970-01-01 of a naive-UTC datetime: the hour a feedback counts in
+    (the analytics rollups' cells, and the rows an import's parsers prepare for them)."""
+    return (value - _EPOCH) // _ONE_HOUR
 
 
 def from_iso(value: str) -> datetime:

@@ -60,6 +60,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from thumbs.kit.driver import driver_cursor
+from thumbs.kit.timefmt import epoch_hour
 from thumbs.store.models import (
     FEEDBACK_ROLLUP_DAYS,
     FEEDBACK_ROLLUP_HOURS,
@@ -90,7 +91,6 @@ _RT0 = MEASURES.index(RT[0])
 
 EPOCH = datetime(1970, 1, 1)
 SECOND = timedelta(seconds=1)
-ONE_HOUR = timedelta(hours=1)
 HOUR = 3600
 DAY = 86400
 HOURS_PER_DAY = 24
@@ -135,7 +135,7 @@ def hour_key(state: RowState) -> tuple[Any, ...]:
     return (
         state.account_pk,
         state.assistant_pk,
-        epoch(state.date_created) // HOUR,
+        epoch_hour(state.date_created),
         state.feedback_type or NO_TYPE,
         state.status,
         state.channel,
@@ -264,11 +264,10 @@ def created(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
             given: list[Any] = [row.get(f) for f in STATE_FIELDS]
             reviewed.add(RowState(*given))
             continue
-        hour = (row["date_created"] - EPOCH) // ONE_HOUR
         key = (
             row["account_pk"],
             row["assistant_pk"],
-            hour,
+            epoch_hour(row["date_created"]),
             row["feedback_type"] or NO_TYPE,
             row["status"],
             row["channel"],
