@@ -253,6 +253,24 @@ _UPSERT_CREATED = {t.name: _Upsert(t.name, CREATE_MEASURES) for t in (HOURS, DAY
 # -- the hooks, one per kind of write ----------------------------------------------------------
 
 
+def _count_new(
+    cells: Cells, key: tuple[Any, ...], score: float | None, text: str | None, reason: Any
+) -> None:
+    """One new, unreviewed feedback added to its cell's CREATE_MEASURES (n, scored,
+    score_sum, with_text, with_reason)."""
+    cell = cells.get(key)
+    if cell is None:
+        cell = cells[key] = [0, 0, 0.0, 0, 0]
+    cell[0] += 1
+    if score is not None:
+        cell[1] += 1
+        cell[2] += score
+    if text:
+        cell[3] += 1
+    if reason:
+        cell[4] += 1
+
+
 def created(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     """New feedback rows (dicts of column values) just inserted on ``conn``, e.g. one
     group-commit batch: their contributions summed in memory, then one upsert per grain for
@@ -272,18 +290,7 @@ def created(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
             row["status"],
             row["channel"],
         )
-        cell = hours.get(key)
-        if cell is None:
-            cell = hours[key] = [0, 0, 0.0, 0, 0]
-        cell[0] += 1
-        score = row["score"]
-        if score is not None:
-            cell[1] += 1
-            cell[2] += score
-        if row["text"]:
-            cell[3] += 1
-        if row.get("reason"):
-            cell[4] += 1
+        _count_new(hours, key, row["score"], row["text"], row.get("reason"))
     reviewed_hours = {k: v for k, v in reviewed.cells.items() if any(v)}
     # hours before days (see _rows)
     _UPSERT_CREATED[HOURS.name].run(conn, _rows(hours))
@@ -305,22 +312,10 @@ def created_cells(
     their cells need: ``(hour, feedback_type, score, text)``, the hour counted from 1970
     (a bulk writer that builds no dict per row: imports). Summed and written as
     :func:`created` does."""
-    cells: dict[tuple[int, str], list[Any]] = {}
+    hours: Cells = {}
     for hour, kind, score, text in rows:
-        key = (hour, kind or NO_TYPE)
-        cell = cells.get(key)
-        if cell is None:
-            cell = cells[key] = [0, 0, 0.0, 0, 0]
-        cell[0] += 1
-        if score is not None:
-            cell[1] += 1
-            cell[2] += score
-        if text:
-            cell[3] += 1
-    hours = {
-        (account_pk, assistant_pk, hour, kind, status, channel): cell
-        for (hour, kind), cell in cells.items()
-    }
+        key = (account_pk, assistant_pk, hour, kind or NO_TYPE, status, channel)
+        _count_new(hours, key, score, text, None)
     _UPSERT_CREATED[HOURS.name].run(conn, _rows(hours))
     _UPSERT_CREATED[DAYS.name].run(conn, _rows(to_days(hours)))
 
