@@ -167,7 +167,12 @@ class RawInsert:
         return flat
 
     def _execute(
-        self, conn: Connection, rows: Sequence[Mapping[str, Any]], *, fetch: bool
+        self,
+        conn: Connection,
+        rows: Sequence[Mapping[str, Any]] | Sequence[Sequence[Any]],
+        *,
+        fetch: bool,
+        plain: bool = False,
     ) -> list[Any]:
         mark, lite = _mark(conn), conn.dialect.name == "sqlite"
         found: list[Any] = []
@@ -176,7 +181,10 @@ class RawInsert:
             for size in statement_sizes(len(rows), self.CHUNK):
                 chunk = rows[start : start + size]
                 start += size
-                cursor.execute(self._statement(mark, size), self._flat(chunk, lite))
+                flat = (
+                    list(chain.from_iterable(chunk)) if plain else self._flat(chunk, lite)  # type: ignore[arg-type]
+                )
+                cursor.execute(self._statement(mark, size), flat)
                 if fetch:
                     found.extend(cursor.fetchall())
         return found
@@ -186,10 +194,7 @@ class RawInsert:
     ) -> None:
         """Insert ``rows`` on ``conn``; with ``copy``, by ``COPY … FROM STDIN`` on
         PostgreSQL (bulk writers; ``conflict`` does not apply to a copy)."""
-        if copy and conn.dialect.name == "postgresql":
-            self._copy(conn, rows)
-            return
-        self._execute(conn, rows, fetch=False)
+        self._insert(conn, rows, copy=copy, plain=False)
 
     def returning(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
         return self._execute(conn, rows, fetch=True)
@@ -197,36 +202,31 @@ class RawInsert:
     def run_values(
         self, conn: Connection, rows: Sequence[Sequence[Any]], *, copy: bool = False
     ) -> None:
-        """Insert rows given as tuples in ``columns`` order, each value as the driver takes
-        it as it is (a date in its stored text: :func:`~thumbs.kit.timefmt.stored_text`),
-        for bulk writers that build their rows so (imports): no mapping or conversion per
-        row."""
-        if copy and conn.dialect.name == "postgresql":
-            self._copy(conn, rows)
-            return
-        mark = _mark(conn)
-        start = 0
-        with driver_cursor(conn) as cursor:
-            for size in statement_sizes(len(rows), self.CHUNK):
-                flat = list(chain.from_iterable(rows[start : start + size]))
-                start += size
-                cursor.execute(self._statement(mark, size), flat)
+        """:meth:`run` for rows given as tuples in ``columns`` order, each value as the
+        driver takes it as it is (a date in its stored text:
+        :func:`~thumbs.kit.timefmt.stored_text`), for bulk writers that build their rows so
+        (imports): no mapping or conversion per row."""
+        self._insert(conn, rows, copy=copy, plain=True)
 
-    def _copy(
-        self, conn: Connection, rows: Sequence[Mapping[str, Any]] | Sequence[Sequence[Any]]
+    def _insert(
+        self,
+        conn: Connection,
+        rows: Sequence[Mapping[str, Any]] | Sequence[Sequence[Any]],
+        *,
+        copy: bool,
+        plain: bool,
     ) -> None:
-        names = ", ".join(f'"{c}"' for c in self.columns)
-        with (
-            driver_cursor(conn) as cursor,
-            cursor.copy(f'COPY "{self.table.name}" ({names}) FROM STDIN') as copy,
-        ):
-            if rows and isinstance(rows[0], Mapping):
-                values = self._values
+        if copy and conn.dialect.name == "postgresql":
+            values = (lambda row: row) if plain else self._values
+            names = ", ".join(f'"{c}"' for c in self.columns)
+            with (
+                driver_cursor(conn) as cursor,
+                cursor.copy(f'COPY "{self.table.name}" ({names}) FROM STDIN') as copying,
+            ):
                 for row in rows:
-                    copy.write_row(values(row))
-            else:
-                for row in rows:
-                    copy.write_row(row)
+                    copying.write_row(values(row))
+            return
+        self._execute(conn, rows, fetch=False, plain=plain)
 
 
 def select_in(
