@@ -38,7 +38,7 @@ large files when the server is quiet, or on PostgreSQL, where nothing waits.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, cast
@@ -57,11 +57,10 @@ from thumbs.exports.parsing import (
 )
 from thumbs.feedback.service import AssistantRef
 from thumbs.kit import errors as E
-from thumbs.kit.driver import driver_cursor
 from thumbs.kit.timefmt import utcnow
 from thumbs.store import rollups
-from thumbs.store.models import Feedback, Message
-from thumbs.store.sql import RawInsert
+from thumbs.store.models import Feedback
+from thumbs.store.sql import RawInsert, messages_by_id, select_in
 
 __all__ = ["PARSERS", "ImportReport", "Rejected", "SourceFormat", "format_of", "import_feedback"]
 
@@ -141,11 +140,7 @@ def write_imported(conn: Connection, assistant: AssistantRef, rows: Sequence[Rea
     Anything that must accompany every new feedback row belongs here too. On PostgreSQL the
     rows go in by ``COPY``."""
     message_ids = {r[6] for r in rows if r[6] is not None}
-    found = (
-        _by_id(conn, Message.__tablename__, "pk, id, account_pk", message_ids)
-        if message_ids
-        else []
-    )
+    found = messages_by_id(conn, message_ids) if message_ids else []
     logged = {mid: pk for pk, mid, account_pk in found if account_pk == assistant.account_pk}
     get = logged.get
     tail = (assistant.account_pk, assistant.pk, CHANNEL, STATUS)
@@ -162,28 +157,12 @@ def write_imported(conn: Connection, assistant: AssistantRef, rows: Sequence[Rea
     )
 
 
-def _by_id(conn: Connection, table: str, columns: str, ids: Collection[str]) -> list[Any]:
-    """``SELECT columns FROM table WHERE id IN ids`` on the driver's cursor: on SQLite one
-    mark per id; on PostgreSQL one array (``id = ANY(%s)``), so that the server plans the
-    statement once (a list of a thousand marks was planned again for every batch: as long
-    as the lookups themselves)."""
-    params: list[Any]
-    if conn.dialect.name == "postgresql":
-        sql, params = f'SELECT {columns} FROM "{table}" WHERE id = ANY(%s)', [list(ids)]  # noqa: S608
-    else:
-        marks = ", ".join(["?"] * len(ids))
-        sql, params = f'SELECT {columns} FROM "{table}" WHERE id IN ({marks})', list(ids)  # noqa: S608
-    with driver_cursor(conn) as cursor:
-        cursor.execute(sql, params)
-        return list(cursor.fetchall())
-
-
 def _present(conn: Connection, *, assistant_pk: int, candidates: set[str]) -> set[str]:
     """Which of these feedback ids this assistant has already: one driver-level statement
     on the unique index of ids (building the equivalent ``select … IN`` per batch cost more
     than running it; and with ``assistant_pk`` in the WHERE clause PostgreSQL walked the
     assistant's rows instead, slower with every batch imported)."""
-    found = _by_id(conn, Feedback.__tablename__, "id, assistant_pk", candidates)
+    found = select_in(conn, Feedback.__tablename__, ("id", "assistant_pk"), {"id": candidates})
     return {fid for fid, owner in found if owner == assistant_pk}
 
 
