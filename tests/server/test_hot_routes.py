@@ -164,13 +164,8 @@ def test_credentials_and_assistants_are_refused_alike(pair: Pair) -> None:
     for auth in [(pair.account.sid, "wrong"), (other.sid, other.token)]:
         for live in (pair.hot, pair.cold):
             live.runtime.credentials.clear()
-        answers = []
-        for live in (pair.hot, pair.cold):
-            with live.client(auth=auth) as client:
-                res = client.post(pair.path, json=BODY)
-            answers.append(_normal(res, live.url, new_resource=False))
-        assert answers[0] == answers[1]
-        assert answers[0][0] in (401, 404)
+        status, _, _ = pair.both(lambda c, a=auth: c.post(pair.path, json=BODY, auth=a))  # type: ignore[misc]
+        assert status in (401, 404)
     status, headers, _ = pair.both(lambda c: c.post(pair.path, json=BODY, auth=None))
     assert status == 401
     assert "www-authenticate" in headers
