@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import tracemalloc
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -473,3 +474,32 @@ def test_imported_rows_are_counted_in_the_rollups(
         for key, values in cells.items():
             for want, got in zip(values, stored[grain][key], strict=True):
                 assert math.isclose(got, want, abs_tol=1e-9), (grain, key)
+
+
+def test_an_imports_memory_does_not_grow_with_its_rows(
+    server: LiveServer, api: httpx.Client, account: Account
+) -> None:
+    """What the importing process holds of the rows it took (the keys met, the ids written)
+    is on disk or of a fixed size: eight times the rows, the same peak of Python memory
+    (a key kept in memory costs about 200 bytes: 28,000 more rows would be 5 MB more)."""
+
+    def peak(rows: int) -> int:
+        res = api.post("/v1/Assistants", json={"name": f"memory {rows}"})
+        assert res.status_code == 201, res.text
+        data = jsonl(
+            *(
+                {"id": f"m{i}", "session_id": f"s{i % 97}", "score": (i % 5) / 4}
+                for i in range(rows)
+            )
+        )
+        tracemalloc.start()
+        try:
+            report = run_import(server, account, res.json()["id"], data)
+            _, top = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert (report.imported, report.committed) == (rows, True)
+        return top - len(data)  # the file itself is the caller's
+
+    small, large = peak(4_000), peak(32_000)
+    assert large - small < 1_500_000, (small, large)

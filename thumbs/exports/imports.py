@@ -29,6 +29,9 @@ HTTP here; ``thumbs import feedback`` runs it).
   model, anything else by the model); a large file is parsed by other processes (a JSONL
   file by ``PARSERS``, taking its blocks of lines in turn) while this one writes
   (:class:`_Writer`) in its one transaction, batch after batch.
+* **Memory that does not grow with the file.** The keys met are kept on disk
+  (:mod:`thumbs.exports.ledger`), the ids written in a filter of a fixed size, and the
+  file is read a batch at a time.
 
 On SQLite the import holds the database's write lock from its first insert to its commit;
 writes of the server wait meanwhile (up to SQLite's busy timeout, 10 s, then 503): import
@@ -45,6 +48,7 @@ from typing import IO, Any, cast
 
 from sqlalchemy import Connection, Engine, select
 
+from thumbs.exports.ledger import IdSighting, KeyLedger
 from thumbs.exports.parsing import (
     PARSERS,
     Parsed,
@@ -181,32 +185,40 @@ class _Writer:
     in the source is a feedback of this assistant. When the assistant has no feedback when
     the import starts (a first import), no derived id can be there but those this import
     wrote, and the parser let no key through twice; so only a source id can be, and only
-    if it is one of the ids written, which the writer remembers (by their hash: a source id
-    whose hash is among them is looked up). Otherwise (a re-run, a second file) each batch
-    looks its ids up, one statement on the unique index of ids."""
+    if it is one of the ids written, which the writer remembers in a filter of a fixed size
+    (:class:`~thumbs.exports.ledger.IdSighting`: a source id it may hold is looked up).
+    Otherwise (a re-run, a second file) each batch looks its ids up, one statement on the
+    unique index of ids. Keys met twice are told by the :class:`KeyLedger`. Neither grows
+    the process with the file."""
 
-    def __init__(self, conn: Connection, *, assistant: AssistantRef, report: ImportReport) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        *,
+        assistant: AssistantRef,
+        report: ImportReport,
+    ) -> None:
         self.conn = conn
         self.assistant = assistant
         self.report = report
-        # digest of a key met in the file -> digest of its row's content << 32 | its line
-        self.seen: dict[int, int] = {}
-        # a first import: the hashes of the ids it wrote, else None
-        self.written: set[int] | None = (
-            None if _has_feedback(conn, assistant_pk=assistant.pk) else set()
+        # a first import: the ids it wrote (a Bloom filter), else None
+        self.written: IdSighting | None = (
+            None if _has_feedback(conn, assistant_pk=assistant.pk) else IdSighting()
         )
 
-    def write(self, batch: Parsed) -> None:
+    def write(self, batch: Parsed, again: dict[int, tuple[int, int]]) -> None:
+        """Writes ``batch``, whose rows ``again`` names (by line) when the ledger met their
+        key before (:meth:`KeyLedger.met`)."""
         report = self.report
         report.rows += batch.rows
-        ready = self._first_seen(batch)
+        ready = self._first_seen(batch, again)
         if not ready:
             return
         written = self.written
         if written is None:
             candidates = {r[4] for r in ready} | {r[3] for r in ready if r[3]}
         else:
-            candidates = {r[3] for r in ready if r[3] and hash(r[3]) in written}
+            candidates = {r[3] for r in ready if r[3] and r[3] in written}
         present = (
             _present(self.conn, assistant_pk=self.assistant.pk, candidates=candidates)
             if candidates
@@ -220,29 +232,27 @@ class _Writer:
         if new and report.committed:
             write_imported(self.conn, self.assistant, new)
             if written is not None:
-                written.update([hash(r[4]) for r in new])
+                written.add_all([r[4] for r in new])
 
-    def _first_seen(self, batch: Parsed) -> list[Ready]:
+    def _first_seen(self, batch: Parsed, again: dict[int, tuple[int, int]]) -> list[Ready]:
         """The rows of the batch whose key the file did not give before: a key met again is
         skipped when the row is the same, rejected when it differs (the parsers cannot
-        tell: each sees a part of the file)."""
-        seen, report = self.seen, self.report
-        rejected = batch.rejected
-        ready: list[Ready] = []
-        for row in batch.ready:
-            line, key, content = row[0], row[1], row[2]
-            earlier = seen.get(key)
-            if earlier is None:
-                seen[key] = content << 32 | line
-                ready.append(row)
-            elif earlier >> 32 == content:
-                report.repeated += 1
-            else:
-                message = (
-                    f"id {row[3]!r} is on line {earlier & 0xFFFF_FFFF} already, with other values"
-                )
-                err = E.InvalidField(E.INVALID_VALUE, "id", message)
-                rejected = [*rejected, rejection(line, err)]
+        tell: each sees a part of the file; the ledger has every key met)."""
+        report, rejected = self.report, batch.rejected
+        if not again:
+            ready = batch.ready
+        else:
+            ready = []
+            for row in batch.ready:
+                earlier = again.get(row[0])
+                if earlier is None:
+                    ready.append(row)
+                elif earlier[0] == row[2]:
+                    report.repeated += 1
+                else:
+                    message = f"id {row[3]!r} is on line {earlier[1]} already, with other values"
+                    err = E.InvalidField(E.INVALID_VALUE, "id", message)
+                    rejected = [*rejected, rejection(row[0], err)]
         if len(rejected) > len(batch.rejected):  # in the order of the lines
             rejected.sort(key=lambda r: r.line)
         report.rejected.extend(rejected)
@@ -286,7 +296,7 @@ def import_feedback(
         parse_apart = path is not None and os.path.getsize(path) >= PARSE_APART_BYTES
     if parse_apart and path is None:
         raise ValueError("a stream parsed apart must be a file read from its start")
-    with engine.connect() as conn:
+    with engine.connect() as conn, KeyLedger() as ledger:
         transaction = conn.begin()
         try:
             writer = _Writer(conn, assistant=assistant, report=report)
@@ -306,8 +316,8 @@ def import_feedback(
                 if parse_apart
                 else Parser(**settings).batches(stream, fmt)
             )
-            for batch in batches:
-                writer.write(batch)
+            for batch, again in ledger.told(batches):
+                writer.write(batch, again)
                 if progress is not None:
                     progress(batch.position)
         except BaseException:

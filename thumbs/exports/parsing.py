@@ -273,7 +273,7 @@ def _block(line: int) -> int:
 # writer adds what needs the database.
 Ready = tuple[
     int,
-    int,
+    bytes,
     int,
     str | None,
     str,
@@ -386,7 +386,7 @@ class Parser:
         batch.ready.append(
             (
                 line,
-                int.from_bytes(digest[:16]),
+                digest[:16],
                 content,
                 source_id,
                 fid,
