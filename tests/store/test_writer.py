@@ -66,7 +66,7 @@ def test_a_bad_job_fails_alone_and_its_neighbours_are_stored(engine: Engine, inl
 
 
 @pytest.mark.parametrize("inline", [True, False], ids=["inline", "thread"])
-def test_the_writers_own_connection_keeps_the_larger_cache_and_the_pool_the_small_one(
+def test_the_writers_own_connection_keeps_a_larger_cache_and_its_journals_in_memory(
     engine: Engine, inline: bool
 ) -> None:
     writer = GroupCommitWriter(engine, inline=inline)
@@ -79,6 +79,8 @@ def test_the_writers_own_connection_keeps_the_larger_cache_and_the_pool_the_smal
         own = writer._conn
         assert own is not None
         assert own.exec_driver_sql("PRAGMA cache_size").scalar_one() == -SQLITE_WRITER_CACHE_KIB
+        # its statement journals in memory, not in a temporary file per batch
+        assert own.exec_driver_sql("PRAGMA temp_store").scalar_one() == 2
     finally:
         writer.stop()
     # whichever connection the writer used, none of the pool's has its cache
@@ -86,6 +88,7 @@ def test_the_writers_own_connection_keeps_the_larger_cache_and_the_pool_the_smal
     try:
         for conn in pooled:
             assert conn.exec_driver_sql("PRAGMA cache_size").scalar_one() == -SQLITE_CACHE_KIB
+            assert conn.exec_driver_sql("PRAGMA temp_store").scalar_one() == 0
     finally:
         for conn in pooled:
             conn.close()

@@ -333,16 +333,24 @@ class GroupCommitWriter:
             conn = self.engine.connect()
             if conn.dialect.name == "sqlite":
                 conn.detach()  # its larger cache never goes back to the pool
-                self._sqlite_writer_cache(conn)
+                self._sqlite_writer_pragmas(conn)
                 conn.commit()
             self._conn = conn
         return self._conn
 
     @staticmethod
-    def _sqlite_writer_cache(conn: Connection) -> None:
+    def _sqlite_writer_pragmas(conn: Connection) -> None:
         """The writer writes every feedback and its index entries: on SQLite its own
-        connection keeps the larger page cache (``SQLITE_WRITER_CACHE_KIB``)."""
+        connection keeps the larger page cache (``SQLITE_WRITER_CACHE_KIB``), and its
+        statement journals in memory (``temp_store=MEMORY``). A statement of a batch that
+        could fail midway keeps the pages it changes in a statement journal; past 64 KiB
+        SQLite spilled it to a temporary file, opened, written and deleted every batch
+        once feedback touched pages all over the indexes (distinct sessions, messages and
+        end users): a tenth of the create's CPU (bench/README.md). A batch's journal is
+        bounded by the batch. The pool's connections keep the default, for the readers'
+        large sorts."""
         conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_WRITER_CACHE_KIB}")
+        conn.exec_driver_sql("PRAGMA temp_store=MEMORY")
 
     def _open_for_inline(self) -> None:
         """Open (on this thread, never on the loop) the connection the inline path uses;
@@ -356,7 +364,7 @@ class GroupCommitWriter:
             conn.detach()
             if conn.dialect.name == "sqlite":
                 conn.exec_driver_sql(f"PRAGMA busy_timeout={INLINE_BUSY_MS}")
-                self._sqlite_writer_cache(conn)
+                self._sqlite_writer_pragmas(conn)
                 conn.commit()
         except Exception as exc:
             log.warning("writer: cannot open a connection yet (%s)", describe(exc))
