@@ -17,6 +17,7 @@ import pytest
 from tests.exports.story import Story, api_record, build
 from tests.support.accounts import Account
 from tests.support.http import assert_error, create_feedback, seed_feedbacks
+from tests.support.lifecycle import log_turn, thumbs
 from tests.support.server import LiveServer
 from thumbs.exports.formats import FEEDBACK_NAMES
 from thumbs.exports.service import CHUNK_ROWS
@@ -222,3 +223,40 @@ def test_jsonl_holds_every_string_and_score_exactly_as_the_api_gives_them(
     for record in records:
         assert record == api_record(api, assistant_id, record["id"])
     assert [r["score"] for r in records] == [*HOSTILE_SCORES, None]
+
+
+def test_jsonl_escapes_every_string_the_database_writes(
+    api: httpx.Client, assistant_id: str
+) -> None:
+    """Every string column of a record (the question and the reply from the logged turn, the
+    end user's identity, the reason, the review note, …) holds text that JSON must escape:
+    each line is one compact record with the keys in the columns' order, and reads back as
+    what the API says of that feedback, field by field."""
+    ids = []
+    for i, hostile in enumerate(HOSTILE_TEXTS):
+        reply = log_turn(
+            api,
+            assistant_id,
+            session_id=f"session-{i}",
+            body=f"question {hostile}",
+            reply=f"reply {hostile}",
+            identity=f"user {i} {hostile[:10].strip()}",
+        )
+        res = thumbs(api, reply, "negative", identity=f"user {i}", reason=f"reason {hostile}")
+        assert res.status_code == 201, res.text
+        fid = res.json()["id"]
+        res = api.post(f"/v1/Review/{fid}/Approve", json={"note": f"note {hostile}"})
+        assert res.status_code == 200, res.text
+        ids.append(fid)
+    body = api.get(EXPORT, params={"Format": "jsonl", "AssistantId": assistant_id}).content
+    lines = body.split(b"\n")
+    assert lines[-1] == b""
+    assert len(lines) == len(ids) + 1
+    for line, fid in zip(lines[:-1], ids, strict=True):
+        pairs = json.loads(line, object_pairs_hook=list)
+        assert [k for k, _ in pairs] == list(FEEDBACK_NAMES)
+        record = dict(pairs)
+        assert record["id"] == fid
+        assert record == api_record(api, assistant_id, fid)
+        # compact: no space but inside strings, as json.dumps writes it without any
+        assert line == json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()

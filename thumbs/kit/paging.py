@@ -255,17 +255,35 @@ def envelope(
     return {key: list(items), "meta": meta(request, key, params, page)}
 
 
+# Run before each chunk's statement on PostgreSQL, for its transaction only: no JIT
+# compilation and no parallel workers. A chunk is a few thousand rows, but the planner
+# estimates a range of keys from the table's size: on a larger table (2,000,000 feedback
+# rows, an export of 1,000,000 of them) the estimated cost of a chunk passed
+# jit_above_cost and every chunk spent ~25 ms compiling, and parallel workers were started
+# for each, halving the export's rate (bench/README.md, "Exports and imports").
+CHUNK_SETTINGS_POSTGRESQL = (
+    "SELECT set_config('jit', 'off', true), "
+    "set_config('max_parallel_workers_per_gather', '0', true)"
+)
+
+
 class _DriverStatement:
     """A statement compiled once for ``engine``, run on the driver's cursor with the named
     parameters given: rows are the driver's plain tuples, without SQLAlchemy's per-row
     processing (a third of the cost of a wide export). On SQLite a pooled connection's page
     cache is small (:data:`thumbs.store.engine.SQLITE_CACHE_KIB`): the pages an export walks
-    through are not kept in the process."""
+    through are not kept in the process. A ``chunk`` statement on PostgreSQL runs after
+    :data:`CHUNK_SETTINGS_POSTGRESQL` in its transaction (``set_config(…, true)``: they end
+    with it, and the pooled connection returns as it was), sent with it in one round trip."""
 
-    def __init__(self, engine: Engine, stmt: Select[*tuple[Any, ...]]) -> None:
+    def __init__(
+        self, engine: Engine, stmt: Select[*tuple[Any, ...]], *, chunk: bool = False
+    ) -> None:
         self.engine = engine
         self.compiled = stmt.compile(engine)
         self.sql = str(self.compiled)
+        postgresql = chunk and engine.dialect.name == "postgresql"
+        self.setup = CHUNK_SETTINGS_POSTGRESQL if postgresql else None
 
     def rows(self, **values: Any) -> list[tuple[Any, ...]]:
         compiled = self.compiled
@@ -278,8 +296,14 @@ class _DriverStatement:
         with self.engine.connect() as conn:  # a short read transaction of its own
             cursor = conn.connection.cursor()
             try:
-                cursor.execute(self.sql, args)
-                return list(cursor.fetchall())
+                if self.setup is None:
+                    cursor.execute(self.sql, args)
+                    return list(cursor.fetchall())
+                # both statements in one round trip (psycopg's pipeline mode)
+                with conn.connection.dbapi_connection.pipeline():  # type: ignore[union-attr]
+                    cursor.execute(self.setup)
+                    cursor.execute(self.sql, args)
+                    return list(cursor.fetchall())
             finally:
                 cursor.close()
 
@@ -318,7 +342,7 @@ def keyset_chunks(
     # one row whatever the size: the driver converts no row per key
     keys = _DriverStatement(engine, select(func.max(ahead.c.keyset_key), func.count()))
     bounded = stmt.where(key > after, key <= upto).order_by(key.asc())
-    chunk = _DriverStatement(engine, gather(bounded) if gather is not None else bounded)
+    chunk = _DriverStatement(engine, gather(bounded) if gather is not None else bounded, chunk=True)
     last: int = -1
     while True:
         [(edge, found)] = keys.rows(keyset_after=last)
