@@ -6,13 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from sqlalchemy import create_engine, func, select
 
 from tests.support.accounts import Account as SupportAccount
 from tests.support.accounts import make_account
 from tests.support.server import LiveServer
-from thumbs.kit.paging import keyset_chunks
+from thumbs.kit.paging import _DriverStatement, keyset_chunks
 from thumbs.store.models import Account
 
 SETTINGS = ("jit", "max_parallel_workers_per_gather")
@@ -33,11 +32,17 @@ def test_every_row_once_in_key_order(server: LiveServer, account: SupportAccount
     assert read == keys
 
 
-def test_postgresql_reads_a_chunk_without_jit_or_parallel_workers(
+def test_a_chunk_is_read_without_jit_or_parallel_workers(
     server: LiveServer, account: SupportAccount
 ) -> None:
-    if server.runtime.store.engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL's planner settings")
+    """PostgreSQL's planner settings, for the chunk's transaction only; SQLite has neither,
+    and its chunk is its one statement."""
+    if server.runtime.store.engine.dialect.name == "sqlite":
+        stmt = select(Account.pk).where(Account.pk == account.pk)
+        chunk = _DriverStatement(server.runtime.store.engine, stmt, chunk=True)
+        assert chunk.setup is None
+        assert chunk.rows() == [(account.pk,)]
+        return
     # one pooled connection: the chunks are read on the one checked afterwards
     engine = create_engine(server.runtime.store.engine.url, pool_size=1, max_overflow=0)
     try:
