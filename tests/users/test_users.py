@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-import httpx
+from typing import cast
 
-from tests.support.accounts import create_user, make_account
+import httpx
+from sqlalchemy import Table
+
+from tests.support.accounts import Account, create_user, make_account
 from tests.support.server import LiveServer
+from thumbs.store.models import User
+from thumbs.store.sql import keys_sql_postgresql, select_keys
+from thumbs.users.service import ensure_end_users
 
 
 def test_admins_create_users_and_members_read_them(api: httpx.Client) -> None:
@@ -46,3 +52,49 @@ def test_users_of_another_account_are_not_found(server: LiveServer, api: httpx.C
         # the same identity in another account is another user, with no role there
         as_ops = {"X-Thumbs-Identity": "ops:1"}
         assert intruder.get("/v1/Settings/Feedback", headers=as_ops).status_code == 403
+
+
+def test_end_users_are_found_by_their_exact_account_and_identity(
+    server: LiveServer, account: Account
+) -> None:
+    """A batch's end users are looked up by (account, identity) pairs: each pair on the
+    unique index, never another account's user of the same identity, nor the pairs a
+    cross product of the two lists would add."""
+    other = make_account(server)
+    engine = server.runtime.store.engine
+    with engine.begin() as conn:
+        made = ensure_end_users(
+            conn,
+            wanted={(account.pk, "u1"), (account.pk, "u2"), (other.pk, "u3"), (other.pk, "u1")},
+        )
+    assert len({pk for pk, _ in made.values()}) == 4
+    with engine.begin() as conn:
+        again = ensure_end_users(conn, wanted={(account.pk, "u1"), (other.pk, "u3")})
+        assert again == {k: made[k] for k in [(account.pk, "u1"), (other.pk, "u3")]}
+        # (account, u3) and (other, u2) are pairs of the lists, not of the batch
+        rows = select_keys(
+            conn,
+            cast(Table, User.__table__),
+            ("pk", "account_pk", "identity"),
+            ("account_pk", "identity"),
+            [(account.pk, "u1"), (other.pk, "u3"), (account.pk, "nobody")],
+        )
+        assert sorted(rows) == sorted(
+            [
+                (made[(account.pk, "u1")][0], account.pk, "u1"),
+                (made[(other.pk, "u3")][0], other.pk, "u3"),
+            ]
+        )
+        if conn.dialect.name == "postgresql":
+            # one lookup per pair on the unique index, however many users the accounts have
+            many = {(account.pk, f"crowd-{n}") for n in range(3000)}
+            ensure_end_users(conn, wanted=many)
+            conn.exec_driver_sql("ANALYZE users")
+            sql = keys_sql_postgresql(
+                conn, cast(Table, User.__table__), ("pk",), ("account_pk", "identity")
+            )
+            with conn.connection.cursor() as cursor:
+                cursor.execute("EXPLAIN " + sql, [[account.pk], ["u1"]])
+                plan = "\n".join(r[0] for r in cursor.fetchall())
+            assert "Index Scan using uq_users_account_pk_identity" in plan, plan
+            assert "(account_pk = w.account_pk) AND" in plan, plan

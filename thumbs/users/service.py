@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Table, select
 from sqlalchemy.orm import Session
 
 from thumbs.kit import errors as E
@@ -14,7 +14,7 @@ from thumbs.kit import ids
 from thumbs.kit.paging import Page, PageParams, keyset_page
 from thumbs.kit.timefmt import iso, utcnow
 from thumbs.store.models import User
-from thumbs.store.sql import RawInsert, select_in
+from thumbs.store.sql import RawInsert, select_keys
 
 ROLES = ("end_user", "member", "admin")
 
@@ -85,15 +85,11 @@ def ensure_end_users(
 def _users_named(
     conn: Connection, wanted: Collection[tuple[int, str]]
 ) -> dict[tuple[int, str], tuple[int, str]]:
-    where: dict[str, Collection[Any]] = {
-        "account_pk": {a for a, _ in wanted},
-        "identity": {i for _, i in wanted},
-    }
-    named = set(wanted)
     return {
         (account_pk, identity): (pk, sid)
-        for pk, sid, account_pk, identity in select_in(conn, User.__tablename__, _NAMED, where)
-        if (account_pk, identity) in named
+        for pk, sid, account_pk, identity in select_keys(
+            conn, cast(Table, User.__table__), _NAMED, ("account_pk", "identity"), wanted
+        )
     }
 
 
