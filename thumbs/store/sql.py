@@ -260,15 +260,17 @@ def select_in(
 def keys_sql_postgresql(
     conn: Connection, table: Table, columns: Sequence[str], keys: Sequence[str]
 ) -> str:
-    """:func:`select_keys`' statement on PostgreSQL: one array parameter per key column."""
+    """:func:`select_keys`' statement on PostgreSQL: one array parameter per key column,
+    and for each tuple a subquery on the index (its ``LIMIT 1`` keeps it one: the planner
+    would otherwise join the whole table by hash while it is small, and keep that plan)."""
     mark = _mark(conn)
     arrays = ", ".join(f"{mark}::{table.c[k].type.compile(conn.dialect)}[]" for k in keys)
     on = " AND ".join(f"t.{k} = w.{k}" for k in keys)
     selected = ", ".join(f"t.{c}" for c in columns)
     # identifiers are the callers' constants; every value is a bound parameter
     return (
-        f"SELECT {selected} FROM {table.name} AS t "  # noqa: S608
-        f"JOIN unnest({arrays}) AS w({', '.join(keys)}) ON {on}"
+        f"SELECT f.* FROM unnest({arrays}) AS w({', '.join(keys)}) "  # noqa: S608
+        f"CROSS JOIN LATERAL (SELECT {selected} FROM {table.name} AS t WHERE {on} LIMIT 1) AS f"
     )
 
 
@@ -279,15 +281,16 @@ def select_keys(
     keys: Sequence[str],
     wanted: Collection[tuple[Any, ...]],
 ) -> list[tuple[Any, ...]]:
-    """``columns`` of the rows of ``table`` whose ``keys`` columns hold one of the tuples
-    ``wanted`` (a lookup on a unique index of several columns: the end users a batch
-    names, by account and identity), as plain tuples. On PostgreSQL the tuples are one
-    array per key column, joined (``unnest``): one index lookup per tuple, whatever the
+    """``columns`` of the rows of ``table`` whose ``keys`` columns (a unique index of
+    several columns) hold one of the tuples ``wanted``, as plain tuples: the end users a
+    batch names, by account and identity. On PostgreSQL the tuples are one array per key
+    column (``unnest``), each looked up on the index: one lookup per tuple, whatever the
     plan's cache decides. :func:`select_in`'s ``c1 = ANY(…) AND c2 = ANY(…)`` matches
     every pair of the lists, and PostgreSQL read it as every user of the accounts named,
-    filtered (a sequential scan of ``users`` per batch under the realistic create load).
-    On SQLite, :func:`select_in` (SQLite looks each pair of the lists up on the index)
-    and the tuples not wanted left out here."""
+    filtered (a sequential scan of ``users`` per batch under the realistic create load);
+    a plain join of the arrays was planned as a hash join over the whole table while it
+    was small. On SQLite, :func:`select_in` (SQLite looks each pair of the lists up on
+    the index) and the tuples not wanted left out here."""
     wanted = set(wanted)
     if not wanted:
         return []
