@@ -8,6 +8,7 @@ import httpx
 from sqlalchemy import Table
 
 from tests.support.accounts import Account, create_user, make_account
+from tests.support.plans import generic_plan
 from tests.support.server import LiveServer
 from thumbs.store.models import User
 from thumbs.store.sql import keys_sql_postgresql, select_keys
@@ -91,17 +92,10 @@ def test_end_users_are_found_by_their_exact_account_and_identity(
             many = {(account.pk, f"crowd-{n}") for n in range(300)}
             ensure_end_users(conn, wanted=many)
             conn.exec_driver_sql("ANALYZE users")
-            conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
             sql = keys_sql_postgresql(
                 conn, cast(Table, User.__table__), ("pk",), ("account_pk", "identity")
             )
-            # as the server runs it: prepared (the driver prepares a statement run often),
-            # with the plan made once for any arrays
-            prepared = sql.replace("%s", "$1", 1).replace("%s", "$2", 1)
-            conn.exec_driver_sql(f"PREPARE named_users AS {prepared}")
-            explain = f"EXPLAIN EXECUTE named_users('{{{account.pk}}}', '{{u1}}')"
-            plan = "\n".join(r[0] for r in conn.exec_driver_sql(explain))
-            conn.exec_driver_sql("DEALLOCATE named_users")
+            plan = generic_plan(conn, sql, f"'{{{account.pk}}}'", "'{u1}'")
             assert "Index Scan using uq_users_account_pk_identity" in plan, plan
             assert "(account_pk = w.account_pk) AND" in plan, plan
             assert "Seq Scan on users" not in plan, plan

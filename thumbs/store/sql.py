@@ -307,8 +307,16 @@ def select_keys(
 
 
 def messages_by_id(conn: Connection, message_ids: Collection[str]) -> list[tuple[Any, ...]]:
-    """``(pk, id, account_pk)`` of the logged messages with these ids."""
-    return select_in(conn, Message.__tablename__, ("pk", "id", "account_pk"), {"id": message_ids})
+    """``(pk, id, account_pk)`` of the logged messages with these ids (each on the unique
+    index of ids: :func:`select_keys`; as ``id = ANY(…)``, PostgreSQL's plan of the
+    prepared statement read a small table whole, comparing every row with every id)."""
+    return select_keys(
+        conn,
+        cast(Table, Message.__table__),
+        ("pk", "id", "account_pk"),
+        ("id",),
+        [(mid,) for mid in message_ids],
+    )
 
 
 class epoch_seconds(FunctionElement[int]):  # noqa: N801 - a SQL function, named like one

@@ -1,0 +1,34 @@
+"""The per-batch lookups of the create path (:mod:`thumbs.store.sql`): the logged messages a
+batch rates, each found by its id on the unique index, on PostgreSQL whatever the size of
+the table when the prepared statement was planned."""
+
+from __future__ import annotations
+
+from typing import cast
+
+import httpx
+from sqlalchemy import Table
+
+from tests.support.lifecycle import log_turn
+from tests.support.plans import generic_plan
+from tests.support.server import LiveServer
+from thumbs.store.models import Message
+from thumbs.store.sql import keys_sql_postgresql, messages_by_id
+
+
+def test_messages_are_found_by_their_ids_on_the_index(
+    server: LiveServer, api: httpx.Client, assistant_id: str
+) -> None:
+    replies = [log_turn(api, assistant_id, session_id=f"s{n}") for n in range(3)]
+    engine = server.runtime.store.engine
+    with engine.begin() as conn:
+        found = messages_by_id(conn, [replies[0], replies[2], "aia_msg_nobody"])
+        assert sorted(mid for _, mid, _ in found) == sorted([replies[0], replies[2]])
+        assert len({pk for pk, _, _ in found}) == 2
+        assert messages_by_id(conn, []) == []
+        if conn.dialect.name == "postgresql":
+            # a table of a few messages: a plan of `id = ANY(…)` read it whole
+            sql = keys_sql_postgresql(conn, cast(Table, Message.__table__), ("pk",), ("id",))
+            plan = generic_plan(conn, sql, "'{x}'")
+            assert "Index Scan using uq_messages_id" in plan, plan
+            assert "Seq Scan on messages" not in plan, plan
