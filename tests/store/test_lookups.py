@@ -27,7 +27,17 @@ def test_messages_are_found_by_their_ids_on_the_index(
         assert len({pk for pk, _, _ in found}) == 2
         assert messages_by_id(conn, []) == []
         if conn.dialect.name == "postgresql":
-            # a table of a few messages: a plan of `id = ANY(…)` read it whole
+            # a table of some hundreds of messages, analyzed: a plan of `id = ANY(…)` read
+            # a small table whole, comparing each row with each id
+            conn.exec_driver_sql(
+                "INSERT INTO messages (id, account_pk, assistant_pk, session_pk, identity, "
+                "role, content, meta, date_created, date_updated) "
+                "SELECT id || '-copy-' || n, account_pk, assistant_pk, session_pk, identity, "
+                "role, content, meta, date_created, date_updated "
+                "FROM messages, generate_series(1, 300) AS n WHERE id = %(id)s",
+                {"id": replies[0]},
+            )
+            conn.exec_driver_sql("ANALYZE messages")
             sql = keys_sql_postgresql(conn, cast(Table, Message.__table__), ("pk",), ("id",))
             plan = generic_plan(conn, sql, "'{x}'")
             assert "Index Scan using uq_messages_id" in plan, plan
