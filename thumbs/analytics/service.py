@@ -46,7 +46,7 @@ from thumbs.assistants import service as assistants
 from thumbs.conversations import service as conversations
 from thumbs.feedback.filters import NO_TYPE, FeedbackFilter, account_assistants, select_feedback
 from thumbs.kit import errors as E
-from thumbs.kit.timefmt import iso, utcnow
+from thumbs.kit.timefmt import EPOCH, iso, utcnow
 from thumbs.review import service as review
 from thumbs.store import rollups
 from thumbs.store.models import REVIEW_TIME_EDGES, Assistant, Feedback, Message, User
@@ -148,9 +148,7 @@ class _Range:
 
 
 def _floor(value: datetime, seconds: int) -> datetime:
-    return rollups.EPOCH + (value - rollups.EPOCH) // (rollups.SECOND * seconds) * (
-        rollups.SECOND * seconds
-    )
+    return EPOCH + (value - EPOCH) // (rollups.SECOND * seconds) * (rollups.SECOND * seconds)
 
 
 def _ceil(value: datetime, seconds: int) -> datetime:

@@ -15,6 +15,8 @@ import time
 import uuid
 from datetime import datetime, timedelta
 
+from thumbs.kit.timefmt import EPOCH
+
 ACCOUNT = "AC"
 API_KEY = "SK"
 USER = "US"
@@ -45,7 +47,6 @@ def new_id(prefix: str) -> str:
     return prefix + str(uuid7())
 
 
-_EPOCH = datetime(1970, 1, 1)
 _MICROSECOND = timedelta(microseconds=1)
 
 
@@ -72,7 +73,7 @@ def id_of_digest(prefix: str, digest: bytes, *, at: datetime | None = None) -> s
     else:
         # int(at.replace(tzinfo=UTC).timestamp() * 1000), the same float steps without
         # building an aware datetime (a third of the cost of an id, imports derive millions)
-        ms = int((at - _EPOCH) // _MICROSECOND / 1_000_000 * 1000)
+        ms = int((at - EPOCH) // _MICROSECOND / 1_000_000 * 1000)
         b[0:6] = (ms & 0xFFFF_FFFF_FFFF).to_bytes(6, "big")
         b[6] = (b[6] & 0x0F) | 0x70  # version 7
     b[8] = (b[8] & 0x3F) | 0x80  # RFC 4122 variant

@@ -60,14 +60,14 @@ def stored_text(value: datetime) -> str:
     return value.isoformat(" ", "microseconds")  # positional: a third cheaper
 
 
-_EPOCH = datetime(1970, 1, 1)
+EPOCH = datetime(1970, 1, 1)  # naive UTC, as every stored date
 _ONE_HOUR = timedelta(hours=1)
 
 
 def epoch_hour(value: datetime) -> int:
     """Whole hours since 1970-01-01 of a naive-UTC datetime: the hour a feedback counts in
     (the analytics rollups' cells, and the rows an import's parsers prepare for them)."""
-    return (value - _EPOCH) // _ONE_HOUR
+    return (value - EPOCH) // _ONE_HOUR
 
 
 def from_iso(value: str) -> datetime:

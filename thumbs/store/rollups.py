@@ -60,7 +60,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from thumbs.kit.driver import driver_cursor
-from thumbs.kit.timefmt import epoch_hour
+from thumbs.kit.timefmt import EPOCH, epoch_hour
 from thumbs.store.models import (
     FEEDBACK_ROLLUP_DAYS,
     FEEDBACK_ROLLUP_HOURS,
@@ -89,7 +89,6 @@ MEASURES = (
 CREATE_MEASURES = MEASURES[:5]
 _RT0 = MEASURES.index(RT[0])
 
-EPOCH = datetime(1970, 1, 1)
 SECOND = timedelta(seconds=1)
 HOUR = 3600
 DAY = 86400
