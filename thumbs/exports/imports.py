@@ -191,13 +191,7 @@ class _Writer:
     unique index of ids. Keys met twice are told by the :class:`KeyLedger`. Neither grows
     the process with the file."""
 
-    def __init__(
-        self,
-        conn: Connection,
-        *,
-        assistant: AssistantRef,
-        report: ImportReport,
-    ) -> None:
+    def __init__(self, conn: Connection, *, assistant: AssistantRef, report: ImportReport) -> None:
         self.conn = conn
         self.assistant = assistant
         self.report = report

@@ -122,15 +122,18 @@ class IdSighting:
         self._bits = bytearray(self.BITS >> 3)
 
     def add_all(self, values: Iterable[str]) -> None:
-        bits, mask = self._bits, self._MASK
+        bits, bit = self._bits, self._bit
         for value in values:
-            h = hash(value)
-            a, b = h & mask, (h >> 32) & mask
+            a, b = bit(value)
             bits[a >> 3] |= 1 << (a & 7)
             bits[b >> 3] |= 1 << (b & 7)
 
     def __contains__(self, value: str) -> bool:
-        bits, mask = self._bits, self._MASK
-        h = hash(value)
-        a, b = h & mask, (h >> 32) & mask
+        bits, (a, b) = self._bits, self._bit(value)
         return bool(bits[a >> 3] & (1 << (a & 7)) and bits[b >> 3] & (1 << (b & 7)))
+
+    @classmethod
+    def _bit(cls, value: str) -> tuple[int, int]:
+        """The two bits of ``value``: from the low and the high half of its hash."""
+        h = hash(value)
+        return h & cls._MASK, (h >> 32) & cls._MASK
