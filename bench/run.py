@@ -221,6 +221,8 @@ def bench_create(args: argparse.Namespace, env: dict[str, str], rows: list[str])
     roots: list[tuple[str, Path, dict[str, str]]] = [("after", ROOT, {})]
     if args.writer_thread:  # the same code with its group commits on the writer thread
         roots.insert(0, ("after, writer thread", ROOT, {"THUMBS_WRITER_MODE": "thread"}))
+    if args.writer_process:  # the same code with its batches written by a writer process
+        roots.insert(0, ("after, writer process", ROOT, {"THUMBS_WRITER_MODE": "process"}))
     if args.compare:
         roots.insert(0, ("before", Path(args.compare).resolve(), {}))
     servers: list[Server] = []
@@ -850,6 +852,11 @@ def main() -> None:
         "--writer-thread",
         action="store_true",
         help="create: also measure this thumbs with THUMBS_WRITER_MODE=thread, interleaved",
+    )
+    ap.add_argument(
+        "--writer-process",
+        action="store_true",
+        help="create: also measure this thumbs with THUMBS_WRITER_MODE=process, interleaved",
     )
     ap.add_argument("--servers", type=int, default=1, help="server processes (mixed)")
     ap.add_argument("--mixed-seconds", type=int, default=60)

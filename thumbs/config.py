@@ -44,8 +44,10 @@ class Settings(BaseSettings):
     write_batch_max: int = Field(default=1024, ge=1)
     # Where group commits run: "inline" on the event loop (no thread hand-offs; best for
     # SQLite, whose commit is a local fsync), "thread" on a dedicated writer thread (best for
-    # PostgreSQL, whose commit is a network round trip), "auto" picks by engine.
-    writer_mode: Literal["auto", "inline", "thread"] = "auto"
+    # PostgreSQL, whose commit is a network round trip), "auto" picks by engine; "process"
+    # in a writer process of the server's own (thumbs.store.writer_process): faster for a
+    # load of creates on either store, not (yet) for the mixed workload (bench/README.md).
+    writer_mode: Literal["auto", "inline", "thread", "process"] = "auto"
     # Creates waiting for the writer at most; past that a create is answered 503 (20503,
     # Retry-After) before anything is written.
     write_queue_max: int = Field(default=10_000, ge=1)

@@ -22,6 +22,7 @@ from thumbs.kit.cache import TTLCache
 from thumbs.store import migrate
 from thumbs.store.engine import Store
 from thumbs.store.writer import GroupCommitWriter
+from thumbs.store.writer_process import ProcessWriter
 
 T = TypeVar("T")
 
@@ -83,6 +84,25 @@ def cleanup_expired(store: Store, batch: int) -> None:
         log.info("cleanup: deleted %d expired idempotency keys", deleted)
 
 
+def _writer(settings: Settings, store: Store) -> GroupCommitWriter:
+    """The group-commit writer of ``THUMBS_WRITER_MODE``."""
+    if settings.writer_mode == "process":
+        return ProcessWriter(
+            store.engine,
+            settings=settings,
+            kinds="thumbs.feedback.jobs:process_kinds",
+            max_batch=settings.write_batch_max,
+            max_queue=settings.write_queue_max,
+        )
+    return GroupCommitWriter(
+        store.engine,
+        max_batch=settings.write_batch_max,
+        max_queue=settings.write_queue_max,
+        inline=settings.writer_mode == "inline"
+        or (settings.writer_mode == "auto" and store.sqlite),
+    )
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -121,13 +141,7 @@ class Runtime:
             settings=settings,
             store=store,
             schema_head=migrate.head_revision(store.url),
-            writer=GroupCommitWriter(
-                store.engine,
-                max_batch=settings.write_batch_max,
-                max_queue=settings.write_queue_max,
-                inline=settings.writer_mode == "inline"
-                or (settings.writer_mode == "auto" and store.sqlite),
-            ),
+            writer=_writer(settings, store),
             credentials=credentials,
             assistants=TTLCache(settings.auth_cache_ttl),
             end_users=TTLCache(settings.auth_cache_ttl),

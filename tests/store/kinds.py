@@ -12,7 +12,16 @@ from sqlalchemy import Connection, Engine, text
 from thumbs.store.engine import make_engine
 
 
-class Rows:
+class Kind:
+    """What a job kind of these tests does after its jobs' commit: nothing."""
+
+    name = "test"
+
+    def committed(self, jobs: Sequence[Any]) -> None:
+        pass
+
+
+class Rows(Kind):
     """A job kind that inserts a unique name and returns it upper-cased."""
 
     def write_many(self, conn: Connection, jobs: Sequence[str]) -> list[Any]:

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.exc import IntegrityError
 
-from tests.store.kinds import ROWS, Rows, engine_with_table, stored
+from tests.store.kinds import ROWS, Kind, Rows, engine_with_table, stored
 from tests.support.http import run
 from thumbs.kit import errors as E
 from thumbs.store.engine import SQLITE_CACHE_KIB, SQLITE_WRITER_CACHE_KIB
@@ -114,7 +114,7 @@ def test_the_writer_keeps_working_after_a_failed_batch(engine: Engine, inline: b
     assert stored(engine) == ["x", "y"]
 
 
-class Raced:
+class Raced(Kind):
     """A job kind for which every batch fails (like a constraint another process got to
     first) and a job written alone succeeds: where its ``write_one`` ran is recorded."""
 
@@ -154,7 +154,7 @@ def test_a_failed_batch_of_one_job_is_written_alone_off_the_loop(
     assert loop_thread not in kind.alone_on
 
 
-class Held:
+class Held(Kind):
     """A job kind whose batches wait until the test lets them go."""
 
     def __init__(self) -> None:
@@ -255,7 +255,7 @@ def test_inline_batches_are_written_on_the_loop_and_committed_off_it(engine: Eng
     assert loop_thread not in commits
 
 
-class Deferred:
+class Deferred(Kind):
     """Rows whose foreign key is checked at COMMIT: a job naming a missing parent fails
     only when its batch commits."""
 

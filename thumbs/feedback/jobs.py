@@ -18,12 +18,15 @@ import orjson
 from sqlalchemy import Connection, Engine, delete, select, tuple_
 from sqlalchemy.exc import IntegrityError
 
+from thumbs.config import Settings
 from thumbs.feedback import idempotency
+from thumbs.feedback.schemas import out_of
 from thumbs.kit import errors as E
 from thumbs.kit.cache import TTLCache
 from thumbs.store import rollups
 from thumbs.store.models import Assistant, Feedback, IdempotencyKey
 from thumbs.store.sql import RawInsert, messages_by_id
+from thumbs.store.writer import JobKind
 from thumbs.users import service as users
 
 
@@ -38,6 +41,9 @@ class CreateJob:
     out: dict[str, Any] | None = None  # kept to render the body once user_sid is known
     # the process's end users known to be committed (Runtime.end_users), or None
     known_users: TTLCache | None = None
+    # the end user (pk, sid) when the server knew it before the batch: a job sent to a
+    # writer process carries what its server's cache knew (the cache stays in the server)
+    user: tuple[int, str] | None = None
     user_read: bool = False  # the batch read the user from the store (not from the cache)
 
 
@@ -85,6 +91,8 @@ _INSERT_KEYS = RawInsert(
 class CreateFeedbackKind:
     """Writes feedback create jobs: one INSERT … executemany per batch, plus the
     idempotency records, in the writer's transaction."""
+
+    name = "feedback.create"
 
     def _existing(
         self, conn: Connection, jobs: Sequence[CreateJob]
@@ -142,7 +150,7 @@ class CreateFeedbackKind:
             return
         # End users known to this process (committed, and never deleted) need no statement;
         # the others are ensured: one SELECT, and an insert-ignore for new names. A job
-        # remembers its user after its commit (remember_user), never before: a batch that
+        # remembers its user after its commit (committed), never before: a batch that
         # rolls back leaves nothing behind.
         known = named[0].known_users
         named_users: dict[tuple[int, str], Any] = {}
@@ -150,7 +158,7 @@ class CreateFeedbackKind:
         for j in named:
             assert j.identity is not None
             name = (j.account_pk, j.identity)
-            hit = known.get(name) if known is not None else None
+            hit = j.user or (known.get(name) if known is not None else None)
             if hit is None:
                 wanted.add(name)
             else:
@@ -224,13 +232,65 @@ class CreateFeedbackKind:
                 if not tries:
                     raise
 
+    # -- to and from a writer process (thumbs.store.writer_process): plain tuples, which
+    # pickle several times faster than the objects (and never the process's cache)
 
-def remember_user(job: CreateJob) -> None:
-    """After the job's commit: its end user exists for good (users are never deleted), so
-    this process's later creates naming it read no users row."""
-    known, identity = job.known_users, job.identity
-    if known is not None and identity is not None and job.user_read:
-        known.put((job.account_pk, identity), (job.row["user_pk"], job.row["user_sid"]))
+    @staticmethod
+    def to_wire(job: CreateJob) -> tuple[Any, ...]:
+        known, identity = job.known_users, job.identity
+        return (
+            job.account_pk,
+            tuple([job.row[c] for c in _FEEDBACK_COLUMNS]),
+            job.body,
+            job.idempotency_key,
+            job.request_hash,
+            identity,
+            None if job.out is None else tuple(job.out.values()),
+            known.get((job.account_pk, identity))
+            if known is not None and identity is not None
+            else None,
+        )
+
+    @staticmethod
+    def from_wire(wire: tuple[Any, ...]) -> CreateJob:
+        account_pk, row, body, key, request_hash, identity, out, user = wire
+        return CreateJob(
+            account_pk=account_pk,
+            row=dict(zip(_FEEDBACK_COLUMNS, row, strict=True)),
+            body=body,
+            idempotency_key=key,
+            request_hash=request_hash,
+            identity=identity,
+            out=None if out is None else out_of(*out),
+            user=user,
+        )
+
+    @staticmethod
+    def result_to_wire(job: CreateJob, result: CreateResult) -> tuple[Any, ...]:
+        """The answer, and the end user the batch read (for the server's cache)."""
+        read = (job.row["user_pk"], job.row["user_sid"]) if job.user_read else None
+        return (result.status, result.body, result.replayed, read)
+
+    @staticmethod
+    def result_from_wire(job: CreateJob, wire: tuple[Any, ...]) -> CreateResult:
+        status, body, replayed, read = wire
+        if read is not None:
+            job.row["user_pk"], job.row["user_sid"] = read
+            job.user_read = True
+        return CreateResult(status, body, replayed)
+
+    def committed(self, jobs: Sequence[CreateJob]) -> None:
+        """After the jobs' commit: their end users exist for good (users are never
+        deleted), so this process's later creates naming them read no users row."""
+        for job in jobs:
+            known, identity = job.known_users, job.identity
+            if known is not None and identity is not None and job.user_read:
+                known.put((job.account_pk, identity), (job.row["user_pk"], job.row["user_sid"]))
 
 
 CREATE_KIND = CreateFeedbackKind()
+
+
+def process_kinds(settings: Settings) -> list[JobKind[Any]]:
+    """The job kinds of a writer process (``thumbs.store.writer_process``)."""
+    return [CREATE_KIND]

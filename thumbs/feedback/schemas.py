@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -20,6 +20,34 @@ def feedback_type_for(score: float | None, threshold: float) -> str | None:
     if score is None:
         return None
     return "positive" if score >= threshold else "negative"
+
+
+def out_of(
+    id: str,
+    assistant_id: str,
+    account_sid: str,
+    user_sid: str | None,
+    session_id: str,
+    message_id: str | None,
+    score: float | None,
+    text: str | None,
+    date_created: str | None,
+    date_updated: str | None,
+) -> dict[str, Any]:
+    """The Twilio feedback resource (FeedbackOut), its dates already written as the API
+    writes them."""
+    return {
+        "id": id,
+        "assistant_id": assistant_id,
+        "account_sid": account_sid,
+        "user_sid": user_sid,
+        "session_id": session_id,
+        "message_id": message_id,
+        "score": score,
+        "text": text,
+        "date_created": date_created,
+        "date_updated": date_updated,
+    }
 
 
 class FeedbackCreate(TwilioBody):

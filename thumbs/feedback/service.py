@@ -13,8 +13,8 @@ from sqlalchemy import Connection, bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from thumbs.feedback.filters import FeedbackFilter, select_feedback
-from thumbs.feedback.jobs import CREATE_KIND, CreateJob, CreateResult, remember_user
-from thumbs.feedback.schemas import FeedbackCreate, feedback_type_for
+from thumbs.feedback.jobs import CREATE_KIND, CreateJob, CreateResult
+from thumbs.feedback.schemas import FeedbackCreate, feedback_type_for, out_of
 from thumbs.golden import service as golden
 from thumbs.kit import errors as E
 from thumbs.kit import ids
@@ -93,34 +93,6 @@ def to_out(
         iso(date_created),
         iso(date_updated),
     )
-
-
-def out_of(
-    id: str,
-    assistant_id: str,
-    account_sid: str,
-    user_sid: str | None,
-    session_id: str,
-    message_id: str | None,
-    score: float | None,
-    text: str | None,
-    date_created: str | None,
-    date_updated: str | None,
-) -> dict[str, Any]:
-    """The Twilio feedback resource (FeedbackOut), its dates already written as the API
-    writes them."""
-    return {
-        "id": id,
-        "assistant_id": assistant_id,
-        "account_sid": account_sid,
-        "user_sid": user_sid,
-        "session_id": session_id,
-        "message_id": message_id,
-        "score": score,
-        "text": text,
-        "date_created": date_created,
-        "date_updated": date_updated,
-    }
 
 
 def feedback_out(fb: Feedback, *, assistant_id: str, account_sid: str) -> dict[str, Any]:
@@ -219,7 +191,6 @@ async def create(
         known_users=known_users,
     )
     result: CreateResult = await writer.submit(CREATE_KIND, job)
-    remember_user(job)
     return result
 
 

@@ -297,6 +297,11 @@ class ThumbsError(Exception):
             self.details.setdefault("field", field)
         self.headers = headers
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as it is, whatever a subclass's constructor asks for (an error raised by
+        a writer process reaches the server process that answers the request)."""
+        return (_rebuilt, (type(self), self.args, self.__dict__))
+
     def body(self, docs_base: str) -> dict[str, Any]:
         out: dict[str, Any] = {
             "code": self.code,
@@ -307,6 +312,13 @@ class ThumbsError(Exception):
         if self.details:
             out["details"] = self.details
         return out
+
+
+def _rebuilt(cls: type[ThumbsError], args: tuple[Any, ...], state: dict[str, Any]) -> ThumbsError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class NotFound(ThumbsError):

@@ -66,11 +66,27 @@ INLINE_BUSY_MS = 50
 class JobKind(Protocol[J_contra]):
     """How to write jobs of one kind. ``write_many`` runs inside the batch transaction;
     ``write_one`` (the fallback after a failed batch) opens transactions of its own and
-    turns a race with another process into the answer one process would give."""
+    turns a race with another process into the answer one process would give;
+    ``committed`` runs after the jobs' commit, in the process that wrote them. ``name``
+    names the kind to a writer process (``thumbs.store.writer_process``), which writes
+    with kinds of its own."""
+
+    name: str
 
     def write_many(self, conn: Connection, jobs: Sequence[J_contra]) -> list[Any]: ...
 
     def write_one(self, engine: Engine, job: J_contra) -> Any: ...
+
+    def committed(self, jobs: Sequence[J_contra]) -> None: ...
+
+    # a job and a result to and from a writer process, as plain data that pickles fast
+    def to_wire(self, job: J_contra) -> Any: ...
+
+    def from_wire(self, wire: Any) -> Any: ...
+
+    def result_to_wire(self, job: J_contra, result: Any) -> Any: ...
+
+    def result_from_wire(self, job: J_contra, wire: Any) -> Any: ...
 
 
 @dataclass(slots=True)
@@ -135,11 +151,15 @@ class GroupCommitWriter:
             self._idle = asyncio.get_running_loop().create_future()
             await self._idle
 
-    async def submit(self, kind: JobKind[J], job: J) -> Any:
+    def _admit(self, waiting: int) -> None:
+        """Refuse a job (503, nothing written) while shutting down or past ``max_queue``."""
         if self._closing:
             raise E.StoreUnavailable("The server is shutting down; retry shortly")
-        if len(self._waiting) >= self.max_queue:
+        if waiting >= self.max_queue:
             raise E.StoreUnavailable("Too many writes are waiting; retry shortly")
+
+    async def submit(self, kind: JobKind[J], job: J) -> Any:
+        self._admit(len(self._waiting))
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         self._waiting.append(_Pending(kind=kind, job=job, future=future))
@@ -166,6 +186,19 @@ class GroupCommitWriter:
             return
         batch = self._waiting[: self.max_batch]
         del self._waiting[: self.max_batch]
+        done = self._dispatch(loop, batch)
+
+        def written(f: asyncio.Future[None]) -> None:
+            self._settle(batch, f.exception())
+            self._flush(loop)
+
+        done.add_done_callback(written)
+
+    def _dispatch(
+        self, loop: asyncio.AbstractEventLoop, batch: list[_Pending[Any]]
+    ) -> asyncio.Future[Any]:
+        """Start writing the batch; the future is done once every job of it has its
+        result or error (``_Pending.result``, ``_Pending.error``)."""
         if self._executor is None:
             self.start()
         assert self._executor is not None
@@ -173,15 +206,8 @@ class GroupCommitWriter:
         if open_batch is not None:
             # written on the loop; the commit (the WAL write, the fsync, a checkpoint now
             # and then) on the writer thread, while the loop reads the next requests
-            done = loop.run_in_executor(self._executor, self._commit, open_batch)
-        else:
-            done = loop.run_in_executor(self._executor, self._write, batch)
-
-        def written(f: asyncio.Future[None]) -> None:
-            self._settle(batch, f.exception())
-            self._flush(loop)
-
-        done.add_done_callback(written)
+            return loop.run_in_executor(self._executor, self._commit, open_batch)
+        return loop.run_in_executor(self._executor, self._write, batch)
 
     @staticmethod
     def _settle(batch: list[_Pending[Any]], failure: BaseException | None) -> None:
@@ -292,6 +318,17 @@ class GroupCommitWriter:
             p.result = r
         self.batches += 1
         self.jobs += len(batch)
+        self._committed(batch)
+
+    @staticmethod
+    def _committed(jobs: list[_Pending[Any]]) -> None:
+        """Each kind's ``committed``, for its jobs that were written."""
+        groups: dict[int, tuple[JobKind[Any], list[Any]]] = {}
+        for p in jobs:
+            if p.error is None:
+                groups.setdefault(id(p.kind), (p.kind, []))[1].append(p.job)
+        for kind, items in groups.values():
+            kind.committed(items)
 
     def _write_locked(self, batch: list[_Pending[Any]]) -> None:
         try:
@@ -320,6 +357,7 @@ class GroupCommitWriter:
         for i, p in enumerate(batch):
             try:
                 p.result = p.kind.write_one(self.engine, p.job)
+                self._committed([p])
             except Exception as exc:
                 p.error = exc
                 if store_unavailable(exc):

@@ -1,0 +1,191 @@
+"""A server whose batches a writer process writes (``THUMBS_WRITER_MODE=process``,
+``thumbs.store.writer_process``): real ``thumbs serve`` processes on each store. Creates are
+answered after the writer process committed them; a writer process killed is replaced and
+costs at most the batch it held (answered 503, never acknowledged and lost); a server killed
+takes its writer process with it; errors raised in the writer process reach the client as
+the server process would have answered them."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from tests.support.lifecycle import log_turn
+from tests.support.processes import Load, make_tenant, serving, stored_ids
+from thumbs.feedback.jobs import IdempotencyMismatch
+from thumbs.kit import errors as E
+from thumbs.store.engine import Store
+from thumbs.store.models import Feedback
+
+pytestmark = pytest.mark.slow
+
+PROCESS = {"THUMBS_WRITER_MODE": "process"}
+
+
+def writer_pids(server_pid: int) -> list[int]:
+    """The server's child processes running the writer."""
+    found = []
+    for task in os.listdir(f"/proc/{server_pid}/task"):
+        try:
+            children = Path(f"/proc/{server_pid}/task/{task}/children").read_text().split()
+        except OSError:  # a thread that ended meanwhile
+            continue
+        for pid in map(int, children):
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:  # a process that ended meanwhile
+                continue
+            if b"thumbs.store.writer_process" in cmdline:
+                found.append(pid)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def wait_until(condition: object, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_errors_of_the_writer_process_cross_to_the_server_as_they_were() -> None:
+    for error in (
+        IdempotencyMismatch("k-1"),
+        E.NotFound("Assistant", "aia_asst_x"),
+        E.StoreUnavailable(),
+    ):
+        crossed = pickle.loads(pickle.dumps(error))
+        assert type(crossed) is type(error)
+        assert crossed.args == error.args
+        assert crossed.__dict__ == error.__dict__
+        assert crossed.body("https://docs") == error.body("https://docs")
+    assert crossed.headers == {"Retry-After": "1"}
+
+
+def test_creates_are_committed_by_the_writer_process_before_they_are_answered(
+    database_url: str, tmp_path: Path
+) -> None:
+    with serving(database_url, tmp_path, **PROCESS) as (server,):
+        assert server.proc is not None
+        (writer,) = writer_pids(server.proc.pid)
+        tenant = make_tenant(database_url, server.url)
+        load = Load([server.url], tenant, clients=8).start()
+        load.wait_for(200)
+        load.stop()
+        assert set(load.statuses) == {201}, load.statuses
+        ids = list(load.acknowledged.values())
+        assert stored_ids(database_url, ids) == dict.fromkeys(ids, 1)
+        # the same idempotency token, another body: refused by the writer process's rule
+        token, first = next(iter(load.acknowledged.items()))
+        res = httpx.post(
+            f"{server.url}{tenant.feedbacks}",
+            json={**load.bodies[token], "text": "another text"},
+            headers={"I-Twilio-Idempotency-Token": token},
+            auth=tenant.auth,
+        )
+        assert res.status_code == 422, res.text
+        assert res.json()["code"] == E.IDEMPOTENCY_KEY_REUSED
+        replay = httpx.post(
+            f"{server.url}{tenant.feedbacks}",
+            json=load.bodies[token],
+            headers={"I-Twilio-Idempotency-Token": token},
+            auth=tenant.auth,
+        )
+        assert replay.status_code == 201
+        assert replay.json()["id"] == first
+        assert replay.headers.get("Idempotent-Replayed") == "true"
+        assert writer_pids(server.proc.pid) == [writer]
+        assert server.terminate() in (0, -signal.SIGTERM)
+        # the server drained, then its writer process exited
+        wait_until(lambda: not alive(writer))
+        assert "Traceback" not in server.log()
+
+
+def test_a_writer_process_killed_is_replaced_and_nothing_acknowledged_is_lost(
+    database_url: str, tmp_path: Path
+) -> None:
+    with serving(database_url, tmp_path, **PROCESS) as (server,):
+        assert server.proc is not None
+        tenant = make_tenant(database_url, server.url)
+        load = Load([server.url], tenant, clients=8).start()
+        for _ in range(3):
+            load.wait_for(len(load.acknowledged) + 100)
+            (writer,) = writer_pids(server.proc.pid)
+            os.kill(writer, signal.SIGKILL)
+            wait_until(lambda w=writer: writer_pids(server.proc.pid) not in ([], [w]))
+        load.wait_for(len(load.acknowledged) + 100)
+        load.stop()
+        # the batch a writer process held when it died: 503, to be retried
+        assert set(load.statuses) <= {201, 503}, load.statuses
+        assert load.statuses[201] >= 400
+        ids = list(load.acknowledged.values())
+        assert stored_ids(database_url, ids) == dict.fromkeys(ids, 1)
+
+
+def test_a_server_killed_takes_its_writer_process_with_it(
+    database_url: str, tmp_path: Path
+) -> None:
+    with serving(database_url, tmp_path, **PROCESS) as (server,):
+        assert server.proc is not None
+        (writer,) = writer_pids(server.proc.pid)
+        server.kill()
+        wait_until(lambda: not alive(writer))
+
+
+def test_end_users_and_logged_replies_are_linked_by_the_writer_process(
+    database_url: str, tmp_path: Path
+) -> None:
+    with serving(database_url, tmp_path, **PROCESS) as (server,):
+        tenant = make_tenant(database_url, server.url)
+        with httpx.Client(base_url=server.url, auth=tenant.auth, timeout=30) as api:
+            reply = log_turn(api, tenant.assistant_id, identity="alice")
+            made = [
+                api.post(
+                    tenant.feedbacks,
+                    json={"session_id": "chat-1", "message_id": message, "score": 0.9},
+                    headers={"X-Thumbs-Identity": name},
+                )
+                for name, message in [
+                    ("alice", reply),  # the user the turn created: read in the batch
+                    ("alice", None),  # now known to the server: sent with the job
+                    ("bob", None),  # a new end user, created by the batch
+                    ("bob", f"aia_msg_{'0' * 32}"),  # a message never logged
+                ]
+            ]
+            for res in made:
+                assert res.status_code == 201, res.text
+            users = api.get("/v1/Users").json()
+        sids = [res.json()["user_sid"] for res in made]
+        assert sids[0] == sids[1]
+        assert sids[2] == sids[3]
+        assert sids[0] != sids[2]
+        by_identity = {u["identity"]: u["sid"] for u in users["users"]}
+        assert (by_identity["alice"], by_identity["bob"]) == (sids[0], sids[2])
+        store = Store(database_url)
+        try:
+            with store.sessions() as session:
+                rows = dict(
+                    session.execute(
+                        select(Feedback.id, Feedback.message_pk).where(
+                            Feedback.id.in_([res.json()["id"] for res in made])
+                        )
+                    ).all()
+                )
+        finally:
+            store.dispose()
+        linked = [rows[res.json()["id"]] is not None for res in made]
+        assert linked == [True, False, False, False]
