@@ -3,6 +3,8 @@ and a SQLite file that has it."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -13,12 +15,25 @@ from thumbs.store.engine import make_engine
 
 
 class Kind:
-    """What a job kind of these tests does after its jobs' commit: nothing."""
+    """What a job kind of these tests does after its jobs' commit (nothing), and its jobs
+    and results to and from a writer process (as they are)."""
 
     name = "test"
 
     def committed(self, jobs: Sequence[Any]) -> None:
         pass
+
+    def to_wire(self, job: Any) -> Any:
+        return job
+
+    def from_wire(self, wire: Any) -> Any:
+        return wire
+
+    def result_to_wire(self, job: Any, result: Any) -> Any:
+        return result
+
+    def result_from_wire(self, job: Any, wire: Any) -> Any:
+        return wire
 
 
 class Rows(Kind):
@@ -34,6 +49,39 @@ class Rows(Kind):
 
 
 ROWS = Rows()
+
+
+class Sleepy(Rows):
+    """Rows, each batch a second late (a writer process to kill mid-batch)."""
+
+    name = "sleepy"
+
+    def write_many(self, conn: Connection, jobs: Sequence[str]) -> list[Any]:
+        time.sleep(1)
+        return super().write_many(conn, jobs)
+
+
+class Unpicklable(Exception):
+    def __init__(self) -> None:
+        super().__init__("holds a lock")
+        self.lock = threading.Lock()
+
+
+class Broken(Kind):
+    """Fails every job with an error that cannot leave its process."""
+
+    name = "broken"
+
+    def write_many(self, conn: Connection, jobs: Sequence[str]) -> list[Any]:
+        raise Unpicklable
+
+    def write_one(self, engine: Engine, job: str) -> Any:
+        raise Unpicklable
+
+
+def process_kinds(settings: Any) -> list[Kind]:
+    """The kinds of a writer process in these tests (``ProcessWriter(kinds=…)``)."""
+    return [ROWS, Sleepy(), Broken()]
 
 
 def stored(engine: Engine) -> list[str]:

@@ -229,18 +229,17 @@ class ProcessWriter(GroupCommitWriter):
             self._idle.set_result(None)
 
     def _lost(self, why: str) -> None:
-        """The writer process is gone: every job sent and not answered is answered 503
-        (whether its batch committed is unknown, as when a server dies)."""
-        if self._answers:
-            log.warning(
-                "writer process lost (%s); %d waiting writes answered 503", why, len(self._answers)
-            )
+        """The writer process is gone: every job sent to it and not answered is answered
+        503 (whether its batch committed is unknown, as when a server dies); the jobs not
+        sent yet (the last ones) go to the next writer process."""
+        sent = len(self._answers) - len(self._outbox)
+        if sent:
+            log.warning("writer process lost (%s); %d waiting writes answered 503", why, sent)
         failure = E.StoreUnavailable("The writer stopped while writing; retry shortly")
-        while self._answers:
+        for _ in range(sent):
             _, _, future = self._answers.popleft()
             if not future.done():
                 future.set_exception(failure)
-        self._outbox = []
         self._forget_child()
         self._idle_if_done()
 
@@ -331,8 +330,6 @@ def serve(sock: socket.socket) -> None:
     """The writer process: every job the server sent while the last batch was written
     becomes the next batch (at most ``max_batch`` jobs); answered once it committed; until
     the server closes the socket."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     buffer = bytearray()
     while (first := _take_frame(buffer)) is None:
         if not _receive(sock, buffer, wait=True):
@@ -391,5 +388,13 @@ def _write(
     sock.sendall(_frame((time.perf_counter() - started, answers)))
 
 
+def main(fd: int) -> None:
+    """The writer process's entry: it stops when its server closes the socket, never on a
+    signal meant for the process group (a Ctrl-C, a service manager's stop)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    serve(socket.socket(fileno=fd))
+
+
 if __name__ == "__main__":
-    serve(socket.socket(fileno=int(sys.argv[1])))
+    main(int(sys.argv[1]))
