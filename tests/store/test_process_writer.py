@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from tests.store.kinds import ROWS, Sleepy, engine_with_table, stored
+from tests.support.http import run
 from thumbs.config import Settings
 from thumbs.kit import errors as E
 from thumbs.store.writer_process import _HEADER, ProcessWriter, _frame, _take_frame, serve
@@ -70,7 +71,7 @@ def test_jobs_are_written_by_another_process_in_shared_batches(
         return await asyncio.gather(*(writer.submit(ROWS, n) for n in names))
 
     try:
-        assert asyncio.run(scenario()) == [n.upper() for n in names]
+        assert run(scenario()) == [n.upper() for n in names]
         assert stored(engine) == sorted(names)
         assert writer.jobs == 1000
         assert writer.batches < 1000  # jobs sent together share a batch
@@ -87,7 +88,7 @@ def test_a_job_that_fails_fails_alone_with_the_error_it_raised(writer: ProcessWr
             writer.submit(ROWS, "taken"), writer.submit(ROWS, "free"), return_exceptions=True
         )
 
-    again, free = asyncio.run(scenario())
+    again, free = run(scenario())
     assert isinstance(again, IntegrityError)
     assert free == "FREE"
 
@@ -111,7 +112,7 @@ def test_a_killed_writer_process_fails_what_it_held_and_is_replaced(
         after = await writer.submit(ROWS, "after")
         return failure, after, writer.pid
 
-    failure, after, second = asyncio.run(scenario())
+    failure, after, second = run(scenario())
     assert isinstance(failure, E.StoreUnavailable)
     assert after == "AFTER"
     assert second not in (None, first)
@@ -124,13 +125,13 @@ def test_a_writer_process_that_died_between_writes_is_replaced_before_the_next(
 ) -> None:
     first = writer.pid
     assert first is not None
-    assert asyncio.run(writer.submit(ROWS, "before")) == "BEFORE"
+    assert run(writer.submit(ROWS, "before")) == "BEFORE"
     os.kill(first, signal.SIGKILL)
     deadline = time.monotonic() + 30
     while not gone(first):
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    assert asyncio.run(writer.submit(ROWS, "after")) == "AFTER"
+    assert run(writer.submit(ROWS, "after")) == "AFTER"
     assert writer.pid != first
 
 
@@ -149,7 +150,7 @@ def test_past_the_queue_bound_and_after_the_drain_a_job_is_refused(
             return answers, exc
         raise AssertionError("a job after the drain was taken")
 
-    answers, late = asyncio.run(scenario())
+    answers, late = run(scenario())
     assert answers[:3] == ["S0", "S1", "S2"]
     assert isinstance(answers[3], E.StoreUnavailable)  # max_queue=3: nothing written
     assert "shutting down" in late.message
