@@ -142,8 +142,9 @@ def test_past_the_queue_bound_and_after_the_drain_a_job_is_refused(
 
     async def scenario() -> tuple[list[Any], BaseException]:
         waiting = [asyncio.ensure_future(writer.submit(SLEEPY, f"s{i}")) for i in range(4)]
-        answers = await asyncio.gather(*waiting, return_exceptions=True)
-        await writer.drain()
+        await asyncio.sleep(0)  # every job submitted
+        # the drain waits for every job taken, then refuses new ones
+        answers = (await asyncio.gather(writer.drain(), *waiting, return_exceptions=True))[1:]
         try:
             await writer.submit(ROWS, "late")
         except E.StoreUnavailable as exc:
