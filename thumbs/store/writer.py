@@ -41,7 +41,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
@@ -107,6 +107,14 @@ class _OpenBatch:
     locking: LockingConnection | None  # SQLite: holds the process's write lock
     batch: list[_Pending[Any]]
     results: list[tuple[_Pending[Any], Any]]
+
+
+def _by_kind(batch: list[_Pending[Any]]) -> Iterable[tuple[JobKind[Any], list[_Pending[Any]]]]:
+    """The jobs of a batch by kind, each kind once, in the order it first comes."""
+    groups: dict[int, tuple[JobKind[Any], list[_Pending[Any]]]] = {}
+    for p in batch:
+        groups.setdefault(id(p.kind), (p.kind, []))[1].append(p)
+    return groups.values()
 
 
 class GroupCommitWriter:
@@ -186,19 +194,6 @@ class GroupCommitWriter:
             return
         batch = self._waiting[: self.max_batch]
         del self._waiting[: self.max_batch]
-        done = self._dispatch(loop, batch)
-
-        def written(f: asyncio.Future[None]) -> None:
-            self._settle(batch, f.exception())
-            self._flush(loop)
-
-        done.add_done_callback(written)
-
-    def _dispatch(
-        self, loop: asyncio.AbstractEventLoop, batch: list[_Pending[Any]]
-    ) -> asyncio.Future[Any]:
-        """Start writing the batch; the future is done once every job of it has its
-        result or error (``_Pending.result``, ``_Pending.error``)."""
         if self._executor is None:
             self.start()
         assert self._executor is not None
@@ -206,8 +201,15 @@ class GroupCommitWriter:
         if open_batch is not None:
             # written on the loop; the commit (the WAL write, the fsync, a checkpoint now
             # and then) on the writer thread, while the loop reads the next requests
-            return loop.run_in_executor(self._executor, self._commit, open_batch)
-        return loop.run_in_executor(self._executor, self._write, batch)
+            done = loop.run_in_executor(self._executor, self._commit, open_batch)
+        else:
+            done = loop.run_in_executor(self._executor, self._write, batch)
+
+        def written(f: asyncio.Future[None]) -> None:
+            self._settle(batch, f.exception())
+            self._flush(loop)
+
+        done.add_done_callback(written)
 
     @staticmethod
     def _settle(batch: list[_Pending[Any]], failure: BaseException | None) -> None:
@@ -303,11 +305,8 @@ class GroupCommitWriter:
         conn: Connection, batch: list[_Pending[Any]]
     ) -> list[tuple[_Pending[Any], Any]]:
         """Every job of the batch, kind by kind, in the open transaction."""
-        groups: dict[int, tuple[JobKind[Any], list[_Pending[Any]]]] = {}
-        for p in batch:
-            groups.setdefault(id(p.kind), (p.kind, []))[1].append(p)
         results: list[tuple[_Pending[Any], Any]] = []
-        for kind, items in groups.values():
+        for kind, items in _by_kind(batch):
             out = kind.write_many(conn, [p.job for p in items])
             results.extend(zip(items, out, strict=True))
         return results
@@ -321,14 +320,10 @@ class GroupCommitWriter:
         self._committed(batch)
 
     @staticmethod
-    def _committed(jobs: list[_Pending[Any]]) -> None:
-        """Each kind's ``committed``, for its jobs that were written."""
-        groups: dict[int, tuple[JobKind[Any], list[Any]]] = {}
-        for p in jobs:
-            if p.error is None:
-                groups.setdefault(id(p.kind), (p.kind, []))[1].append(p.job)
-        for kind, items in groups.values():
-            kind.committed(items)
+    def _committed(written: list[_Pending[Any]]) -> None:
+        """Each kind's ``committed``, for its jobs just committed."""
+        for kind, items in _by_kind(written):
+            kind.committed([p.job for p in items])
 
     def _write_locked(self, batch: list[_Pending[Any]]) -> None:
         try:

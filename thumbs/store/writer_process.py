@@ -130,7 +130,6 @@ class ProcessWriter(GroupCommitWriter):
         return self._child.pid if self._child is not None else None
 
     def start(self) -> None:
-        super().start()
         if self._child is None:
             self._spawn()
 
@@ -326,14 +325,22 @@ def _receive(sock: socket.socket, buffer: bytearray, *, wait: bool) -> bool:
             return True
 
 
+def _next_frame(sock: socket.socket, buffer: bytearray) -> bytes | None:
+    """The next whole frame the server sent, waited for; None once the socket ended."""
+    while (frame := _take_frame(buffer)) is None:
+        if not _receive(sock, buffer, wait=True):
+            return None
+    return frame
+
+
 def serve(sock: socket.socket) -> None:
     """The writer process: every job the server sent while the last batch was written
     becomes the next batch (at most ``max_batch`` jobs); answered once it committed; until
-    the server closes the socket."""
+    the server closes the socket (after every job it sent is written)."""
     buffer = bytearray()
-    while (first := _take_frame(buffer)) is None:
-        if not _receive(sock, buffer, wait=True):
-            return
+    first = _next_frame(sock, buffer)
+    if first is None:
+        return
     settings, kinds_path, max_batch = pickle.loads(first)  # noqa: S301 - from our server
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s:     thumbs writer: %(message)s"
@@ -343,22 +350,13 @@ def serve(sock: socket.socket) -> None:
     writer = GroupCommitWriter(store.engine, inline=False)
     gc.collect()
     gc.freeze()
-    open_ = True
     try:
-        while True:
-            frames: list[bytes] = []
-            while (frame := _take_frame(buffer)) is not None or not frames:
-                if frame is not None:
-                    frames.append(frame)
-                    continue
-                if not open_ or not _receive(sock, buffer, wait=True):
-                    return  # the server closed the socket and everything sent is written
-            # and whatever else the server sent meanwhile, up to a batch
-            open_ = _receive(sock, buffer, wait=False)
-            jobs = [job for frame in frames for job in pickle.loads(frame)]  # noqa: S301
+        while (frame := _next_frame(sock, buffer)) is not None:
+            _receive(sock, buffer, wait=False)  # and whatever else was sent meanwhile
+            jobs = pickle.loads(frame)  # noqa: S301 - from our server
             while len(jobs) < max_batch and (frame := _take_frame(buffer)) is not None:
                 jobs.extend(pickle.loads(frame))  # noqa: S301 - from our server
-            for start in range(0, len(jobs), max_batch):
+            for start in range(0, len(jobs), max_batch):  # a frame may hold more
                 _write(writer, kinds, jobs[start : start + max_batch], sock)
     except BrokenPipeError:
         pass  # the server is gone; the batch committed, unanswered, as if it had died
