@@ -7,9 +7,11 @@ transaction of its own until its first write (the driver's rule); there the driv
 the transaction ``IMMEDIATE`` (the write lock is taken at once, never upgraded from a read
 snapshot that another commit made stale, which SQLite answers with "database is locked"
 without waiting), after the process's :class:`~thumbs.store.writelock.FairLock` of the file:
-the writers of one process (the group-commit writer, request transactions) queue in order
-instead of polling in SQLite's busy handler, which is left to arbitrate between processes
-(``busy_timeout``, 10 s). Read-only units of work never take either lock. Nothing of this
+the writers of one process (the group-commit writer, request transactions) queue in order,
+and then the processes writing the file take its write lock in turn
+(:class:`~thumbs.store.writelock.ProcessLock`, ``<database>-lock``), woken as soon as it is
+free, instead of polling in SQLite's busy handler (``busy_timeout``, 10 s, left for writers
+outside this scheme). Read-only units of work never take either lock. Nothing of this
 applies to PostgreSQL. See :mod:`thumbs.store.writelock`.
 
 Every engine is built with ``hide_parameters=True``: a store error names the statement but

@@ -1,13 +1,15 @@
-"""SQLite's write lock, queued fairly inside one process.
+"""SQLite's write lock, queued fairly inside one process and handed over in turn between
+processes.
 
 SQLite lets one connection at a time write a database file. A connection that finds the
-lock taken polls for it in SQLite's busy handler (sleeping up to 100 ms between tries), so
-under load the writers of one process (the group-commit writer, request transactions)
-race each other for it and a writer can lose the race for seconds. Here every write
-transaction of a process first takes that process's :class:`FairLock` for the file, in
-the order the writers asked for it, and holds it until its commit or rollback: within a
-process, writers queue instead of polling, and SQLite's busy handler is left to arbitrate
-between processes (``thumbs serve --workers N`` on one file).
+lock taken polls for it in SQLite's busy handler (sleeping 1, 2, 5, ... up to 100 ms between
+tries), so under load writers race each other for it and a writer can lose the race for
+seconds. Here every write transaction first takes its process's :class:`FairLock` for the
+file, in the order the writers of the process asked for it, and then the file's
+:class:`ProcessLock`, which the processes writing the file (``thumbs serve --workers N``,
+a server and its writer process, the CLI) take in turn, woken by the kernel the moment it
+is released; both are held until the commit or rollback. SQLite's busy handler is left
+only for writers outside this scheme (another program on the file, a schema change).
 
 :class:`LockingConnection` is the ``sqlite3`` connection class of the engines
 (``thumbs.store.engine``): it takes the lock where the driver opens a write transaction,
@@ -17,10 +19,16 @@ begins ``IMMEDIATE``). A read-only unit of work never takes it.
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import os
+import queue
 import sqlite3
 import threading
+import time
+import weakref
 from collections import deque
+from dataclasses import dataclass, field
 from typing import Any, Self
 
 # How long a write transaction waits for the process's lock, the same bound as SQLite's
@@ -32,17 +40,201 @@ WAIT_SECONDS = 10.0
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
 
+# how long the thread that waits for the file's lock stays when no writer waits
+IDLE_SECONDS = 5.0
+
+# the bytes of the lock file: the gate a process passes to queue for the write lock, and
+# the write lock itself
+_GATE, _WRITE = 0, 1
+
+
+def _lock(fd: int, byte: int, *, wait: bool) -> bool:
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB, 1, byte)
+    except OSError as e:
+        if e.errno in (errno.EACCES, errno.EAGAIN):
+            return False
+        raise
+    return True
+
+
+def _unlock(fd: int, byte: int) -> None:
+    fcntl.lockf(fd, fcntl.LOCK_UN, 1, byte)
+
+
+@dataclass(eq=False, slots=True)
+class _Ticket:
+    """One wait for the write lock, handed to the process's waiting thread."""
+
+    gate_held: bool
+    done: threading.Event = field(default_factory=threading.Event)
+    mutex: threading.Lock = field(default_factory=threading.Lock)
+    granted: bool = False
+    abandoned: bool = False
+    error: OSError | None = None
+
+
+class ProcessLock:
+    """A database file's write lock between processes, taken in turn.
+
+    Two POSIX record locks on one byte each of ``<database>-lock``: a writer passes the
+    gate (byte 0), takes the write lock (byte 1), then leaves the gate. A process that has
+    just released the write lock and wants it again finds the gate held by the process
+    waiting for it, and waits there: two processes alternate, and none is starved by one
+    that writes batch after batch. The kernel wakes a waiter as soon as the lock is free,
+    and frees the locks of a process that dies.
+
+    A wait that may block runs on a thread of the process (the kernel's wait has no
+    timeout), while the writer waits for it at most its timeout; a wait given up is
+    finished by that thread, which then releases what it got. Record locks belong to a
+    process, not a thread: the process's :class:`FairLock` lets one writer at a time use
+    this lock, and any thread may release it."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._mutex = threading.Lock()
+        self._pid = 0
+        self._fd = -1
+        self._tickets: queue.SimpleQueue[_Ticket] = queue.SimpleQueue()
+        self._outstanding = 0  # tickets the waiting thread has not finished
+        self._waiting_thread = False
+
+    def __del__(self) -> None:
+        if self._pid == os.getpid():
+            os.close(self._fd)
+
+    def _file(self) -> int:
+        pid = os.getpid()
+        if self._pid != pid:  # a forked process holds none of its parent's record locks
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, self._mode())
+            self._pid = pid
+            self._tickets = queue.SimpleQueue()
+            self._outstanding = 0
+            self._waiting_thread = False
+        return self._fd
+
+    def _mode(self) -> int:
+        """The database file's permissions (as SQLite gives its ``-wal`` and ``-shm``): whoever
+        may write the database may take its lock."""
+        try:
+            return os.stat(self.path.removesuffix("-lock")).st_mode & 0o666
+        except OSError:
+            return 0o644
+
+    def acquire(self, timeout: float) -> bool:
+        """Take the write lock, waiting at most ``timeout`` seconds (0: only if free)."""
+        with self._mutex:
+            fd = self._file()
+            if self._outstanding:  # a wait given up is still being finished: queue behind it
+                return timeout > 0 and self._wait(_Ticket(gate_held=False), timeout)
+            if not _lock(fd, _GATE, wait=False):
+                return timeout > 0 and self._wait(_Ticket(gate_held=False), timeout)
+            if _lock(fd, _WRITE, wait=False):
+                _unlock(fd, _GATE)
+                return True
+            if timeout <= 0:
+                _unlock(fd, _GATE)
+                return False
+            return self._wait(_Ticket(gate_held=True), timeout)
+
+    def release(self) -> None:
+        _unlock(self._fd, _WRITE)
+
+    def _wait(self, ticket: _Ticket, timeout: float) -> bool:
+        # called with self._mutex held: the ticket is counted before another writer looks
+        self._outstanding += 1
+        self._tickets.put(ticket)
+        if not self._waiting_thread:
+            self._waiting_thread = True
+            threading.Thread(
+                target=self._wait_in_turn, name="thumbs-write-lock", daemon=True
+            ).start()
+        self._mutex.release()
+        try:
+            ticket.done.wait(timeout)
+            with ticket.mutex:
+                if not ticket.granted:
+                    ticket.abandoned = True
+            if ticket.error is not None:
+                raise ticket.error
+            return ticket.granted
+        finally:
+            self._mutex.acquire()
+
+    def _wait_in_turn(self) -> None:
+        fd, tickets = self._fd, self._tickets
+        while True:
+            try:
+                ticket = tickets.get(timeout=IDLE_SECONDS)
+            except queue.Empty:
+                with self._mutex:
+                    if tickets.empty():  # idle: ends (the next wait starts another)
+                        self._waiting_thread = False
+                        return
+                continue
+            gate = ticket.gate_held
+            try:
+                if not gate:
+                    gate = _lock(fd, _GATE, wait=True)
+                _lock(fd, _WRITE, wait=True)
+                _unlock(fd, _GATE)
+            except OSError as e:  # not expected: a lock that cannot be waited for
+                if gate:
+                    _unlock(fd, _GATE)
+                ticket.error = e
+                ticket.done.set()
+                self._finished()
+                continue
+            with ticket.mutex:
+                if ticket.abandoned:
+                    _unlock(fd, _WRITE)
+                else:
+                    ticket.granted = True
+            ticket.done.set()
+            self._finished()
+
+    def _finished(self) -> None:
+        with self._mutex:
+            self._outstanding -= 1
+
+
 class FairLock:
     """A lock granted in the order it was asked for, that any thread may release (a
-    transaction may begin in one thread and commit in another)."""
+    transaction may begin in one thread and commit in another). With a
+    :class:`ProcessLock` (a database file's), its holder takes that one too, within the
+    same timeout, and releases it first."""
 
-    def __init__(self) -> None:
+    def __init__(self, between: ProcessLock | None = None) -> None:
         self._mutex = threading.Lock()
         self._held = False
         self._waiters: deque[threading.Lock] = deque()
+        self._between = between
 
     def acquire(self, timeout: float) -> bool:
         """Take the lock, waiting at most ``timeout`` seconds (0: only if it is free)."""
+        if self._between is None:
+            return self._acquire_here(timeout)
+        deadline = time.monotonic() + timeout
+        if not self._acquire_here(timeout):
+            return False
+        left = max(0.0, deadline - time.monotonic()) if timeout > 0 else 0.0
+        try:
+            if self._between.acquire(left):
+                return True
+        except BaseException:
+            self._release_here()
+            raise
+        self._release_here()
+        return False
+
+    def release(self) -> None:
+        try:
+            if self._between is not None:
+                self._between.release()
+        finally:
+            self._release_here()
+
+    def _acquire_here(self, timeout: float) -> bool:
         with self._mutex:
             if not self._held:
                 self._held = True
@@ -61,7 +253,7 @@ class FairLock:
                 return True  # handed over while the wait was ending
         return False
 
-    def release(self) -> None:
+    def _release_here(self) -> None:
         with self._mutex:
             if self._waiters:
                 self._waiters.popleft().release()  # stays held: it is the next one's now
@@ -78,7 +270,9 @@ class FairLock:
         return len(self._waiters)
 
 
-_locks: dict[str, FairLock] = {}
+# every engine on a file holds the file's lock; the lock goes (and its file is closed) with
+# the last of them
+_locks: weakref.WeakValueDictionary[str, FairLock] = weakref.WeakValueDictionary()
 _locks_mutex = threading.Lock()
 
 
@@ -86,7 +280,10 @@ def lock_for(database: str) -> FairLock:
     """The process's lock of one database file (every engine on it shares it)."""
     key = os.path.realpath(database)
     with _locks_mutex:
-        return _locks.setdefault(key, FairLock())
+        lock = _locks.get(key)
+        if lock is None:
+            lock = _locks[key] = FairLock(ProcessLock(key + "-lock"))
+        return lock
 
 
 class LockingConnection(sqlite3.Connection):
