@@ -10,12 +10,12 @@ from starlette.responses import Response
 
 from thumbs.analytics import schemas, service
 from thumbs.analytics.deps import AnalyticsFilter, Limit
-from thumbs.kit.deps import DbSession
+from thumbs.kit.deps import DbSession, UnitOfWorkRoute
 from thumbs.kit.responses import JSON
 from thumbs.kit.schemas import READ_ERRORS, error_responses
 from thumbs.kit.timefmt import UtcDateTime
 
-router = APIRouter(prefix="/v1/Analytics", tags=["Analytics"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/v1/Analytics", tags=["Analytics"])
 
 STAFF_READ = {**READ_ERRORS, **error_responses(403)}
 

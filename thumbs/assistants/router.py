@@ -17,14 +17,14 @@ from thumbs.assistants.schemas import (
 )
 from thumbs.auth.deps import AdminActor, StaffActor
 from thumbs.kit.body import body_of
-from thumbs.kit.deps import DbSession
+from thumbs.kit.deps import DbSession, UnitOfWorkRoute
 from thumbs.kit.openapi import json_body
 from thumbs.kit.paging import PageParams, envelope, page_params
 from thumbs.kit.responses import JSON, no_content
 from thumbs.kit.schemas import READ_ERRORS, WRITE_ERRORS, error_responses
 from thumbs.kit.urls import base_url
 
-router = APIRouter(prefix="/v1/Assistants", tags=["Assistants"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/v1/Assistants", tags=["Assistants"])
 
 
 @router.post(

@@ -15,14 +15,14 @@ from thumbs.auth import service
 from thumbs.auth.deps import AuthTokenAdmin
 from thumbs.auth.schemas import ApiKeyCreate, ApiKeyList, ApiKeyOut, NewApiKeyOut
 from thumbs.kit.body import body_of
-from thumbs.kit.deps import DbSession, get_runtime
+from thumbs.kit.deps import DbSession, UnitOfWorkRoute, get_runtime
 from thumbs.kit.openapi import json_body
 from thumbs.kit.paging import PageParams, envelope, page_params
 from thumbs.kit.responses import JSON, no_content
 from thumbs.kit.schemas import READ_ERRORS, WRITE_ERRORS, error_responses
 from thumbs.store.models import Account
 
-router = APIRouter(prefix="/v1/Keys", tags=["API keys"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/v1/Keys", tags=["API keys"])
 
 KeySidPath = Annotated[str, Path(alias="sid", description="The API key SID (SK…).")]
 KEY_ERRORS = error_responses(403)

@@ -12,12 +12,12 @@ from thumbs.auth.deps import EndUserOrStaff, subject_body
 from thumbs.chat import service
 from thumbs.chat.schemas import MessageReply, SendMessage
 from thumbs.kit import errors as E
-from thumbs.kit.deps import get_runtime
+from thumbs.kit.deps import UnitOfWorkRoute, get_runtime
 from thumbs.kit.openapi import json_body
 from thumbs.kit.responses import JSON
 from thumbs.kit.schemas import WRITE_ERRORS, error_responses
 
-router = APIRouter(tags=["Messages"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["Messages"])
 
 
 @router.post(

@@ -21,14 +21,14 @@ from thumbs.conversations.schemas import (
     TurnCreate,
     TurnOut,
 )
-from thumbs.kit.deps import DbSession
+from thumbs.kit.deps import DbSession, UnitOfWorkRoute
 from thumbs.kit.openapi import json_body
 from thumbs.kit.paging import PageParams, envelope, page_params
 from thumbs.kit.responses import JSON
 from thumbs.kit.schemas import READ_ERRORS, WRITE_ERRORS
 from thumbs.users import service as users
 
-router = APIRouter(tags=["Conversations"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["Conversations"])
 
 SessionIdPath = Annotated[str, Path(alias="id", description="The session ID (free-form).")]
 

@@ -6,9 +6,10 @@ from fastapi import APIRouter
 from starlette.responses import HTMLResponse, Response
 
 from thumbs.kit import errors as E
+from thumbs.kit.deps import UnitOfWorkRoute
 from thumbs.kit.responses import JSON
 
-router = APIRouter(tags=["Docs"], include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["Docs"], include_in_schema=False)
 
 _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>{title}</title><style>body{{font:16px/1.5 system-ui,sans-serif;max-width:46rem;

@@ -14,11 +14,11 @@ from thumbs.auth.deps import StaffActor
 from thumbs.exports import formats, service
 from thumbs.feedback import filters
 from thumbs.feedback.schemas import FeedbackQuery
-from thumbs.kit.deps import DbSession, RuntimeDep
+from thumbs.kit.deps import DbSession, RuntimeDep, UnitOfWorkRoute
 from thumbs.kit.schemas import READ_ERRORS, error_responses
 from thumbs.kit.timefmt import utcnow
 
-router = APIRouter(prefix="/v1/Exports", tags=["Exports"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/v1/Exports", tags=["Exports"])
 
 STAFF_READ = {**READ_ERRORS, **error_responses(403)}
 

@@ -14,7 +14,7 @@ from thumbs.feedback.deps import cached_assistant, idempotency_key_of
 from thumbs.feedback.filters import FeedbackFilter
 from thumbs.feedback.schemas import FeedbackCreate, FeedbackList, FeedbackOut
 from thumbs.kit.body import read_body
-from thumbs.kit.deps import DbSession, QueryOf, get_runtime
+from thumbs.kit.deps import DbSession, QueryOf, UnitOfWorkRoute, get_runtime
 from thumbs.kit.errors import ThumbsError
 from thumbs.kit.openapi import json_body
 from thumbs.kit.paging import Page, PageParams, envelope, page_params
@@ -26,7 +26,7 @@ FEEDBACKS_PREFIX, FEEDBACKS_SUFFIX = "/v1/Assistants/", "/Feedbacks"
 FEEDBACKS_PATH = FEEDBACKS_PREFIX + "{id}" + FEEDBACKS_SUFFIX
 # PUT /{fid} changes a verdict: it is served by thumbs.review.router, with every route that
 # changes one (one rule: thumbs.review.service.change_verdict)
-router = APIRouter(prefix=FEEDBACKS_PATH, tags=["Feedback"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix=FEEDBACKS_PATH, tags=["Feedback"])
 
 FeedbackIdPath = Annotated[str, Path(alias="fid", description="The feedback ID (aia_fdbk_…).")]
 

@@ -11,14 +11,14 @@ from thumbs.auth.deps import AdminActor, StaffActor
 from thumbs.golden import service
 from thumbs.golden.schemas import GoldenList, GoldenOut, GoldenUpdate, PairList, PairOut
 from thumbs.kit.body import body_of
-from thumbs.kit.deps import DbSession
+from thumbs.kit.deps import DbSession, UnitOfWorkRoute
 from thumbs.kit.openapi import json_body
 from thumbs.kit.paging import PageParams, envelope, page_params
 from thumbs.kit.responses import JSON, no_content
 from thumbs.kit.schemas import READ_ERRORS, WRITE_ERRORS, error_responses
 from thumbs.kit.timefmt import UtcDateTime
 
-router = APIRouter(tags=["Golden examples"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["Golden examples"])
 
 GoldenIdPath = Annotated[str, Path(alias="gid", description="The golden example ID (aia_gold_…).")]
 PairIdPath = Annotated[str, Path(alias="pid", description="The preference pair ID (aia_pref_…).")]

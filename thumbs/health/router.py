@@ -11,12 +11,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from thumbs.kit import errors as E
-from thumbs.kit.deps import get_runtime
+from thumbs.kit.deps import UnitOfWorkRoute, get_runtime
 from thumbs.kit.responses import JSON
 from thumbs.kit.schemas import error_responses
 from thumbs.store import migrate
 
-router = APIRouter(tags=["Operations"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["Operations"])
 
 
 class Health(BaseModel):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+import typing
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -12,8 +15,11 @@ from fastapi.dependencies.utils import (
     _get_param_model,
     _validate_value_with_model_field,
     get_dependant,
+    get_typed_signature,
     request_params_to_args,
 )
+from fastapi.params import Depends as DependsParam
+from fastapi.routing import APIRoute
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from starlette.concurrency import run_in_threadpool
@@ -55,10 +61,13 @@ async def db_session(request: Request) -> AsyncIterator[Session]:
     """One unit of work: the session commits once, after the handler returned and before
     the response is sent; services only flush.
 
-    The session is opened lazily in the handler's own thread; only a commit that writes
-    (or any commit on PostgreSQL) is handed to a worker thread. A read-only SQLite
-    transaction ends on the loop: it touches no disk, and every thread hand-off under
-    load costs a GIL switch.
+    The session is opened lazily in the handler's own thread. A unit of work that wrote
+    commits in that thread as the handler returns (:class:`UnitOfWorkRoute`): on SQLite
+    its transaction holds the file's write lock from its first write to its commit, and a
+    commit left for later waited for the loop twice (back from the handler's thread, then
+    out to another) while every other writer waited for the lock. A read-only SQLite
+    transaction ends on the loop (it touches no disk, and every thread hand-off under load
+    costs a GIL switch); any other commit is handed to a worker thread.
 
     The route's body is read and validated first: no store work starts before it is known
     to be valid (and it has already arrived in full: ``thumbs.kit.intake``), so a client's
@@ -71,13 +80,52 @@ async def db_session(request: Request) -> AsyncIterator[Session]:
     except BaseException:
         await run_in_threadpool(_finish, session, False)
         raise
-    if store.sqlite and not session.info.get("wrote"):
-        _finish(session, True)
+    if not session.in_transaction() or (store.sqlite and not session.info.get("wrote")):
+        _finish(session, True)  # committed in the handler's thread, or a read on SQLite
     else:
         await run_in_threadpool(_finish, session, True)
 
 
 DbSession = Annotated[Session, Depends(db_session, scope="function")]
+
+
+def unit_of_work(endpoint: Callable[..., Any]) -> str | None:
+    """The name of a sync handler's :data:`DbSession` parameter, if it has one."""
+    if inspect.iscoroutinefunction(endpoint) or not inspect.isfunction(endpoint):
+        return None
+    for param in get_typed_signature(endpoint).parameters.values():
+        for meta in typing.get_args(param.annotation)[1:]:
+            if isinstance(meta, DependsParam) and meta.dependency is db_session:
+                return param.name
+    return None
+
+
+def commits_in_its_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """A sync handler that commits its unit of work, if it wrote, in its own thread as it
+    returns (see :func:`db_session`); any other handler unchanged."""
+    name = unit_of_work(endpoint)
+    if name is None:
+        return endpoint
+
+    @functools.wraps(endpoint)
+    def handler(*args: Any, **kwargs: Any) -> Any:
+        result = endpoint(*args, **kwargs)
+        session: Session = kwargs[name]
+        if session.info.get("wrote") and session.in_transaction():
+            session.commit()
+        return result
+
+    return handler
+
+
+class UnitOfWorkRoute(APIRoute):
+    """The route class of every router: its handler commits what it wrote before its
+    thread returns to the loop (:func:`commits_in_its_thread`)."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, commits_in_its_thread(endpoint), **kwargs)
+
+
 RuntimeDep = Annotated["Runtime", Depends(get_runtime)]
 
 

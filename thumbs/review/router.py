@@ -20,7 +20,7 @@ from thumbs.feedback.router import FEEDBACKS_PATH
 from thumbs.feedback.schemas import FeedbackOut, FeedbackUpdate
 from thumbs.kit import errors as E
 from thumbs.kit.body import body_of
-from thumbs.kit.deps import DbSession
+from thumbs.kit.deps import DbSession, UnitOfWorkRoute
 from thumbs.kit.openapi import json_body
 from thumbs.kit.paging import PageParams, envelope, page_params
 from thumbs.kit.responses import JSON
@@ -39,7 +39,7 @@ from thumbs.review.schemas import (
 )
 from thumbs.store.models import Assistant, Feedback, FeedbackTransition
 
-router = APIRouter(tags=["Review"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["Review"])
 
 FeedbackIdPath = Annotated[str, Path(alias="fid", description="The feedback ID (aia_fdbk_…).")]
 STAFF_READ = {**READ_ERRORS, **error_responses(403)}

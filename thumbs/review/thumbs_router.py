@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path
 from starlette.responses import Response
 
 from thumbs.auth.deps import EndUserOrStaff, SubjectIdentity, subject_body
-from thumbs.kit.deps import DbSession
+from thumbs.kit.deps import DbSession, UnitOfWorkRoute
 from thumbs.kit.openapi import json_body
 from thumbs.kit.responses import JSON
 from thumbs.kit.schemas import READ_ERRORS, WRITE_ERRORS
@@ -16,7 +16,7 @@ from thumbs.review import service as review
 from thumbs.review import submission
 from thumbs.review.schemas import ThumbsCreate, ThumbsOut
 
-router = APIRouter(tags=["Thumbs"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["Thumbs"])
 
 
 @router.post(

@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from thumbs.auth.deps import AdminActor, StaffActor
 from thumbs.kit.body import body_of
-from thumbs.kit.deps import DbSession
+from thumbs.kit.deps import DbSession, UnitOfWorkRoute
 from thumbs.kit.openapi import json_body
 from thumbs.kit.paging import PageParams, envelope, page_params
 from thumbs.kit.responses import JSON
@@ -16,7 +16,7 @@ from thumbs.kit.schemas import READ_ERRORS, WRITE_ERRORS, error_responses
 from thumbs.users import service
 from thumbs.users.schemas import Role, UserCreate, UserList, UserOut, UserUpdate
 
-router = APIRouter(prefix="/v1/Users", tags=["Users"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/v1/Users", tags=["Users"])
 
 UserSidPath = Annotated[str, Path(alias="sid", description="The user SID (US…).")]
 

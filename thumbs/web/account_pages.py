@@ -21,12 +21,12 @@ from thumbs.auth import service as auth
 from thumbs.auth.console import ConsoleUser
 from thumbs.kit import errors as E
 from thumbs.kit.body import validate_fields
-from thumbs.kit.deps import DbSession, get_runtime
+from thumbs.kit.deps import DbSession, UnitOfWorkRoute, get_runtime
 from thumbs.web.deps import AdminViewer, CheckedAdmin, CurrentUser, base_path
 from thumbs.web.forms import AssistantForm, Choice, Name
 from thumbs.web.pages import page
 
-router = APIRouter()
+router = APIRouter(route_class=UnitOfWorkRoute)
 
 Done = Annotated[str | None, Query(max_length=32)]
 

@@ -16,7 +16,7 @@ from thumbs.auth.console import ConsoleUser
 from thumbs.auth.service import Principal
 from thumbs.golden import service as golden
 from thumbs.kit import errors as E
-from thumbs.kit.deps import DbSession
+from thumbs.kit.deps import DbSession, UnitOfWorkRoute
 from thumbs.kit.paging import PageParams, page_params
 from thumbs.review import queue
 from thumbs.review import service as review
@@ -27,7 +27,7 @@ from thumbs.web.deps import CheckedAdmin, CurrentUser, base_path
 from thumbs.web.forms import ACCOUNT, Back, Decision, LifecycleChoices, QueueForm, Text
 from thumbs.web.pages import keyset_links, page
 
-router = APIRouter()
+router = APIRouter(route_class=UnitOfWorkRoute)
 
 Short = Annotated[str | None, Query(max_length=256)]
 

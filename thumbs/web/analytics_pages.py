@@ -15,13 +15,13 @@ from starlette.responses import Response
 from thumbs.analytics import formats, service, timeline
 from thumbs.feedback.filters import FeedbackFilter
 from thumbs.kit import errors as E
-from thumbs.kit.deps import DbSession
+from thumbs.kit.deps import DbSession, UnitOfWorkRoute
 from thumbs.web import charts
 from thumbs.web import service as console
 from thumbs.web.deps import CurrentUser
 from thumbs.web.pages import page
 
-router = APIRouter()
+router = APIRouter(route_class=UnitOfWorkRoute)
 
 DEFAULT_DAYS = 30
 

@@ -20,7 +20,7 @@ from thumbs.feedback import service as feedback
 from thumbs.feedback.deps import cached_ref
 from thumbs.feedback.schemas import FeedbackCreate, FeedbackText
 from thumbs.kit.body import body_of
-from thumbs.kit.deps import DbSession, get_runtime
+from thumbs.kit.deps import DbSession, UnitOfWorkRoute, get_runtime
 from thumbs.kit.responses import JSON
 from thumbs.kit.schemas import InputModel, RequiredId
 from thumbs.review import service as review
@@ -29,7 +29,7 @@ from thumbs.review.schemas import FeedbackType
 from thumbs.web import markdown
 from thumbs.web.deps import CheckedUser, CurrentUser
 
-router = APIRouter(prefix="/api")
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/api")
 
 AssistantIdPath = Annotated[str, Path(max_length=64)]
 MessageIdPath = Annotated[str, Path(max_length=64)]

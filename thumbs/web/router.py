@@ -15,7 +15,7 @@ from thumbs.auth.passwords import ChecksBusy
 from thumbs.conversations import service as conversations
 from thumbs.feedback import service as feedback
 from thumbs.kit import errors as E
-from thumbs.kit.deps import DbSession, get_runtime
+from thumbs.kit.deps import DbSession, UnitOfWorkRoute, get_runtime
 from thumbs.kit.paging import PageParams, page_params
 from thumbs.review import queue
 from thumbs.review import service as review
@@ -32,7 +32,7 @@ from thumbs.web.deps import (
 from thumbs.web.forms import CHANNELS, STATUSES, TYPES, ExplorerForm
 from thumbs.web.pages import keyset_links, page
 
-router = APIRouter()
+router = APIRouter(route_class=UnitOfWorkRoute)
 
 Short = Annotated[str | None, Query(max_length=256)]
 
