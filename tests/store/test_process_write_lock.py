@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from tests.store.kinds import engine_with_table, stored
+from thumbs.store import writelock
 from thumbs.store.writelock import FairLock, ProcessLock, lock_for
 
 # Another process on the same lock file, driven line by line through its stdin and stdout.
@@ -176,3 +177,29 @@ def test_writes_of_two_processes_queue_on_the_file(tmp_path: Path, peer: Peer) -
     finally:
         other.stop()
         engine.dispose()
+
+
+def test_the_waiting_thread_ends_when_idle_and_the_next_wait_starts_another(
+    lock_file: Path, peer: Peer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(writelock, "IDLE_SECONDS", 0.05)
+    lock = ProcessLock(str(lock_file))
+
+    def waiting_threads() -> int:
+        return sum(t.name == "thumbs-write-lock" and t.is_alive() for t in threading.enumerate())
+
+    before = waiting_threads()  # other tests' locks may still have theirs
+    assert peer.say("take 0") == "taken"
+    assert not lock.acquire(0.1)
+    assert peer.say("release") == "released"
+    pause = threading.Event()
+    while waiting_threads() > before:  # it finished the wait given up, then idled out
+        pause.wait(0.02)
+    assert peer.say("take 0") == "taken"
+    got: list[bool] = []
+    waiter = threading.Thread(target=lambda: got.append(lock.acquire(30)))
+    waiter.start()
+    assert peer.say("release") == "released"
+    waiter.join(30)
+    assert got == [True]
+    lock.release()

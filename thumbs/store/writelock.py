@@ -19,6 +19,7 @@ begins ``IMMEDIATE``). A read-only unit of work never takes it.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
@@ -100,8 +101,9 @@ class ProcessLock:
         self._waiting_thread = False
 
     def __del__(self) -> None:
-        if self._pid == os.getpid():
-            os.close(self._fd)
+        with contextlib.suppress(Exception):  # also at the interpreter's exit
+            if self._pid == os.getpid():
+                os.close(self._fd)
 
     def _file(self) -> int:
         pid = os.getpid()
@@ -152,14 +154,20 @@ class ProcessLock:
         self._mutex.release()
         try:
             ticket.done.wait(timeout)
+        except BaseException:  # nobody will use what the wait gets
             with ticket.mutex:
-                if not ticket.granted:
-                    ticket.abandoned = True
-            if ticket.error is not None:
-                raise ticket.error
-            return ticket.granted
-        finally:
+                if ticket.granted:
+                    _unlock(self._fd, _WRITE)
+                ticket.granted, ticket.abandoned = False, True
             self._mutex.acquire()
+            raise
+        with ticket.mutex:
+            if not ticket.granted:  # given up at its timeout
+                ticket.abandoned = True
+        self._mutex.acquire()
+        if ticket.error is not None:
+            raise ticket.error
+        return ticket.granted
 
     def _wait_in_turn(self) -> None:
         fd, tickets = self._fd, self._tickets
