@@ -126,9 +126,9 @@ class Runtime:
     _reads: CapacityLimiter | None = None
 
     async def read(self, fn: Callable[[], T]) -> T:
-        """Run a blocking read in a worker thread, at most ``read_threads`` at once."""
+        """Run a blocking read in a worker thread, at most ``effective_read_threads`` at once."""
         if self._reads is None:
-            self._reads = CapacityLimiter(self.settings.read_threads)
+            self._reads = CapacityLimiter(self.settings.effective_read_threads)
         return await to_thread.run_sync(fn, limiter=self._reads)
 
     @classmethod

@@ -1,9 +1,10 @@
-"""Reads of list pages run in worker threads, at most ``THUMBS_READ_THREADS`` at once:
-more threads than cores only made each page cost more (bench/README.md)."""
+"""Reads of list pages run in worker threads, at most ``THUMBS_READ_THREADS`` at once (by
+default one per core on SQLite, four per core on PostgreSQL: bench/README.md)."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 from pathlib import Path
@@ -42,3 +43,17 @@ def test_no_more_reads_run_at_once_than_read_threads(tmp_path: Path) -> None:
     assert len(names) == 8
     assert loop_thread not in names  # never on the event loop's thread
     assert most == 2
+
+
+def test_by_default_one_reader_per_core_on_sqlite_four_on_postgresql(tmp_path: Path) -> None:
+    cores = os.cpu_count() or 1
+    sqlite = Settings(database_url=f"sqlite:///{(tmp_path / 't.db').as_posix()}")
+    postgres = Settings(database_url="postgresql://u@localhost/thumbs")
+    assert sqlite.effective_read_threads == cores
+    embedded = Settings(database_url=None, data_dir=tmp_path)  # the default store: SQLite
+    assert embedded.effective_read_threads == cores
+    assert postgres.effective_read_threads == 4 * cores
+    assert (
+        Settings(database_url="postgresql://u@localhost/t", read_threads=3).effective_read_threads
+        == 3
+    )
