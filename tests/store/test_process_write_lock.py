@@ -73,6 +73,16 @@ class Peer:
         self.proc.wait(30)
 
 
+def granted_once_released(lock: ProcessLock, peer: Peer) -> None:
+    """A wait of ours for the lock the peer holds ends, granted, when the peer releases it."""
+    got: list[bool] = []
+    waiter = threading.Thread(target=lambda: got.append(lock.acquire(30)))
+    waiter.start()
+    assert peer.say("release") == "released"
+    waiter.join(30)
+    assert got == [True]
+
+
 @pytest.fixture
 def lock_file(tmp_path: Path) -> Path:
     return tmp_path / "db.sqlite-lock"
@@ -92,12 +102,7 @@ def test_a_lock_another_process_holds_is_refused_then_granted_when_released(
     assert peer.say("take 0") == "taken"
     assert not lock.acquire(0)
     assert not lock.acquire(0.2)  # waited its timeout, and gave up
-    got: list[bool] = []
-    waiter = threading.Thread(target=lambda: got.append(lock.acquire(30)))
-    waiter.start()
-    assert peer.say("release") == "released"
-    waiter.join(30)
-    assert got == [True]
+    granted_once_released(lock, peer)
     assert peer.say("take 0") == "refused"  # ours now
     lock.release()
     assert peer.say("take 0") == "taken"
@@ -196,10 +201,5 @@ def test_the_waiting_thread_ends_when_idle_and_the_next_wait_starts_another(
     while waiting_threads() > before:  # it finished the wait given up, then idled out
         pause.wait(0.02)
     assert peer.say("take 0") == "taken"
-    got: list[bool] = []
-    waiter = threading.Thread(target=lambda: got.append(lock.acquire(30)))
-    waiter.start()
-    assert peer.say("release") == "released"
-    waiter.join(30)
-    assert got == [True]
+    granted_once_released(lock, peer)
     lock.release()
