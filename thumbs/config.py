@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -56,7 +55,7 @@ class Settings(BaseSettings):
     # timeout (whole seconds, at least 2) and the longest one statement may run (0: none).
     db_pool_size: int = Field(default=8, ge=1, le=1000)
     # Threads that read pages of the feedback list at once (a limiter of their own; writes
-    # and other routes are not bound by it); unset: ``effective_read_threads``.
+    # and other routes are not bound by it); unset: by the store (``thumbs.runtime.read_threads``).
     read_threads: int | None = Field(default=None, ge=1, le=1000)
     # Arenas the C allocator (glibc's malloc) may use per server process; 0 leaves its own
     # default (eight per core) or MALLOC_ARENA_MAX. More arenas kept more freed memory:
@@ -105,19 +104,6 @@ class Settings(BaseSettings):
         if self.env == "production" and self.hash_profile != "default":
             raise ValueError("THUMBS_HASH_PROFILE must be 'default' in production")
         return self
-
-    @property
-    def effective_read_threads(self) -> int:
-        """``read_threads``, or by default one per core on SQLite, four per core on
-        PostgreSQL. A SQLite read is CPU in this process: more readers than cores only add
-        contention for the GIL (with anyio's 40 threads a page cost 5 ms of CPU at 32
-        connections, with one per core 1 ms). A PostgreSQL read mostly waits for the
-        server: under the mixed workload two readers left list pages queued (p50 1.2 s)
-        where eight served them in 0.17 s, at the same throughput (bench/README.md)."""
-        if self.read_threads is not None:
-            return self.read_threads
-        cores = os.cpu_count() or 1
-        return cores if self.effective_database_url.startswith("sqlite") else 4 * cores
 
     @property
     def effective_database_url(self) -> str:

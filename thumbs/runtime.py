@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import sys
 import threading
 from collections.abc import Callable
@@ -35,6 +36,19 @@ log = logging.getLogger("thumbs")
 # benchmark against the default (bench/README.md): 3,710/3,246/3,323 -> 3,774/3,581/3,665
 # realistic creates per second, the constant body 5,860 -> 6,295, the same CPU per request.
 GIL_SWITCH_INTERVAL = 0.001
+
+
+def read_threads(settings: Settings, store: Store) -> int:
+    """Threads reading list pages at once: ``THUMBS_READ_THREADS``, or by default one per
+    core on SQLite, four per core on PostgreSQL. A SQLite read is CPU in this process: more
+    readers than cores only add contention for the GIL (with anyio's 40 threads a page cost
+    5 ms of CPU at 32 connections, with one per core 1 ms). A PostgreSQL read mostly waits
+    for the server: under the mixed workload two readers left list pages queued (p50 1.2 s)
+    where eight served them in 0.17 s, at the same throughput (bench/README.md)."""
+    if settings.read_threads is not None:
+        return settings.read_threads
+    cores = os.cpu_count() or 1
+    return cores if store.sqlite else 4 * cores
 
 
 class Periodic:
@@ -126,9 +140,9 @@ class Runtime:
     _reads: CapacityLimiter | None = None
 
     async def read(self, fn: Callable[[], T]) -> T:
-        """Run a blocking read in a worker thread, at most ``effective_read_threads`` at once."""
+        """Run a blocking read in a worker thread, at most :func:`read_threads` at once."""
         if self._reads is None:
-            self._reads = CapacityLimiter(self.settings.effective_read_threads)
+            self._reads = CapacityLimiter(read_threads(self.settings, self.store))
         return await to_thread.run_sync(fn, limiter=self._reads)
 
     @classmethod

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from tests.support.http import run
 from thumbs.config import Settings
-from thumbs.runtime import Runtime
+from thumbs.runtime import Runtime, read_threads
+from thumbs.store.engine import Store
 
 
 def test_no_more_reads_run_at_once_than_read_threads(tmp_path: Path) -> None:
@@ -47,13 +48,18 @@ def test_no_more_reads_run_at_once_than_read_threads(tmp_path: Path) -> None:
 
 def test_by_default_one_reader_per_core_on_sqlite_four_on_postgresql(tmp_path: Path) -> None:
     cores = os.cpu_count() or 1
-    sqlite = Settings(database_url=f"sqlite:///{(tmp_path / 't.db').as_posix()}")
-    postgres = Settings(database_url="postgresql://u@localhost/thumbs")
-    assert sqlite.effective_read_threads == cores
     embedded = Settings(database_url=None, data_dir=tmp_path)  # the default store: SQLite
-    assert embedded.effective_read_threads == cores
-    assert postgres.effective_read_threads == 4 * cores
-    assert (
-        Settings(database_url="postgresql://u@localhost/t", read_threads=3).effective_read_threads
-        == 3
-    )
+    postgres = Settings(database_url="postgresql://u@localhost/thumbs")  # never connected
+    chosen = Settings(database_url="postgresql://u@localhost/thumbs", read_threads=3)
+    stores = [Store.of(s) for s in (embedded, postgres, chosen)]
+    try:
+        assert [
+            read_threads(s, st) for s, st in zip((embedded, postgres, chosen), stores, strict=True)
+        ] == [
+            cores,
+            4 * cores,
+            3,
+        ]
+    finally:
+        for st in stores:
+            st.dispose()
