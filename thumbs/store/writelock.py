@@ -127,9 +127,8 @@ class ProcessLock:
         """Take the write lock, waiting at most ``timeout`` seconds (0: only if free)."""
         with self._mutex:
             fd = self._file()
-            if self._outstanding:  # a wait given up is still being finished: queue behind it
-                return timeout > 0 and self._wait(_Ticket(gate_held=False), timeout)
-            if not _lock(fd, _GATE, wait=False):
+            # a wait given up still being finished (queue behind it), or another at the gate
+            if self._outstanding or not _lock(fd, _GATE, wait=False):
                 return timeout > 0 and self._wait(_Ticket(gate_held=False), timeout)
             if _lock(fd, _WRITE, wait=False):
                 _unlock(fd, _GATE)
@@ -226,14 +225,13 @@ class FairLock:
         if not self._acquire_here(timeout):
             return False
         left = max(0.0, deadline - time.monotonic()) if timeout > 0 else 0.0
+        got = False
         try:
-            if self._between.acquire(left):
-                return True
-        except BaseException:
-            self._release_here()
-            raise
-        self._release_here()
-        return False
+            got = self._between.acquire(left)
+        finally:
+            if not got:  # refused, timed out or failed: the next one of this process
+                self._release_here()
+        return got
 
     def release(self) -> None:
         try:
