@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from thumbs.assistants import service as assistants
@@ -124,11 +124,17 @@ def append_message(
     return message
 
 
+# built once (building a statement costs more than running it)
+_MESSAGE_BY_ID = select(Message).where(
+    Message.id == bindparam("id"), Message.account_pk == bindparam("account_pk")
+)
+
+
 def get_message(session: Session, *, account_pk: int, message_id: str) -> Message:
     if len(message_id) > 64:
         raise E.NotFound("Message", message_id[:64] + "…", field="message_id")
     message = session.scalars(
-        select(Message).where(Message.id == message_id, Message.account_pk == account_pk)
+        _MESSAGE_BY_ID, {"id": message_id, "account_pk": account_pk}
     ).one_or_none()
     if message is None:
         raise E.NotFound("Message", message_id, field="message_id")

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -73,28 +73,41 @@ class EffectiveSetting:
     date_updated: datetime | None
 
 
+# built once (building a statement costs more than running it): the account's default
+# settings and those of the assistant named by its id or, in one statement, by its pk
+_SETTINGS = select(FeedbackSetting).where(
+    FeedbackSetting.account_pk == bindparam("account_pk"),
+    FeedbackSetting.scope.in_(bindparam("scopes", expanding=True)),
+)
+_SETTINGS_BY_PK = select(FeedbackSetting).where(
+    FeedbackSetting.account_pk == bindparam("account_pk"),
+    FeedbackSetting.scope.in_(
+        [
+            bindparam("account_scope", ACCOUNT_SCOPE),
+            select(Assistant.id).where(Assistant.pk == bindparam("assistant_pk")).scalar_subquery(),
+        ]
+    ),
+)
+
+
 def effective_settings(
     session: Session, *, account_pk: int, assistant: Assistant | None
 ) -> list[EffectiveSetting]:
     """Per type: the assistant's own setting, else the account default, else off."""
     scopes = [ACCOUNT_SCOPE] + ([assistant.id] if assistant is not None else [])
-    rows = session.scalars(
-        select(FeedbackSetting).where(
-            FeedbackSetting.account_pk == account_pk, FeedbackSetting.scope.in_(scopes)
-        )
-    ).all()
-    return _resolve({(r.scope, r.feedback_type): r for r in rows}, assistant)
+    rows = session.scalars(_SETTINGS, {"account_pk": account_pk, "scopes": scopes}).all()
+    return _resolve(rows, own=assistant is not None)
 
 
-def _resolve(
-    found: dict[tuple[str, str], FeedbackSetting], assistant: Assistant | None
-) -> list[EffectiveSetting]:
+def _resolve(rows: Sequence[FeedbackSetting], *, own: bool) -> list[EffectiveSetting]:
+    """``rows``: the account's defaults and, when ``own``, the assistant's own settings."""
+    found = {(r.scope == ACCOUNT_SCOPE, r.feedback_type): r for r in rows}
     out = []
     for kind in FEEDBACK_TYPES:
-        row = found.get((assistant.id, kind)) if assistant is not None else None
+        row = found.get((False, kind)) if own else None
         source = "assistant"
         if row is None:
-            row, source = found.get((ACCOUNT_SCOPE, kind)), "account"
+            row, source = found.get((True, kind)), "account"
         if row is None:
             out.append(EffectiveSetting(kind, False, False, "default", None))
         else:
@@ -109,8 +122,11 @@ def _resolve(
 def setting_for(
     session: Session, *, account_pk: int, assistant_pk: int, feedback_type: str
 ) -> EffectiveSetting:
-    assistant = session.get(Assistant, assistant_pk)
-    for s in effective_settings(session, account_pk=account_pk, assistant=assistant):
+    rows = session.scalars(
+        _SETTINGS_BY_PK,
+        {"account_pk": account_pk, "assistant_pk": assistant_pk},
+    ).all()
+    for s in _resolve(rows, own=True):
         if s.feedback_type == feedback_type:
             return s
     raise AssertionError(feedback_type)
@@ -199,11 +215,18 @@ def settings_by_scope(
 ) -> list[ScopeSettings]:
     """The account default, then each of ``assistants`` (the console's settings table), from
     one read of the account's settings."""
-    rows = session.scalars(select(FeedbackSetting).where(FeedbackSetting.account_pk == account_pk))
-    found = {(r.scope, r.feedback_type): r for r in rows}
+    rows = session.scalars(
+        select(FeedbackSetting).where(FeedbackSetting.account_pk == account_pk)
+    ).all()
+    by_scope: dict[str, list[FeedbackSetting]] = {}
+    for r in rows:
+        by_scope.setdefault(r.scope, []).append(r)
+    defaults = by_scope.get(ACCOUNT_SCOPE, [])
 
     def one(scope: str, label: str, assistant: Assistant | None) -> ScopeSettings:
-        return ScopeSettings(scope, label, {s.feedback_type: s for s in _resolve(found, assistant)})
+        mine = defaults + (by_scope.get(assistant.id, []) if assistant is not None else [])
+        resolved = _resolve(mine, own=assistant is not None)
+        return ScopeSettings(scope, label, {s.feedback_type: s for s in resolved})
 
     return [one("", "Account default", None)] + [one(a.id, a.name, a) for a in assistants]
 
@@ -603,6 +626,16 @@ def transition_out(t: FeedbackTransition, *, feedback_id: str) -> dict[str, Any]
 # -- the feedback with its lifecycle ---------------------------------------------------------
 
 
+# built once (building a statement costs more than running it)
+_ASSISTANT_IDS = select(Assistant.pk, Assistant.id).where(
+    Assistant.pk.in_(bindparam("pks", expanding=True))
+)
+_USER_SIDS = select(User.pk, User.sid).where(User.pk.in_(bindparam("pks", expanding=True)))
+_MESSAGE_IDS = select(Message.pk, Message.id).where(
+    Message.pk.in_(bindparam("pks", expanding=True))
+)
+
+
 def feedbacks_out(
     session: Session, feedbacks: Sequence[Feedback], *, account_sid: str
 ) -> list[dict[str, Any]]:
@@ -614,24 +647,11 @@ def feedbacks_out(
     reviewers: dict[int, str] = {}
     messages: dict[int, str] = {}
     if assistant_pks:
-        assistants = {
-            r.pk: r.id
-            for r in session.execute(
-                select(Assistant.pk, Assistant.id).where(Assistant.pk.in_(assistant_pks))
-            )
-        }
+        assistants = dict(session.execute(_ASSISTANT_IDS, {"pks": list(assistant_pks)}).all())
     if reviewer_pks:
-        reviewers = {
-            r.pk: r.sid
-            for r in session.execute(select(User.pk, User.sid).where(User.pk.in_(reviewer_pks)))
-        }
+        reviewers = dict(session.execute(_USER_SIDS, {"pks": list(reviewer_pks)}).all())
     if message_pks:
-        messages = {
-            r.pk: r.id
-            for r in session.execute(
-                select(Message.pk, Message.id).where(Message.pk.in_(message_pks))
-            )
-        }
+        messages = dict(session.execute(_MESSAGE_IDS, {"pks": list(message_pks)}).all())
     out = []
     for f in feedbacks:
         reviewed_by = None
@@ -669,7 +689,8 @@ def feedback_out(session: Session, feedback: Feedback, *, account_sid: str) -> d
     return feedbacks_out(session, [feedback], account_sid=account_sid)[0]
 
 
+_SESSION_ID = select(ConversationSession.id).where(ConversationSession.pk == bindparam("pk"))
+
+
 def session_id_of(session: Session, message: Message) -> str:
-    return session.scalars(
-        select(ConversationSession.id).where(ConversationSession.pk == message.session_pk)
-    ).one()
+    return session.scalars(_SESSION_ID, {"pk": message.session_pk}).one()

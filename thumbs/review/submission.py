@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from thumbs.auth.service import Principal
@@ -33,14 +33,16 @@ class Submitted:
     created: bool
 
 
+# built once (building a statement costs more than running it)
+_VERDICT = select(Feedback).where(
+    Feedback.message_pk == bindparam("message_pk"),
+    Feedback.user_pk == bindparam("user_pk"),
+    Feedback.channel == "thumbs",
+)
+
+
 def _find(session: Session, *, message_pk: int, user_pk: int) -> Feedback | None:
-    return session.scalars(
-        select(Feedback).where(
-            Feedback.message_pk == message_pk,
-            Feedback.user_pk == user_pk,
-            Feedback.channel == "thumbs",
-        )
-    ).one_or_none()
+    return session.scalars(_VERDICT, {"message_pk": message_pk, "user_pk": user_pk}).one_or_none()
 
 
 def _ratable(session: Session, *, account_pk: int, message_id: str) -> Message:
@@ -117,7 +119,7 @@ def submit(
         fb = _find(session, message_pk=message.pk, user_pk=user.pk)
         assert fb is not None
         if inserted:
-            rollups.inserted(session, feedback_pk=fb.pk)
+            rollups.inserted(session, feedback=fb)
             review.record(
                 session,
                 feedback=fb,

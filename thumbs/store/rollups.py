@@ -49,6 +49,7 @@ from sqlalchemy import (
     Select,
     String,
     and_,
+    bindparam,
     case,
     cast,
     delete,
@@ -319,20 +320,22 @@ def created_cells(
     _UPSERT_CREATED[DAYS.name].run(conn, _rows(to_days(hours)))
 
 
+# built once (building a statement costs more than running it)
+_STATES = select(*_STATE_COLUMNS).where(Feedback.pk.in_(bindparam("pks", expanding=True)))
+_STATES_LOCKED = _STATES.with_for_update()
+
+
 def _states(conn: Connection, pks: Iterable[int], *, lock: bool) -> list[RowState]:
-    stmt = select(*_STATE_COLUMNS).where(Feedback.pk.in_(list(pks)))
-    if lock:
-        stmt = stmt.with_for_update()
-    return [RowState(*row) for row in conn.execute(stmt)]
+    stmt = _STATES_LOCKED if lock else _STATES
+    return [RowState(*row) for row in conn.execute(stmt, {"pks": list(pks)})]
 
 
-def inserted(session: Session, *, feedback_pk: int) -> None:
-    """One feedback row inserted in this session's transaction."""
-    conn = session.connection()
+def inserted(session: Session, *, feedback: Feedback) -> None:
+    """One feedback row inserted in this session's transaction, as loaded from the store
+    after its insert."""
     deltas = Deltas()
-    for state in _states(conn, [feedback_pk], lock=False):
-        deltas.add(state)
-    deltas.apply(conn)
+    deltas.add(RowState(*[getattr(feedback, f) for f in STATE_FIELDS]))
+    deltas.apply(session.connection())
 
 
 def updated(session: Session, *, before: Feedback, values: Mapping[str, Any]) -> None:

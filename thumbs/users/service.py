@@ -6,7 +6,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from thumbs.kit import errors as E
@@ -19,9 +19,15 @@ from thumbs.store.sql import RawInsert, select_keys
 ROLES = ("end_user", "member", "admin")
 
 
+# built once: building a statement costs more than running it (a thumbs runs several)
+_BY_IDENTITY = select(User).where(
+    User.account_pk == bindparam("account_pk"), User.identity == bindparam("identity")
+)
+
+
 def find_by_identity(session: Session, *, account_pk: int, identity: str) -> User | None:
     return session.scalars(
-        select(User).where(User.account_pk == account_pk, User.identity == identity)
+        _BY_IDENTITY, {"account_pk": account_pk, "identity": identity}
     ).one_or_none()
 
 
