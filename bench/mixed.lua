@@ -1,9 +1,10 @@
 -- wrk script: the mixed workload, per request at random: 70% feedback creates (distinct
 -- message ids, sessions and end users, over several assistants), 20% list pages, 5% thumbs
 -- on logged replies (a new end user each), 5% review decisions (each seeded pending
--- feedback decided once).
+-- feedback decided once; once they are all decided, thumbs instead).
 -- Environment: THUMBS_BENCH_AUTH (base64 of sid:token), THUMBS_BENCH_DATA (the file written
--- by bench/seed_mixed.py), THUMBS_BENCH_SLICE ("k/n": this is wrk process k of n).
+-- by bench/seed_mixed.py), THUMBS_BENCH_SLICE ("k/n": this is wrk process k of n),
+-- THUMBS_BENCH_MIX (the shares, below).
 local counter = 0
 
 function setup(thread)
@@ -43,10 +44,16 @@ local function json_headers(extra)
   return h
 end
 
+-- THUMBS_BENCH_MIX: "creates/lists/thumbs/decisions" in percent (default 70/20/5/5)
+local c, l, t = string.match(os.getenv("THUMBS_BENCH_MIX") or "70/20/5/5", "(%d+)/(%d+)/(%d+)/%d+")
+local MIX_L = tonumber(c)
+local MIX_T = MIX_L + tonumber(l)
+local MIX_D = MIX_T + tonumber(t)
+
 function request()
   n_req = n_req + 1
   local r = math.random(100)
-  if r > 95 and next_decision <= #decisions then
+  if r > MIX_D and next_decision <= #decisions then
     local fid, ftype = decisions[next_decision][1], decisions[next_decision][2]
     next_decision = next_decision + 1
     if ftype == "negative" and n_req % 2 == 0 then
@@ -56,13 +63,13 @@ function request()
       return wrk.format("POST", "/v1/Review/" .. fid .. "/Dismiss", json_headers(), '{"note": "not actionable"}')
     end
     return wrk.format("POST", "/v1/Review/" .. fid .. "/Approve", json_headers(), '{}')
-  elseif r > 90 then
+  elseif r > MIX_T then
     local body = string.format('{"message_id": "%s", "feedback_type": "%s", "reason": %s}',
       messages[math.random(#messages)], math.random(2) == 1 and "positive" or "negative",
       REASONS[math.random(#REASONS)])
     return wrk.format("POST", "/v1/Thumbs",
       json_headers({ ["X-Thumbs-Identity"] = string.format("rater-%d-%d", slot, n_req) }), body)
-  elseif r > 70 then
+  elseif r > MIX_L then
     local a = assistants[math.random(#assistants)]
     local path = "/v1/Assistants/" .. a .. "/Feedbacks?PageSize=50"
     if math.random(4) == 1 then

@@ -557,9 +557,18 @@ class RssSampler:
             self._thread.join()
 
 
+def mix_shares(value: str) -> str:
+    """``--mix``: four whole percentages, creates/lists/thumbs/decisions, summing to 100."""
+    parts = value.split("/")
+    if len(parts) != 4 or not all(p.isdigit() for p in parts) or sum(map(int, parts)) != 100:
+        raise argparse.ArgumentTypeError("four whole percentages summing to 100, as 70/20/5/5")
+    return value
+
+
 def bench_mixed(args: argparse.Namespace, env: dict[str, str], rows: list[str]) -> None:
-    """70% creates, 20% list pages, 5% thumbs, 5% review decisions, at --mixed-connections
-    for --mixed-seconds, against --servers server processes on one database."""
+    """70% creates, 20% list pages, 5% thumbs, 5% review decisions (or the shares of
+    --mix), at --mixed-connections for --mixed-seconds, against --servers server processes
+    on one database."""
     data = Path(tempfile.mkdtemp(prefix="thumbs-bench-mixed-")) / "data.txt"
     # more than 5% of what each run can send, the warm-up's and the measured run's
     warm_decisions = (args.mixed_warm_up + 10) * 300
@@ -579,6 +588,7 @@ def bench_mixed(args: argparse.Namespace, env: dict[str, str], rows: list[str]) 
     wenv = {
         "THUMBS_BENCH_AUTH": basic(creds["account_sid"], creds["auth_token"]),
         "THUMBS_BENCH_DATA": str(data),
+        "THUMBS_BENCH_MIX": args.mix,
     }
     ports = [free_port() for _ in range(args.servers)]
     servers = [
@@ -660,7 +670,7 @@ def bench_mixed(args: argparse.Namespace, env: dict[str, str], rows: list[str]) 
     p50 = max(r.p50_ms for r in runs)
     p99 = max(r.p99_ms for r in runs)
     rows.append(
-        f"| mixed 70/20/5/5, {engine}, {args.servers} server(s), {args.mixed_connections} "
+        f"| mixed {args.mix}, {engine}, {args.servers} server(s), {args.mixed_connections} "
         f"connections, {args.mixed_seconds} s | {rps:,.0f} req/s, errors {bad} "
         f"(timeouts {sum(r.timeouts for r in runs + warm)}, "
         f"non-2xx {sum(r.non2xx for r in runs + warm)}) "
@@ -860,6 +870,12 @@ def main() -> None:
     )
     ap.add_argument("--servers", type=int, default=1, help="server processes (mixed)")
     ap.add_argument("--mixed-seconds", type=int, default=60)
+    ap.add_argument(
+        "--mix",
+        type=mix_shares,
+        default="70/20/5/5",
+        help="mixed: the shares of creates/lists/thumbs/decisions in percent (sum 100)",
+    )
     ap.add_argument("--mixed-connections", type=int, default=64)
     ap.add_argument(
         "--mixed-warm-up",
