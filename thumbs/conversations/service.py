@@ -141,12 +141,17 @@ def get_message(session: Session, *, account_pk: int, message_id: str) -> Messag
     return message
 
 
+_TURNS_BEFORE = (
+    select(Message.role, Message.content)
+    .where(Message.session_pk == bindparam("session_pk"), Message.pk < bindparam("pk"))
+    .order_by(Message.pk.asc())
+)
+
+
 def conversation_before(session: Session, *, message: Message) -> list[dict[str, str]]:
     """The turns of the session before ``message``, oldest first, as ``{role, content}``."""
     rows = session.execute(
-        select(Message.role, Message.content)
-        .where(Message.session_pk == message.session_pk, Message.pk < message.pk)
-        .order_by(Message.pk.asc())
+        _TURNS_BEFORE, {"session_pk": message.session_pk, "pk": message.pk}
     ).all()
     return [{"role": r.role, "content": r.content} for r in rows]
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from thumbs.conversations import service as conversations
@@ -105,21 +105,35 @@ def create_from_decision(
     return Made(golden=golden, pair=pair)
 
 
+# built once (building a statement costs more than running it)
+_WITHDRAW_GOLDEN = (
+    update(GoldenExample)
+    .where(GoldenExample.feedback_pk == bindparam("of_feedback"), GoldenExample.status == "active")
+    .values(
+        status="withdrawn",
+        withdrawn_at=bindparam("now"),
+        withdrawn_reason=bindparam("reason"),
+        date_updated=bindparam("now"),
+    )
+    .execution_options(synchronize_session=False)
+)
+_WITHDRAW_PAIRS = (
+    update(PreferencePair)
+    .where(
+        PreferencePair.feedback_pk == bindparam("of_feedback"), PreferencePair.status == "active"
+    )
+    .values(status="withdrawn", date_updated=bindparam("now"))
+    .execution_options(synchronize_session=False)
+)
+
+
 def withdraw_for_feedback(session: Session, *, feedback_pk: int, reason: str) -> int:
     """Withdraw the active examples and pairs of a feedback; returns how many examples."""
     now = utcnow()
     result = session.execute(
-        update(GoldenExample)
-        .where(GoldenExample.feedback_pk == feedback_pk, GoldenExample.status == "active")
-        .values(status="withdrawn", withdrawn_at=now, withdrawn_reason=reason, date_updated=now)
-        .execution_options(synchronize_session=False)
+        _WITHDRAW_GOLDEN, {"of_feedback": feedback_pk, "now": now, "reason": reason}
     )
-    session.execute(
-        update(PreferencePair)
-        .where(PreferencePair.feedback_pk == feedback_pk, PreferencePair.status == "active")
-        .values(status="withdrawn", date_updated=now)
-        .execution_options(synchronize_session=False)
-    )
+    session.execute(_WITHDRAW_PAIRS, {"of_feedback": feedback_pk, "now": now})
     return int(getattr(result, "rowcount", 0) or 0)
 
 

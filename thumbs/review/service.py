@@ -592,9 +592,14 @@ def dismiss(
 # -- reads -----------------------------------------------------------------------------------
 
 
+_FEEDBACK_BY_ID = select(Feedback).where(
+    Feedback.id == bindparam("id"), Feedback.account_pk == bindparam("account_pk")
+)
+
+
 def get_feedback(session: Session, *, account_pk: int, feedback_id: str) -> Feedback:
     fb = session.scalars(
-        select(Feedback).where(Feedback.id == feedback_id[:64], Feedback.account_pk == account_pk)
+        _FEEDBACK_BY_ID, {"id": feedback_id[:64], "account_pk": account_pk}
     ).one_or_none()
     if fb is None:
         raise E.NotFound("Feedback", feedback_id[:64])
