@@ -69,8 +69,12 @@ def insert_ignore(
         executor.flush()
         executor = executor.connection()
     mod: Any = postgresql if executor.dialect.name == "postgresql" else sqlite
-    stmt = mod.insert(model).on_conflict_do_nothing(
-        index_elements=index_elements, index_where=index_where
+    # rowcount of an INSERT is kept only when asked for (SQLAlchemy 2.1; PostgreSQL answered
+    # -1 without it, which a caller read as "inserted" even when the key was taken)
+    stmt = (
+        mod.insert(model)
+        .on_conflict_do_nothing(index_elements=index_elements, index_where=index_where)
+        .execution_options(preserve_rowcount=True)
     )
     if returning:
         stmt = stmt.returning(*returning)
