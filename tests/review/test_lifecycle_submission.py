@@ -10,6 +10,7 @@ from sqlalchemy import select
 from tests.support.accounts import Account, make_account
 from tests.support.lifecycle import log_turn, set_setting, thumbs
 from tests.support.server import LiveServer
+from thumbs.store import rollups
 from thumbs.store.models import Feedback, FeedbackTransition, GoldenExample, User
 
 
@@ -39,6 +40,42 @@ def test_concurrent_double_submit_by_one_user_yields_one_record(
         assert len(session.scalars(select(User).where(User.identity == "user_id:new")).all()) == 1
         assert len(session.scalars(select(GoldenExample)).all()) == 1
         assert len(session.scalars(select(FeedbackTransition)).all()) == 2
+
+
+def test_concurrent_verdicts_of_a_known_user_on_one_reply_are_counted_once(
+    server: LiveServer, account: Account, api: httpx.Client, assistant_id: str
+) -> None:
+    # the user exists already, so the requests race on the verdict's own insert: the
+    # losers find the key taken and change the winner's verdict instead
+    thumbs(api, log_turn(api, assistant_id), "positive", identity="user_id:known")
+    reply = log_turn(api, assistant_id)
+    statuses: list[int] = []
+    barrier = threading.Barrier(8)
+
+    def submit() -> None:
+        with server.client(auth=(account.sid, account.token)) as client:
+            barrier.wait()
+            statuses.append(thumbs(client, reply, "negative", identity="user_id:known").status_code)
+
+    threads = [threading.Thread(target=submit) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert sorted(statuses) == [200] * 7 + [201]
+    with server.runtime.store.session() as session:
+        [row] = session.scalars(select(Feedback).where(Feedback.message_id == reply)).all()
+        submitted = session.scalars(
+            select(FeedbackTransition).where(
+                FeedbackTransition.feedback_pk == row.pk, FeedbackTransition.from_status.is_(None)
+            )
+        ).all()
+        assert len(submitted) == 1
+    with server.runtime.store.engine.connect() as conn:
+        assert rollups.stored(conn, account_pk=row.account_pk) == rollups.recomputed(
+            conn, account_pk=row.account_pk
+        )
 
 
 def test_submitting_again_changes_the_reason_and_never_duplicates(
