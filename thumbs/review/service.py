@@ -74,12 +74,8 @@ class EffectiveSetting:
 
 
 # built once (building a statement costs more than running it): the account's default
-# settings and those of the assistant named by its id or, in one statement, by its pk
+# settings and those of the assistant with this pk (none when the pk is None)
 _SETTINGS = select(FeedbackSetting).where(
-    FeedbackSetting.account_pk == bindparam("account_pk"),
-    FeedbackSetting.scope.in_(bindparam("scopes", expanding=True)),
-)
-_SETTINGS_BY_PK = select(FeedbackSetting).where(
     FeedbackSetting.account_pk == bindparam("account_pk"),
     FeedbackSetting.scope.in_(
         [
@@ -94,9 +90,16 @@ def effective_settings(
     session: Session, *, account_pk: int, assistant: Assistant | None
 ) -> list[EffectiveSetting]:
     """Per type: the assistant's own setting, else the account default, else off."""
-    scopes = [ACCOUNT_SCOPE] + ([assistant.id] if assistant is not None else [])
-    rows = session.scalars(_SETTINGS, {"account_pk": account_pk, "scopes": scopes}).all()
-    return _resolve(rows, own=assistant is not None)
+    assistant_pk = assistant.pk if assistant is not None else None
+    return _resolve(_settings(session, account_pk, assistant_pk), own=assistant is not None)
+
+
+def _settings(
+    session: Session, account_pk: int, assistant_pk: int | None
+) -> Sequence[FeedbackSetting]:
+    return session.scalars(
+        _SETTINGS, {"account_pk": account_pk, "assistant_pk": assistant_pk}
+    ).all()
 
 
 def _resolve(rows: Sequence[FeedbackSetting], *, own: bool) -> list[EffectiveSetting]:
@@ -122,11 +125,7 @@ def _resolve(rows: Sequence[FeedbackSetting], *, own: bool) -> list[EffectiveSet
 def setting_for(
     session: Session, *, account_pk: int, assistant_pk: int, feedback_type: str
 ) -> EffectiveSetting:
-    rows = session.scalars(
-        _SETTINGS_BY_PK,
-        {"account_pk": account_pk, "assistant_pk": assistant_pk},
-    ).all()
-    for s in _resolve(rows, own=True):
+    for s in _resolve(_settings(session, account_pk, assistant_pk), own=True):
         if s.feedback_type == feedback_type:
             return s
     raise AssertionError(feedback_type)
