@@ -14,25 +14,33 @@ from thumbs.store import rollups
 from thumbs.store.models import Feedback, FeedbackTransition, GoldenExample, User
 
 
-def test_concurrent_double_submit_by_one_user_yields_one_record(
-    server: LiveServer, account: Account, api: httpx.Client, assistant_id: str
-) -> None:
-    set_setting(api, "positive", auto_approve=True)
-    reply = log_turn(api, assistant_id)
+def _at_once(
+    server: LiveServer, account: Account, reply: str, feedback_type: str, identity: str
+) -> list[int]:
+    """The statuses of 8 submissions of one verdict, sent at the same moment."""
     statuses: list[int] = []
     barrier = threading.Barrier(8)
 
     def submit() -> None:
         with server.client(auth=(account.sid, account.token)) as client:
             barrier.wait()
-            res = thumbs(client, reply, "positive", identity="user_id:new")
-            statuses.append(res.status_code)
+            statuses.append(thumbs(client, reply, feedback_type, identity=identity).status_code)
 
     threads = [threading.Thread(target=submit) for _ in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    return statuses
+
+
+def test_concurrent_double_submit_by_one_user_yields_one_record(
+    server: LiveServer, account: Account, api: httpx.Client, assistant_id: str
+) -> None:
+    set_setting(api, "positive", auto_approve=True)
+    reply = log_turn(api, assistant_id)
+
+    statuses = _at_once(server, account, reply, "positive", "user_id:new")
 
     assert sorted(statuses) == [200] * 7 + [201]
     with server.runtime.store.session() as session:
@@ -49,19 +57,8 @@ def test_concurrent_verdicts_of_a_known_user_on_one_reply_are_counted_once(
     # losers find the key taken and change the winner's verdict instead
     thumbs(api, log_turn(api, assistant_id), "positive", identity="user_id:known")
     reply = log_turn(api, assistant_id)
-    statuses: list[int] = []
-    barrier = threading.Barrier(8)
 
-    def submit() -> None:
-        with server.client(auth=(account.sid, account.token)) as client:
-            barrier.wait()
-            statuses.append(thumbs(client, reply, "negative", identity="user_id:known").status_code)
-
-    threads = [threading.Thread(target=submit) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    statuses = _at_once(server, account, reply, "negative", "user_id:known")
 
     assert sorted(statuses) == [200] * 7 + [201]
     with server.runtime.store.session() as session:
