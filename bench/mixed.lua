@@ -83,3 +83,15 @@ function request()
 end
 
 dofile(os.getenv("THUMBS_BENCH_DIR") .. "/result.lua")
+
+-- THUMBS_BENCH_RATE: the requests per second this wrk process offers (0 or unset: as many as
+-- its connections can send). Each connection waits a random time before its next request
+-- (exponential, so requests arrive as a Poisson stream: a rate below the server's capacity
+-- shows the latency production sees, where a saturating closed loop only shows the queue).
+local rate = tonumber(os.getenv("THUMBS_BENCH_RATE") or "0")
+if rate > 0 then
+  function delay()
+    local per_connection = rate / tonumber(os.getenv("THUMBS_BENCH_CONNECTIONS"))
+    return -math.log(1 - math.random()) * 1000 / per_connection
+  end
+end

@@ -221,8 +221,8 @@ def bench_create(args: argparse.Namespace, env: dict[str, str], rows: list[str])
     roots: list[tuple[str, Path, dict[str, str]]] = [("after", ROOT, {})]
     if args.writer_thread:  # the same code with its group commits on the writer thread
         roots.insert(0, ("after, writer thread", ROOT, {"THUMBS_WRITER_MODE": "thread"}))
-    if args.writer_process:  # the same code with its batches written by a writer process
-        roots.insert(0, ("after, writer process", ROOT, {"THUMBS_WRITER_MODE": "process"}))
+    if args.writer_inline:  # the same code with its batches written on the event loop
+        roots.insert(0, ("after, inline", ROOT, {"THUMBS_WRITER_MODE": "inline"}))
     if args.compare:
         roots.insert(0, ("before", Path(args.compare).resolve(), {}))
     servers: list[Server] = []
@@ -472,6 +472,7 @@ def wrk_many(
             **env,
             "THUMBS_BENCH_DIR": str(BENCH),
             "THUMBS_BENCH_SLICE": f"{k}/{len(urls)}",
+            "THUMBS_BENCH_CONNECTIONS": str(connections // len(urls)),
         }
         procs.append(subprocess.Popen(cmd, env=wenv, stdout=subprocess.PIPE, text=True))
     results = []
@@ -590,6 +591,8 @@ def bench_mixed(args: argparse.Namespace, env: dict[str, str], rows: list[str]) 
         "THUMBS_BENCH_DATA": str(data),
         "THUMBS_BENCH_MIX": args.mix,
     }
+    # --mixed-rate: each wrk offers its share (the warm-up runs at full load)
+    rate = {"THUMBS_BENCH_RATE": str(args.mixed_rate / args.servers)} if args.mixed_rate else {}
     ports = [free_port() for _ in range(args.servers)]
     servers = [
         Proc([*THUMBS, "serve", "--port", str(port), "--workers", str(args.workers)], env)
@@ -622,7 +625,7 @@ def bench_mixed(args: argparse.Namespace, env: dict[str, str], rows: list[str]) 
             runs = wrk_many(
                 urls,
                 "mixed.lua",
-                wenv,
+                {**wenv, **rate},
                 seconds=args.mixed_seconds,
                 connections=args.mixed_connections,
             )
@@ -669,9 +672,10 @@ def bench_mixed(args: argparse.Namespace, env: dict[str, str], rows: list[str]) 
     print(f"load average {load_average()}; " + "; ".join(f.describe() for f in flat))
     p50 = max(r.p50_ms for r in runs)
     p99 = max(r.p99_ms for r in runs)
+    offered = f", {args.mixed_rate:g} req/s offered" if args.mixed_rate else ""
     rows.append(
         f"| mixed {args.mix}, {engine}, {args.servers} server(s), {args.mixed_connections} "
-        f"connections, {args.mixed_seconds} s | {rps:,.0f} req/s, errors {bad} "
+        f"connections{offered}, {args.mixed_seconds} s | {rps:,.0f} req/s, errors {bad} "
         f"(timeouts {sum(r.timeouts for r in runs + warm)}, "
         f"non-2xx {sum(r.non2xx for r in runs + warm)}) "
         f"| p50 {p50:.1f} ms, p99 {p99:.1f} ms; server CPU {cpu_us:.0f} µs per request; "
@@ -864,9 +868,11 @@ def main() -> None:
         help="create: also measure this thumbs with THUMBS_WRITER_MODE=thread, interleaved",
     )
     ap.add_argument(
-        "--writer-process",
+        "--writer-inline",
         action="store_true",
-        help="create: also measure this thumbs with THUMBS_WRITER_MODE=process, interleaved",
+        help="create: also measure this thumbs with THUMBS_WRITER_MODE=inline (the group "
+        "commit on the server's event loop, as before the writer process was the default), "
+        "interleaved",
     )
     ap.add_argument("--servers", type=int, default=1, help="server processes (mixed)")
     ap.add_argument("--mixed-seconds", type=int, default=60)
@@ -877,6 +883,14 @@ def main() -> None:
         help="mixed: the shares of creates/lists/thumbs/decisions in percent (sum 100)",
     )
     ap.add_argument("--mixed-connections", type=int, default=64)
+    ap.add_argument(
+        "--mixed-rate",
+        type=float,
+        default=0,
+        help="mixed: the requests per second offered, in a Poisson stream (default 0: "
+        "as many as the connections can send); below the capacity, the latency production "
+        "sees",
+    )
     ap.add_argument(
         "--mixed-warm-up",
         type=int,
