@@ -38,7 +38,7 @@ from thumbs.kit.hot import HotRoute, ThumbsAPI
 from thumbs.kit.intake import WholeBody
 from thumbs.review.router import router as review_router
 from thumbs.review.thumbs_router import router as thumbs_router
-from thumbs.runtime import Runtime
+from thumbs.runtime import Runtime, served_settings
 from thumbs.store import migrate
 from thumbs.users.router import router as users_router
 from thumbs.web.app import MAX_FORM_BYTES, create_console
@@ -84,6 +84,13 @@ def configure_logging(level: str) -> None:
         log.addHandler(handler)
         log.propagate = False
     log.setLevel(level.upper())
+
+
+def create_served_app() -> ThumbsAPI:
+    """The app ``thumbs serve`` runs in each server process (uvicorn's factory): there
+    ``THUMBS_WRITER_MODE=auto`` writes the creates' batches in a writer process of the
+    server's own (``thumbs.runtime.served_settings``)."""
+    return create_app(served_settings(get_settings()))
 
 
 def create_app(

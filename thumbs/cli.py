@@ -95,7 +95,7 @@ def serve(
     finally:
         store.dispose()
     uvicorn.run(
-        "thumbs.app:create_app",
+        "thumbs.app:create_served_app",
         factory=True,
         host=host or settings.host,
         port=port or settings.port,

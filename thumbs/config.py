@@ -41,11 +41,11 @@ class Settings(BaseSettings):
     cleanup_batch: int = Field(default=1000, ge=1, le=100_000)
     # Group commit: the most feedback rows written in one transaction.
     write_batch_max: int = Field(default=1024, ge=1)
-    # Where group commits run: "inline" on the event loop (no thread hand-offs; best for
-    # SQLite, whose commit is a local fsync), "thread" on a dedicated writer thread (best for
-    # PostgreSQL, whose commit is a network round trip), "auto" picks by engine; "process"
-    # in a writer process of the server's own (thumbs.store.writer_process): faster for a
-    # load of creates on either store, not (yet) for the mixed workload (bench/README.md).
+    # Where group commits run: "process" in a writer process of the server's own
+    # (thumbs.store.writer_process: a core and a GIL of its own), "inline" on the event loop
+    # (SQLite), "thread" on a dedicated writer thread (PostgreSQL). "auto": "process" under
+    # `thumbs serve` (thumbs.runtime.served_settings), otherwise inline on SQLite and a
+    # thread on PostgreSQL (an app built in-process starts no process of its own).
     writer_mode: Literal["auto", "inline", "thread", "process"] = "auto"
     # Creates waiting for the writer at most; past that a create is answered 503 (20503,
     # Retry-After) before anything is written.

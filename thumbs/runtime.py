@@ -98,8 +98,27 @@ def cleanup_expired(store: Store, batch: int) -> None:
         log.info("cleanup: deleted %d expired idempotency keys", deleted)
 
 
+def served_settings(settings: Settings) -> Settings:
+    """The settings of a server process of ``thumbs serve``: there ``THUMBS_WRITER_MODE=auto``
+    is ``process``, a writer process of the server's own, on either store.
+
+    The server process then keeps the HTTP work and its writer process, with a GIL and a
+    core of its own, writes the batches (``thumbs.store.writer_process``): under a load of
+    creates, and at the mixed workload's rates below the capacity, every kind of request was
+    answered as fast or faster; saturated, the throughput is the same and the latency moves
+    from the creates to the requests served on threads (bench/README.md, 2026-12-01). An
+    app built in-process (a test client, another ASGI server) starts no process of its own:
+    ``auto`` is the group commit on the event loop (SQLite) or on a writer thread
+    (PostgreSQL), as :func:`_writer` says."""
+    if settings.writer_mode != "auto":
+        return settings
+    return settings.model_copy(update={"writer_mode": "process"})
+
+
 def _writer(settings: Settings, store: Store) -> GroupCommitWriter:
-    """The group-commit writer of ``THUMBS_WRITER_MODE``."""
+    """The group-commit writer of ``THUMBS_WRITER_MODE`` (``auto``: inline on SQLite, a
+    writer thread on PostgreSQL; ``thumbs serve`` makes it a writer process first,
+    :func:`served_settings`)."""
     if settings.writer_mode == "process":
         return ProcessWriter(
             store.engine,

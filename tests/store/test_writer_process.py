@@ -115,6 +115,27 @@ def test_creates_are_committed_by_the_writer_process_before_they_are_answered(
         assert "Traceback" not in server.log()
 
 
+def test_thumbs_serve_has_a_writer_process_unless_told_otherwise(
+    database_url: str, tmp_path: Path
+) -> None:
+    """``THUMBS_WRITER_MODE`` unset (``auto``): each server process of ``thumbs serve``
+    writes its creates through a writer process of its own; the mode of the app built
+    in-process (the event loop on SQLite, a writer thread on PostgreSQL) is still there to
+    ask for."""
+    in_process = "inline" if database_url.startswith("sqlite") else "thread"
+    for mode, writers in ((None, 1), (in_process, 0)):
+        settings = {} if mode is None else {"THUMBS_WRITER_MODE": mode}
+        with serving(database_url, tmp_path, **settings) as (server,):
+            assert server.proc is not None
+            tenant = make_tenant(database_url, server.url)
+            res = httpx.post(
+                f"{server.url}{tenant.feedbacks}", json={"session_id": "s-1"}, auth=tenant.auth
+            )
+            assert res.status_code == 201, res.text
+            assert stored_ids(database_url, [res.json()["id"]]) == {res.json()["id"]: 1}
+            assert len(writer_pids(server.proc.pid)) == writers, mode
+
+
 def test_a_writer_process_killed_is_replaced_and_nothing_acknowledged_is_lost(
     database_url: str, tmp_path: Path
 ) -> None:

@@ -5,7 +5,8 @@ statements ran on the event loop (on a thread, each statement would have waited 
 behind the busy loop) and only the commit on the writer thread, so every create cost the
 loop the SQL of its row and its index entries besides its HTTP work; on PostgreSQL the
 writer thread's Python work (the batch's parameters, every statement's return) took the GIL
-from the loop. With a writer process (``THUMBS_WRITER_MODE=process``, the default) the
+from the loop. With a writer process (``THUMBS_WRITER_MODE=process``, what ``auto`` is under
+``thumbs serve``: ``thumbs.runtime.served_settings``) the
 server process keeps the HTTP work, and its writer process writes the batches the way the
 writer thread does (the same ``GroupCommitWriter._write``: reconnects, the per-job fallback
 after a failed batch, the store-unavailable answer) with a GIL and a core of its own
