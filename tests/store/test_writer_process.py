@@ -7,6 +7,7 @@ the server process would have answered them."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import signal
@@ -134,6 +135,40 @@ def test_thumbs_serve_has_a_writer_process_unless_told_otherwise(
             assert res.status_code == 201, res.text
             assert stored_ids(database_url, [res.json()["id"]]) == {res.json()["id"]: 1}
             assert len(writer_pids(server.proc.pid)) == writers, mode
+
+
+def children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with contextlib.suppress(OSError):  # a thread that ended meanwhile
+            found += map(int, Path(f"/proc/{pid}/task/{task}/children").read_text().split())
+    return found
+
+
+def test_each_worker_of_thumbs_serve_has_its_writer_process_and_all_stop_together(
+    database_url: str, tmp_path: Path
+) -> None:
+    """``thumbs serve --workers 2`` (``THUMBS_WORKERS``) by default: two server processes,
+    each with a writer process of its own; the creates sent to both are all stored; SIGTERM
+    stops the supervisor, its workers and their writer processes."""
+    with serving(database_url, tmp_path, THUMBS_WORKERS="2") as (server,):
+        assert server.proc is not None
+        supervisor = server.proc.pid
+        tenant = make_tenant(database_url, server.url)
+        load = Load([server.url], tenant, clients=8).start()
+        load.wait_for(300)
+        load.stop()
+        assert set(load.statuses) == {201}, load.statuses
+        ids = list(load.acknowledged.values())
+        assert stored_ids(database_url, ids) == dict.fromkeys(ids, 1)
+        workers = children(supervisor)
+        served = [pid for pid in workers if writer_pids(pid)]
+        assert len(served) == 2, workers
+        writers = [w for pid in served for w in writer_pids(pid)]
+        assert len(writers) == 2
+        assert server.terminate() in (0, -signal.SIGTERM)
+        wait_until(lambda: not any(alive(pid) for pid in [*served, *writers]))
+        assert "Traceback" not in server.log()
 
 
 def test_a_writer_process_killed_is_replaced_and_nothing_acknowledged_is_lost(
