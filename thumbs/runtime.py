@@ -21,7 +21,7 @@ from thumbs.feedback import idempotency
 from thumbs.kit import malloc
 from thumbs.kit.cache import TTLCache
 from thumbs.store import migrate
-from thumbs.store.engine import Store
+from thumbs.store.engine import OverBudget, Store, cpu_budget
 from thumbs.store.writer import GroupCommitWriter
 from thumbs.store.writer_process import ProcessWriter
 
@@ -36,6 +36,10 @@ log = logging.getLogger("thumbs")
 # benchmark against the default (bench/README.md): 3,710/3,246/3,323 -> 3,774/3,581/3,665
 # realistic creates per second, the constant body 5,860 -> 6,295, the same CPU per request.
 GIL_SWITCH_INTERVAL = 0.001
+
+# The CPU time a read may take on the event loop (``Runtime.read``) before it is stopped and
+# run again in a worker thread: a page of the list takes about a millisecond.
+LOOP_READ_CPU = 0.005
 
 
 def read_threads(settings: Settings, store: Store) -> int:
@@ -158,8 +162,25 @@ class Runtime:
     # on the server's event loop
     _reads: CapacityLimiter | None = None
 
+    @property
+    def reads_on_loop(self) -> bool:
+        """Whether :meth:`read` tries the event loop first: on SQLite with a writer process
+        (bench/README.md, 2026-12-01). There the loop does no store work of its own, and a
+        page read on a thread waited for the GIL behind it at every step of SQLite; on
+        PostgreSQL a read waits for the server, which the loop must not."""
+        return self.store.sqlite and isinstance(self.writer, ProcessWriter)
+
     async def read(self, fn: Callable[[], T]) -> T:
-        """Run a blocking read in a worker thread, at most :func:`read_threads` at once."""
+        """Run a blocking read: on SQLite with a writer process, on the event loop within
+        ``LOOP_READ_CPU`` seconds of CPU (:func:`~thumbs.store.engine.cpu_budget`), else,
+        or once that was not enough, in a worker thread, at most :func:`read_threads` at
+        once. ``fn`` must only read: it may be run twice."""
+        if self.reads_on_loop:
+            try:
+                with cpu_budget(LOOP_READ_CPU):
+                    return fn()
+            except OverBudget:
+                pass
         if self._reads is None:
             self._reads = CapacityLimiter(read_threads(self.settings, self.store))
         return await to_thread.run_sync(fn, limiter=self._reads)

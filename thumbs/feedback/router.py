@@ -138,7 +138,8 @@ async def list_feedbacks_fast(request: Request) -> Response:
     dependencies called directly, in the order FastAPI resolves them, because resolving
     them cost more than reading the page. StaffActor; then AccountAssistant (404); then
     the paging parameters (400), PageToken (60009) and the filters (400); one trip to a
-    worker thread for the store."""
+    worker thread for the store (on SQLite with a writer process, the event loop first:
+    ``Runtime.read``)."""
     actor = await staff_actor(request)
     paging, errors = _PAGE_QUERY(request)
     refused: Exception | None = None

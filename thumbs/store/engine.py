@@ -24,6 +24,8 @@ store that cannot be reached, fails fast and is answered 503 (see
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool, QueuePool
 
@@ -82,7 +85,43 @@ SQLITE_CACHE_KIB = 1000
 SQLITE_WRITER_CACHE_KIB = 4000
 
 
+# How often (in SQLite virtual-machine steps) a connection asks whether its thread's read has
+# used up its budget (:func:`cpu_budget`): a Python call every 20,000 steps, about one per
+# millisecond of SQLite's work, a thousandth of it.
+_BUDGET_STEPS = 20_000
+_budget = threading.local()
+
+
+class OverBudget(Exception):
+    """A read stopped by :func:`cpu_budget` (SQLite interrupted it): nothing was changed,
+    the read can be run again where it may take longer."""
+
+
+def _over_budget() -> int:
+    deadline: float | None = getattr(_budget, "deadline", None)
+    return deadline is not None and time.thread_time() > deadline
+
+
+@contextmanager
+def cpu_budget(seconds: float) -> Iterator[None]:
+    """Within this block, SQLite statements run by this thread stop (:class:`OverBudget`)
+    once the thread has used ``seconds`` of CPU time since the block began: a read on the
+    server's event loop may hold it that long, no longer. CPU time, not the clock: a
+    thread the machine set aside meanwhile has not used its budget."""
+    _budget.deadline = time.thread_time() + seconds
+    try:
+        yield
+    except (DBAPIError, sqlite3.OperationalError) as err:
+        cause = err.orig if isinstance(err, DBAPIError) else err
+        if isinstance(cause, sqlite3.OperationalError) and str(cause) == "interrupted":
+            raise OverBudget from err
+        raise
+    finally:
+        _budget.deadline = None
+
+
 def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+    dbapi_conn.set_progress_handler(_over_budget, _BUDGET_STEPS)
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=FULL")
