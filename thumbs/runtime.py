@@ -9,6 +9,7 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TypeVar
 
 import httpx
@@ -162,7 +163,7 @@ class Runtime:
     # on the server's event loop
     _reads: CapacityLimiter | None = None
 
-    @property
+    @cached_property
     def reads_on_loop(self) -> bool:
         """Whether :meth:`read` tries the event loop first: on SQLite with a writer process
         (bench/README.md, 2026-12-01). There the loop does no store work of its own, and a
