@@ -17,7 +17,9 @@ what a request spends in analytics) and end to end over HTTP against ``thumbs se
 create: the create benchmark of bench/run.py against two servers at once, round by round
 interleaved: thumbs as it is, and thumbs without rollups (the per-batch upsert patched out
 and the two indexes of migration 0006 dropped), so the ratio is the price of analytics on
-the hot path. The results are printed and written to bench/results/analytics.md.
+the hot path. Both write their batches on the event loop (``THUMBS_WRITER_MODE=inline``):
+the patch reaches the server's own process, not a writer process. The results are printed
+and written to bench/results/analytics.md.
 """
 
 from __future__ import annotations
@@ -299,10 +301,11 @@ def bench_create(args: argparse.Namespace, env: dict[str, str], out: list[str]) 
         conn.execute(text("DROP INDEX ix_feedbacks_user_pk_date_created"))
     engine.dispose()
     port, port_b = free_port(), free_port()
-    after = Proc([*THUMBS, "serve", "--port", str(port)], {**env, "THUMBS_LOG_LEVEL": "info"})
+    # both inline: without_rollups.py patches its own process, which a writer process is not
+    inline = {"THUMBS_LOG_LEVEL": "info", "THUMBS_WRITER_MODE": "inline"}
+    after = Proc([*THUMBS, "serve", "--port", str(port)], {**env, **inline})
     before = Proc(
-        [PY, str(BENCH / "without_rollups.py"), "--port", str(port_b)],
-        {**before_env, "THUMBS_LOG_LEVEL": "info"},
+        [PY, str(BENCH / "without_rollups.py"), "--port", str(port_b)], {**before_env, **inline}
     )
     try:
         urls = {"after": f"http://127.0.0.1:{port}", "before": f"http://127.0.0.1:{port_b}"}
