@@ -171,17 +171,20 @@ class Runtime:
         PostgreSQL a read waits for the server, which the loop must not."""
         return self.store.sqlite and isinstance(self.writer, ProcessWriter)
 
-    async def read(self, fn: Callable[[], T]) -> T:
+    async def read(self, fn: Callable[[], T], *, limited: bool = True) -> T:
         """Run a blocking read: on SQLite with a writer process, on the event loop within
         ``LOOP_READ_CPU`` seconds of CPU (:func:`~thumbs.store.engine.cpu_budget`), else,
-        or once that was not enough, in a worker thread, at most :func:`read_threads` at
-        once. ``fn`` must only read: it may be run twice."""
+        or once that was not enough, in a worker thread: with ``limited`` (a page of the
+        list) at most :func:`read_threads` at once, otherwise (a lookup by key) in the
+        threads any handler uses. ``fn`` must only read: it may be run twice."""
         if self.reads_on_loop:
             try:
                 with cpu_budget(LOOP_READ_CPU):
                     return fn()
             except OverBudget:
                 pass
+        if not limited:
+            return await to_thread.run_sync(fn)
         if self._reads is None:
             self._reads = CapacityLimiter(read_threads(self.settings, self.store))
         return await to_thread.run_sync(fn, limiter=self._reads)

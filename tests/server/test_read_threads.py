@@ -9,13 +9,20 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.support.http import run
 from thumbs.config import Settings
 from thumbs.runtime import Runtime, read_threads
 from thumbs.store.engine import Store
 
 
-def test_no_more_reads_run_at_once_than_read_threads(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("limited", "expected"), [(True, 2), (False, 8)])
+def test_no_more_reads_run_at_once_than_read_threads(
+    tmp_path: Path, limited: bool, expected: int
+) -> None:
+    """Pages of the list (``limited``) are read by ``THUMBS_READ_THREADS`` threads at most;
+    a lookup by key (the acting end user's) is not held behind them."""
     settings = Settings(database_url=f"sqlite:///{(tmp_path / 't.db').as_posix()}", read_threads=2)
     runtime = Runtime.build(settings)
     running = 0
@@ -34,7 +41,8 @@ def test_no_more_reads_run_at_once_than_read_threads(tmp_path: Path) -> None:
 
     async def many() -> tuple[str, list[str]]:
         loop_thread = threading.current_thread().name
-        return loop_thread, await asyncio.gather(*(runtime.read(read) for _ in range(8)))
+        reads = (runtime.read(read, limited=limited) for _ in range(8))
+        return loop_thread, await asyncio.gather(*reads)
 
     # an event loop of its own, in a thread of its own (the test process may run one already)
     try:
@@ -43,7 +51,7 @@ def test_no_more_reads_run_at_once_than_read_threads(tmp_path: Path) -> None:
         runtime.store.dispose()
     assert len(names) == 8
     assert loop_thread not in names  # never on the event loop's thread
-    assert most == 2
+    assert most == expected
 
 
 def test_by_default_one_reader_per_core_on_sqlite_four_on_postgresql(tmp_path: Path) -> None:

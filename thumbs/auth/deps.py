@@ -140,7 +140,7 @@ async def acting_principal(
                 session, account_pk=principal.account_pk, identity=identity
             )
 
-    user = await run_in_threadpool(load)
+    user = await runtime.read(load, limited=False)
     if user is None:
         return replace(principal, role="end_user", identity=identity)
     return replace(principal, role=user.role, user_pk=user.pk, user_sid=user.sid, identity=identity)
