@@ -340,7 +340,11 @@ class epoch_seconds(FunctionElement[int]):  # noqa: N801 - a SQL function, named
 
 @compiles(epoch_seconds, "sqlite")
 def _epoch_seconds_sqlite(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CAST(strftime('%s', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
+    # the fraction cut off first: SQLite's date functions round it to the millisecond, so
+    # 12:00:00.9996 would be 12:00:01 (a second later than Python's, and at 59:59.9996 an
+    # hour later)
+    value = compiler.process(element.clauses, **kw)
+    return f"CAST(strftime('%s', substr({value}, 1, 19)) AS INTEGER)"
 
 
 @compiles(epoch_seconds, "postgresql")

@@ -1,0 +1,51 @@
+"""Migration 0012 on SQLite: rollup cells built with SQLite's rounding of a time's fraction
+(a row at 10:59:59.9997 in the hour 11:00) are computed again, each row in the hour Python
+puts it in; PostgreSQL's cells are left as they are."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import text
+
+from tests.store.seed import account_and_assistant
+from thumbs.store import migrate, rollups
+from thumbs.store.engine import make_engine
+
+LATE = datetime(2026, 1, 1, 10, 59, 59, 999_700)
+
+
+def test_rollups_are_computed_again_with_each_row_in_its_hour(empty_database: str) -> None:
+    url = empty_database
+    migrate.upgrade(url, "0011")
+    engine = make_engine(url, null_pool=True)
+    try:
+        with engine.begin() as conn:
+            account_pk, assistant_pk = account_and_assistant(conn)
+            conn.execute(
+                text(
+                    "INSERT INTO feedbacks (id, account_pk, assistant_pk, session_id, score, "
+                    "feedback_type, channel, status, version, date_created, date_updated) "
+                    "VALUES ('aia_fdbk_late', :a, :b, 's', 1.0, 'positive', 'api', "
+                    "'pending', 1, :at, :at)"
+                ),
+                {"a": account_pk, "b": assistant_pk, "at": LATE.isoformat(" ", "microseconds")},
+            )
+            rollups.rebuild(conn, account_pk=account_pk)
+            right = rollups.stored(conn, account_pk=account_pk)
+            hours = {key[2] for key in right["feedback_rollup_hours"]}
+            assert hours == {rollups.epoch(LATE) // 3600}
+            # the cells as the rounding SQL built them: the row an hour later
+            conn.execute(text("UPDATE feedback_rollup_hours SET bucket = bucket + 1"))
+            wrong = rollups.stored(conn, account_pk=account_pk)
+            assert wrong != right
+        migrate.upgrade(url, "0012")
+        with engine.connect() as conn:
+            after = rollups.stored(conn, account_pk=account_pk)
+            sqlite = conn.dialect.name == "sqlite"
+        assert after == (right if sqlite else wrong)
+        migrate.downgrade(url, "0011")
+        migrate.upgrade(url)
+        assert migrate.current_revision(engine) == migrate.head_revision(url)
+    finally:
+        engine.dispose()
