@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, Engine, insert
+from sqlalchemy import Connection, Engine, insert, text
 
 from thumbs.kit import ids
 from thumbs.store.models import Account, Assistant
@@ -41,3 +41,33 @@ def add_account(engine: Engine) -> int:
                 .returning(Account.pk)
             ).scalar_one()
         )
+
+
+def add_feedback(
+    conn: Connection,
+    account_pk: int,
+    assistant_pk: int,
+    *,
+    fid: str,
+    score: float,
+    channel: str,
+    at: str,
+) -> None:
+    """A pending feedback row of session ``s`` created at ``at`` (the stored text of a
+    DateTime), its type from its score; written by SQL, as a migration finds it."""
+    conn.execute(
+        text(
+            "INSERT INTO feedbacks (id, account_pk, assistant_pk, session_id, score, "
+            "feedback_type, channel, status, version, date_created, date_updated) "
+            "VALUES (:id, :a, :b, 's', :score, :kind, :channel, 'pending', 1, :at, :at)"
+        ),
+        {
+            "id": fid,
+            "a": account_pk,
+            "b": assistant_pk,
+            "score": score,
+            "kind": "positive" if score else "negative",
+            "channel": channel,
+            "at": at,
+        },
+    )

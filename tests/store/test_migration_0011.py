@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from tests.store.seed import account_and_assistant
+from tests.store.seed import account_and_assistant, add_feedback
 from thumbs.store import migrate, rollups
 from thumbs.store.engine import make_engine
 
@@ -18,21 +18,14 @@ def test_rollups_are_computed_again_from_the_rows(empty_database: str) -> None:
         with engine.begin() as conn:
             account_pk, assistant_pk = account_and_assistant(conn)
             for n, score in enumerate((1.0, 0.0, 1.0)):
-                conn.execute(
-                    text(
-                        "INSERT INTO feedbacks (id, account_pk, assistant_pk, session_id, "
-                        "score, feedback_type, channel, status, version, date_created, "
-                        "date_updated) VALUES (:id, :a, :b, 's', :score, :kind, 'thumbs', "
-                        "'pending', 1, '2026-01-01 10:00:00.000000', "
-                        "'2026-01-01 10:00:00.000000')"
-                    ),
-                    {
-                        "id": f"aia_fdbk_{n}",
-                        "a": account_pk,
-                        "b": assistant_pk,
-                        "score": score,
-                        "kind": "positive" if score else "negative",
-                    },
+                add_feedback(
+                    conn,
+                    account_pk,
+                    assistant_pk,
+                    fid=f"aia_fdbk_{n}",
+                    score=score,
+                    channel="thumbs",
+                    at="2026-01-01 10:00:00.000000",
                 )
             rollups.rebuild(conn, account_pk=account_pk)
             right = rollups.stored(conn, account_pk=account_pk)

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import text
 
-from tests.store.seed import account_and_assistant
+from tests.store.seed import account_and_assistant, add_feedback
 from thumbs.store import migrate, rollups
 from thumbs.store.engine import make_engine
 
@@ -22,14 +22,14 @@ def test_rollups_are_computed_again_with_each_row_in_its_hour(empty_database: st
     try:
         with engine.begin() as conn:
             account_pk, assistant_pk = account_and_assistant(conn)
-            conn.execute(
-                text(
-                    "INSERT INTO feedbacks (id, account_pk, assistant_pk, session_id, score, "
-                    "feedback_type, channel, status, version, date_created, date_updated) "
-                    "VALUES ('aia_fdbk_late', :a, :b, 's', 1.0, 'positive', 'api', "
-                    "'pending', 1, :at, :at)"
-                ),
-                {"a": account_pk, "b": assistant_pk, "at": LATE.isoformat(" ", "microseconds")},
+            add_feedback(
+                conn,
+                account_pk,
+                assistant_pk,
+                fid="aia_fdbk_late",
+                score=1.0,
+                channel="api",
+                at=LATE.isoformat(" ", "microseconds"),
             )
             rollups.rebuild(conn, account_pk=account_pk)
             right = rollups.stored(conn, account_pk=account_pk)
