@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.support.lifecycle import log_turn
-from tests.support.processes import Load, make_tenant, serving, stored_ids
+from tests.support.processes import Load, Tenant, make_tenant, serving, stored_ids
 from thumbs.feedback.jobs import IdempotencyMismatch
 from thumbs.kit import errors as E
 from thumbs.store.engine import Store
@@ -30,22 +30,37 @@ pytestmark = pytest.mark.slow
 PROCESS = {"THUMBS_WRITER_MODE": "process"}
 
 
+def children(pid: int) -> list[int]:
+    """The child processes of ``pid`` (of any of its threads)."""
+    found: list[int] = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with contextlib.suppress(OSError):  # a thread that ended meanwhile
+            found += map(int, Path(f"/proc/{pid}/task/{task}/children").read_text().split())
+    return found
+
+
 def writer_pids(server_pid: int) -> list[int]:
     """The server's child processes running the writer."""
     found = []
-    for task in os.listdir(f"/proc/{server_pid}/task"):
+    for pid in children(server_pid):
         try:
-            children = Path(f"/proc/{server_pid}/task/{task}/children").read_text().split()
-        except OSError:  # a thread that ended meanwhile
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:  # a process that ended meanwhile
             continue
-        for pid in map(int, children):
-            try:
-                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-            except OSError:  # a process that ended meanwhile
-                continue
-            if b"thumbs.store.writer_process" in cmdline:
-                found.append(pid)
+        if b"thumbs.store.writer_process" in cmdline:
+            found.append(pid)
     return found
+
+
+def all_stored(database_url: str, server_url: str, tenant: Tenant, count: int) -> Load:
+    """``count`` creates or more from 8 clients: every one answered 201 and stored once."""
+    load = Load([server_url], tenant, clients=8).start()
+    load.wait_for(count)
+    load.stop()
+    assert set(load.statuses) == {201}, load.statuses
+    ids = list(load.acknowledged.values())
+    assert stored_ids(database_url, ids) == dict.fromkeys(ids, 1)
+    return load
 
 
 def alive(pid: int) -> bool:
@@ -84,12 +99,7 @@ def test_creates_are_committed_by_the_writer_process_before_they_are_answered(
         assert server.proc is not None
         (writer,) = writer_pids(server.proc.pid)
         tenant = make_tenant(database_url, server.url)
-        load = Load([server.url], tenant, clients=8).start()
-        load.wait_for(200)
-        load.stop()
-        assert set(load.statuses) == {201}, load.statuses
-        ids = list(load.acknowledged.values())
-        assert stored_ids(database_url, ids) == dict.fromkeys(ids, 1)
+        load = all_stored(database_url, server.url, tenant, 200)
         # the same idempotency token, another body: refused by the writer process's rule
         token, first = next(iter(load.acknowledged.items()))
         res = httpx.post(
@@ -137,14 +147,6 @@ def test_thumbs_serve_has_a_writer_process_unless_told_otherwise(
             assert len(writer_pids(server.proc.pid)) == writers, mode
 
 
-def children(pid: int) -> list[int]:
-    found: list[int] = []
-    for task in os.listdir(f"/proc/{pid}/task"):
-        with contextlib.suppress(OSError):  # a thread that ended meanwhile
-            found += map(int, Path(f"/proc/{pid}/task/{task}/children").read_text().split())
-    return found
-
-
 def test_each_worker_of_thumbs_serve_has_its_writer_process_and_all_stop_together(
     database_url: str, tmp_path: Path
 ) -> None:
@@ -154,13 +156,7 @@ def test_each_worker_of_thumbs_serve_has_its_writer_process_and_all_stop_togethe
     with serving(database_url, tmp_path, THUMBS_WORKERS="2") as (server,):
         assert server.proc is not None
         supervisor = server.proc.pid
-        tenant = make_tenant(database_url, server.url)
-        load = Load([server.url], tenant, clients=8).start()
-        load.wait_for(300)
-        load.stop()
-        assert set(load.statuses) == {201}, load.statuses
-        ids = list(load.acknowledged.values())
-        assert stored_ids(database_url, ids) == dict.fromkeys(ids, 1)
+        all_stored(database_url, server.url, make_tenant(database_url, server.url), 300)
         workers = children(supervisor)
         served = [pid for pid in workers if writer_pids(pid)]
         assert len(served) == 2, workers
