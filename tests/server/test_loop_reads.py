@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from tests.support.http import run
+from tests.support.server import sqlite_settings
 from thumbs.config import Settings
 from thumbs.runtime import LOOP_READ_CPU, Runtime, served_settings
 from thumbs.store.engine import OverBudget, Store, cpu_budget
@@ -31,7 +32,7 @@ def total(engine: Engine, n: int) -> int:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
-    return Store.of(Settings(database_url=f"sqlite:///{(tmp_path / 't.db').as_posix()}"))
+    return Store.of(sqlite_settings(tmp_path / "t.db"))
 
 
 def test_a_read_past_its_cpu_budget_is_stopped_and_the_connection_serves_on(store: Store) -> None:
@@ -80,9 +81,7 @@ def loop_and_reader(runtime: Runtime, n: int) -> tuple[str, str, int]:
 
 
 def test_with_a_writer_process_a_short_read_runs_on_the_event_loop(tmp_path: Path) -> None:
-    runtime = Runtime.build(
-        served_settings(Settings(database_url=f"sqlite:///{(tmp_path / 't.db').as_posix()}"))
-    )
+    runtime = Runtime.build(served_settings(sqlite_settings(tmp_path / "t.db")))
     assert runtime.reads_on_loop
     loop, reader, answer = loop_and_reader(runtime, 1000)
     assert reader == loop
@@ -92,9 +91,7 @@ def test_with_a_writer_process_a_short_read_runs_on_the_event_loop(tmp_path: Pat
 def test_with_a_writer_process_a_long_read_is_run_again_in_a_worker_thread(
     tmp_path: Path,
 ) -> None:
-    runtime = Runtime.build(
-        served_settings(Settings(database_url=f"sqlite:///{(tmp_path / 't.db').as_posix()}"))
-    )
+    runtime = Runtime.build(served_settings(sqlite_settings(tmp_path / "t.db")))
     n = 3_000_000  # well past LOOP_READ_CPU on any machine
     started = time.thread_time()
     assert total(runtime.store.engine, n) == n * (n + 1) // 2
@@ -108,7 +105,7 @@ def test_with_a_writer_process_a_long_read_is_run_again_in_a_worker_thread(
     "settings",
     [
         # an app built in-process on SQLite: the group commit on the loop, reads on threads
-        lambda tmp: Settings(database_url=f"sqlite:///{(tmp / 't.db').as_posix()}"),
+        lambda tmp: sqlite_settings(tmp / "t.db"),
         # PostgreSQL, writer process or not: a read waits for the server, never on the loop
         lambda tmp: served_settings(Settings(database_url="postgresql://u@127.0.0.1/nowhere")),
     ],
@@ -123,7 +120,7 @@ def test_elsewhere_every_read_runs_in_a_worker_thread(tmp_path: Path, settings: 
 
 
 def test_in_process_on_sqlite_a_short_read_runs_in_a_worker_thread(tmp_path: Path) -> None:
-    runtime = Runtime.build(Settings(database_url=f"sqlite:///{(tmp_path / 't.db').as_posix()}"))
+    runtime = Runtime.build(sqlite_settings(tmp_path / "t.db"))
     loop, reader, answer = loop_and_reader(runtime, 1000)
     assert reader != loop
     assert answer == 500500

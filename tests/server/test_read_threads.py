@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.http import run
+from tests.support.server import sqlite_settings
 from thumbs.config import Settings
 from thumbs.runtime import Runtime, read_threads
 from thumbs.store.engine import Store
@@ -23,7 +24,7 @@ def test_no_more_reads_run_at_once_than_read_threads(
 ) -> None:
     """Pages of the list (``limited``) are read by ``THUMBS_READ_THREADS`` threads at most;
     a lookup by key (the acting end user's) is not held behind them."""
-    settings = Settings(database_url=f"sqlite:///{(tmp_path / 't.db').as_posix()}", read_threads=2)
+    settings = sqlite_settings(tmp_path / "t.db", read_threads=2)
     runtime = Runtime.build(settings)
     running = 0
     most = 0

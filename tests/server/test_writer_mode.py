@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.server import sqlite_settings
 from thumbs.config import Settings
 from thumbs.runtime import Runtime, served_settings
 from thumbs.store.writer_process import ProcessWriter
@@ -16,8 +17,8 @@ POSTGRES = "postgresql://thumbs@127.0.0.1:5432/nowhere"
 
 
 def test_auto_is_a_writer_process_under_thumbs_serve_on_either_store(tmp_path: Path) -> None:
-    for url in (f"sqlite:///{(tmp_path / 't.db').as_posix()}", POSTGRES):
-        assert served_settings(Settings(database_url=url)).writer_mode == "process"
+    for settings in (sqlite_settings(tmp_path / "t.db"), Settings(database_url=POSTGRES)):
+        assert served_settings(settings).writer_mode == "process"
 
 
 @pytest.mark.parametrize("mode", ["inline", "thread", "process"])
@@ -27,15 +28,13 @@ def test_a_mode_asked_for_is_kept_under_thumbs_serve(mode: str) -> None:
 
 
 def test_an_app_built_in_process_writes_on_its_event_loop_on_sqlite(tmp_path: Path) -> None:
-    runtime = Runtime.build(Settings(database_url=f"sqlite:///{(tmp_path / 't.db').as_posix()}"))
+    runtime = Runtime.build(sqlite_settings(tmp_path / "t.db"))
     try:
         assert not isinstance(runtime.writer, ProcessWriter)
         assert runtime.writer.inline
     finally:
         runtime.store.dispose()
-    served = Runtime.build(
-        served_settings(Settings(database_url=f"sqlite:///{(tmp_path / 'u.db').as_posix()}"))
-    )
+    served = Runtime.build(served_settings(sqlite_settings(tmp_path / "u.db")))
     try:
         assert isinstance(served.writer, ProcessWriter)
     finally:

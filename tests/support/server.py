@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
@@ -38,6 +39,11 @@ def server_settings(database_url: str, data_dir: Path) -> Settings:
         auto_migrate=False,
         hash_profile="cheap-for-tests",
     )
+
+
+def sqlite_settings(path: Path, **values: Any) -> Settings:
+    """The settings of a store in the SQLite file ``path`` (and ``values``)."""
+    return Settings(database_url=f"sqlite:///{path.as_posix()}", **values)
 
 
 @contextmanager
