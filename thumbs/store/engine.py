@@ -97,7 +97,7 @@ class OverBudget(Exception):
     the read can be run again where it may take longer."""
 
 
-def _over_budget() -> int:
+def _over_budget() -> bool:
     deadline: float | None = getattr(_budget, "deadline", None)
     return deadline is not None and time.thread_time() > deadline
 
