@@ -110,9 +110,32 @@ class User(Base):
     __tablename__ = "users"
     __table_args__ = (
         UniqueConstraint("account_pk", "identity"),
-        UniqueConstraint("account_pk", "email"),
-        Index("ix_users_email", "email"),
-        Index("uq_users_password_link_hash", "password_link_hash", unique=True),
+        # Only console users have an email or a password link: these indexes hold them
+        # alone (an end user, the most of the rows, writes none of them), and the email
+        # index, which leads with the account too, cannot serve a lookup by identity. Left
+        # whole, a generic plan made before PostgreSQL had statistics of ``users`` read
+        # every user of the account through it for each end user looked up (migration 0013).
+        Index(
+            "uq_users_account_pk_email",
+            "account_pk",
+            "email",
+            unique=True,
+            sqlite_where=text("email IS NOT NULL"),
+            postgresql_where=text("email IS NOT NULL"),
+        ),
+        Index(
+            "ix_users_email",
+            "email",
+            sqlite_where=text("email IS NOT NULL"),
+            postgresql_where=text("email IS NOT NULL"),
+        ),
+        Index(
+            "uq_users_password_link_hash",
+            "password_link_hash",
+            unique=True,
+            sqlite_where=text("password_link_hash IS NOT NULL"),
+            postgresql_where=text("password_link_hash IS NOT NULL"),
+        ),
     )
     pk: Mapped[int] = _pk()
     sid: Mapped[str] = mapped_column(String(34), unique=True)
