@@ -106,8 +106,9 @@ class RawInsert:
     SQLite: the writer takes and releases the GIL once per chunk rather than once per row
     (per-row ``executemany`` made it fight the event loop for the GIL on every row); only
     the date columns are converted (SQLite stores dates as text).
-    PostgreSQL: one statement and one round trip per chunk, or ``COPY`` for bulk writers
-    (``run(…, copy=True)``: several times the rows per second).
+    PostgreSQL: one statement and one round trip per chunk, or ``COPY`` (``run(…,
+    copy=True)``: the group-commit writer's batches of creates and the imports; several
+    times the rows per second, the values converted in C).
 
     With ``conflict`` (the columns of a unique constraint) the rows that would break it are
     left out (``ON CONFLICT … DO NOTHING``); with ``returning``, :meth:`returning` gives
