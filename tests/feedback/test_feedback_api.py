@@ -51,6 +51,22 @@ def test_fetch_returns_what_create_returned(api: httpx.Client, assistant_id: str
     assert res.json() == created
 
 
+# what COPY's text format must escape (PostgreSQL writes a batch of creates by COPY), and
+# what it would read as NULL unescaped
+AWKWARD_TEXT = "tab\there\nnew line\r\nCRLF \\ backslash \\N not null \\. é 🎉 \"quoted\""
+
+
+def test_a_text_that_copy_must_escape_is_stored_as_sent(
+    api: httpx.Client, server: LiveServer, assistant_id: str
+) -> None:
+    created = create_feedback(api, assistant_id, session_id="s\\1", score=0.1, text=AWKWARD_TEXT)
+    assert created["text"] == AWKWARD_TEXT
+    assert api.get(feedback_path(assistant_id, created["id"])).json() == created
+    row = stored(server, created["id"])
+    assert row is not None
+    assert (row.text, row.session_id, row.score) == (AWKWARD_TEXT, "s\\1", 0.1)
+
+
 @pytest.mark.parametrize(
     "feedback_id", ["aia_fdbk_unknown", "aia_fdbk_" + "x" * 300, "not-an-id", "%20"]
 )
