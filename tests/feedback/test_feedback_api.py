@@ -53,7 +53,7 @@ def test_fetch_returns_what_create_returned(api: httpx.Client, assistant_id: str
 
 # what COPY's text format must escape (PostgreSQL writes a batch of creates by COPY), and
 # what it would read as NULL unescaped
-AWKWARD_TEXT = "tab\there\nnew line\r\nCRLF \\ backslash \\N not null \\. é 🎉 \"quoted\""
+AWKWARD_TEXT = 'tab\there\nnew line\r\nCRLF \\ backslash \\N not null \\. é 🎉 "quoted"'
 
 
 def test_a_text_that_copy_must_escape_is_stored_as_sent(
