@@ -101,6 +101,12 @@ class CredentialEpoch(Base):
     date_updated: Mapped[datetime] = _updated()
 
 
+def _partial(condition: str) -> dict[str, Any]:
+    """The arguments of an ``Index`` that holds only the rows meeting ``condition`` (SQL),
+    the same partial index on SQLite and PostgreSQL."""
+    return {"sqlite_where": text(condition), "postgresql_where": text(condition)}
+
+
 class User(Base):
     """End users (named by the app with an ``identity``) and console users (members, admins).
 
@@ -120,21 +126,18 @@ class User(Base):
             "account_pk",
             "email",
             unique=True,
-            sqlite_where=text("email IS NOT NULL"),
-            postgresql_where=text("email IS NOT NULL"),
+            **_partial("email IS NOT NULL"),
         ),
         Index(
             "ix_users_email",
             "email",
-            sqlite_where=text("email IS NOT NULL"),
-            postgresql_where=text("email IS NOT NULL"),
+            **_partial("email IS NOT NULL"),
         ),
         Index(
             "uq_users_password_link_hash",
             "password_link_hash",
             unique=True,
-            sqlite_where=text("password_link_hash IS NOT NULL"),
-            postgresql_where=text("password_link_hash IS NOT NULL"),
+            **_partial("password_link_hash IS NOT NULL"),
         ),
     )
     pk: Mapped[int] = _pk()
@@ -230,8 +233,7 @@ class Feedback(Base):
             "ix_feedbacks_user_pk_date_created",
             "user_pk",
             "date_created",
-            sqlite_where=text("user_pk IS NOT NULL"),
-            postgresql_where=text("user_pk IS NOT NULL"),
+            **_partial("user_pk IS NOT NULL"),
         ),
         # the console's explorer: an account's feedback newest first (a session's is found
         # through the assistants' session index: thumbs.feedback.filters)
@@ -242,8 +244,7 @@ class Feedback(Base):
             "message_pk",
             "user_pk",
             unique=True,
-            sqlite_where=text("channel = 'thumbs'"),
-            postgresql_where=text("channel = 'thumbs'"),
+            **_partial("channel = 'thumbs'"),
         ),
     )
     pk: Mapped[int] = _pk()
