@@ -205,8 +205,8 @@ class CreateFeedbackKind:
             results.append(CreateResult(201, job.body, replayed=False))
         if rows:
             # on PostgreSQL by COPY: a batch's rows in one stream, not a statement of 16 x 15
-            # parameters each converted in Python (the writer's CPU a row 120 -> 50 us, the
-            # server's 105 -> 76-93: bench/README.md); SQLite takes the multi-row INSERT
+            # parameters each converted in Python (a row: the writer's CPU 120 -> 50 us,
+            # PostgreSQL's 105 -> 76-93: bench/README.md); SQLite takes the multi-row INSERT
             INSERT_FEEDBACK.run(conn, rows, copy=True)
             rollups.created(conn, rows)
         if keys:

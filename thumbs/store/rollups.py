@@ -228,12 +228,13 @@ class _Upsert:
     def __init__(self, table: Table, columns: Sequence[str]) -> None:
         self.table = table
         self.columns = tuple(columns)
+        self.names = (*KEYS, *self.columns)  # a cell's values, in this order
         self._sql: dict[str, str] = {}
 
     def sql(self, dialect: Dialect) -> str:
         found = self._sql.get(dialect.name)
         if found is None:
-            names = (*KEYS, *self.columns)
+            names = self.names
             if dialect.name == "postgresql":
                 # the cells as one JSON array of rows, read back as records
                 typed = ", ".join(f"{c} {self.table.c[c].type.compile(dialect)}" for c in names)
@@ -257,8 +258,7 @@ class _Upsert:
             return
         with driver_cursor(conn) as cursor:
             if conn.dialect.name == "postgresql":
-                names = (*KEYS, *self.columns)
-                cells = orjson.dumps([dict(zip(names, row, strict=True)) for row in rows])
+                cells = orjson.dumps([dict(zip(self.names, row, strict=True)) for row in rows])
                 cursor.execute(self.sql(conn.dialect), [cells.decode()])
             else:
                 cursor.executemany(self.sql(conn.dialect), rows)
