@@ -105,3 +105,58 @@ def test_a_batch_creates_each_named_user_once_and_reuses_the_known_ones(
         row = rows[job.row["id"]]
         assert (row.user_pk, row.user_sid) == (users[name].pk, users[name].sid)
         assert orjson.loads(result.body)["user_sid"] == users[name].sid
+
+
+def test_each_row_of_a_batch_links_to_its_own_logged_message_in_its_own_account(
+    server: LiveServer,
+    account: Account,
+    other_account: Account,
+    api: httpx.Client,
+    assistant_id: str,
+) -> None:
+    """One batch, one insert: every row's message is looked up with that row's own id and
+    account (the statement names each row's values by position), never another row's,
+    and a message logged in another account is not linked."""
+    replies = [log_turn(api, assistant_id, session_id=f"chat-{n}") for n in range(3)]
+    with server.client(auth=(other_account.sid, other_account.token)) as other:
+        theirs_assistant = other.post("/v1/Assistants", json={"name": "theirs"}).json()["id"]
+        theirs = log_turn(other, theirs_assistant, session_id="their-chat")
+    with server.runtime.store.sessions() as session:
+        ref = feedback_service.assistant_ref(
+            session, account_pk=account.pk, assistant_id=assistant_id
+        )
+        pks = dict(
+            session.execute(select(Message.id, Message.pk).where(Message.id.in_(replies))).all()
+        )
+    named = [replies[2], None, "aia_msg_never_logged", theirs, replies[0], replies[2]]
+    jobs = [
+        feedback_service.prepare_create(
+            ref=ref,
+            account_sid=account.sid,
+            data=FeedbackCreate(session_id=f"s-{n}", message_id=mid, score=n / 10),
+            idempotency_key=None,
+        )
+        for n, mid in enumerate(named)
+    ]
+    with server.runtime.store.engine.begin() as conn:
+        feedback_jobs.CREATE_KIND.write_many(conn, jobs)
+
+    with server.runtime.store.sessions() as session:
+        rows = {
+            f.id: f
+            for f in session.scalars(
+                select(Feedback).where(Feedback.id.in_([j.row["id"] for j in jobs]))
+            )
+        }
+    got = [
+        (rows[j.row["id"]].session_id, rows[j.row["id"]].message_id, rows[j.row["id"]].message_pk)
+        for j in jobs
+    ]
+    assert got == [
+        ("s-0", replies[2], pks[replies[2]]),
+        ("s-1", None, None),
+        ("s-2", "aia_msg_never_logged", None),
+        ("s-3", theirs, None),
+        ("s-4", replies[0], pks[replies[0]]),
+        ("s-5", replies[2], pks[replies[2]]),
+    ]

@@ -130,7 +130,6 @@ def prepare_create(
         "assistant_pk": ref.pk,
         "session_id": data.session_id,
         "message_id": data.message_id,
-        "message_pk": None,  # linked in the batch when the message was logged here
         "user_pk": user_pk,
         "user_sid": user_sid,
         "score": data.score,

@@ -13,9 +13,10 @@ must select values the driver returns as they are meant (strings, numbers; see
 
 :func:`driver_cursor` goes one step lower, for the create hot path's batch statements
 (:mod:`thumbs.store.sql`, :mod:`thumbs.store.rollups`): the driver's own cursor, in the
-connection's transaction. Both turn the driver's errors into SQLAlchemy's, so every caller
-and :mod:`thumbs.kit.dberrors` tell a race, a busy store and a lost connection apart the
-same way.
+connection's transaction; :func:`pipelined` sends a batch's statements on PostgreSQL in one
+round trip. All turn the driver's errors into SQLAlchemy's, so every caller and
+:mod:`thumbs.kit.dberrors` tell a race, a busy store and a lost connection apart the same
+way.
 """
 
 from __future__ import annotations
@@ -87,6 +88,26 @@ class Prepared:
 
 
 @contextmanager
+def _driver_errors(conn: Connection, cursor: Any = None) -> Iterator[None]:
+    """The driver's errors raised inside, as SQLAlchemy's (``IntegrityError``,
+    ``OperationalError``…, with no bound values), as ``conn.execute`` would raise them."""
+    try:
+        yield
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(
+            None,
+            None,
+            exc,
+            conn.dialect.loaded_dbapi.Error,
+            hide_parameters=True,
+            connection_invalidated=conn.dialect.is_disconnect(
+                exc, conn.connection.dbapi_connection, cursor
+            ),
+            dialect=conn.dialect,
+        ) from exc
+
+
+@contextmanager
 def driver_cursor(conn: Connection) -> Iterator[Any]:
     """A cursor of the driver's connection under ``conn``, in ``conn``'s transaction: for
     the create hot path, where the engine's execution machinery (building the statement,
@@ -99,16 +120,24 @@ def driver_cursor(conn: Connection) -> Iterator[Any]:
     assert dbapi is not None
     cursor = dbapi.cursor()
     try:
-        yield cursor
-    except conn.dialect.loaded_dbapi.Error as exc:
-        raise DBAPIError.instance(
-            None,
-            None,
-            exc,
-            conn.dialect.loaded_dbapi.Error,
-            hide_parameters=True,
-            connection_invalidated=conn.dialect.is_disconnect(exc, dbapi, cursor),
-            dialect=conn.dialect,
-        ) from exc
+        with _driver_errors(conn, cursor):
+            yield cursor
     finally:
         cursor.close()
+
+
+@contextmanager
+def pipelined(conn: Connection) -> Iterator[None]:
+    """On PostgreSQL, the statements run on ``conn`` inside the block are sent without
+    waiting for one another and answered together when it ends (psycopg's pipeline mode):
+    one round trip instead of one each. The server still runs them one after the other,
+    in order, in ``conn``'s transaction; the first that fails fails the block (as an
+    SQLAlchemy error) and those after it do nothing. So only statements that need no
+    result of the others belong inside (a ``RETURNING`` read inside waits for its own
+    answer). Other stores run them as they come."""
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    dbapi: Any = conn.connection.dbapi_connection
+    with _driver_errors(conn), dbapi.pipeline():
+        yield

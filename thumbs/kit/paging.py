@@ -27,7 +27,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from starlette.requests import Request
 
 from thumbs.kit import errors as E
-from thumbs.kit.driver import Prepared
+from thumbs.kit.driver import Prepared, pipelined
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
@@ -299,8 +299,8 @@ class _DriverStatement:
                 if self.setup is None:
                     cursor.execute(self.sql, args)
                     return list(cursor.fetchall())
-                # both statements in one round trip (psycopg's pipeline mode)
-                with conn.connection.dbapi_connection.pipeline():  # type: ignore[union-attr]
+                # both statements in one round trip
+                with pipelined(conn):
                     cursor.execute(self.setup)
                     cursor.execute(self.sql, args)
                     return list(cursor.fetchall())

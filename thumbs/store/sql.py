@@ -6,8 +6,9 @@ statements of the create hot path.
 * :class:`RawInsert`: a batch INSERT whose per-row cost stays in C (the group-commit
   writer's feedback and idempotency rows, new end users).
 * :func:`select_in`, :func:`select_keys` and :func:`messages_by_id`: the per-batch
-  lookups of the create hot path (the logged messages a batch links to, its named end
-  users), as driver-level statements.
+  lookups of the create hot path (its named end users) and of imports (the logged messages
+  a batch links to), as driver-level statements; :data:`LOGGED_MESSAGE`, the same link
+  made by the create batch's insert itself.
 * :class:`epoch_seconds`: whole seconds since 1970 of a stored naive-UTC datetime, in
   either dialect (analytics buckets and review times).
 * :class:`api_time`: a stored timestamp as the API writes it, computed by the database
@@ -25,12 +26,14 @@ from itertools import chain
 from operator import itemgetter
 from typing import Any, cast
 
+import orjson
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Connection,
     CursorResult,
     DateTime,
+    Dialect,
     Float,
     String,
     Table,
@@ -100,26 +103,32 @@ def statement_sizes(rows: int, most: int) -> Iterator[int]:
 
 
 class RawInsert:
-    """A batch INSERT that keeps the per-row cost of the hot path in C: one multi-row
-    ``INSERT … VALUES (…), (…)`` per chunk, on the driver's cursor.
+    """A batch INSERT that keeps the per-row cost of the hot path in C, on the driver's
+    cursor.
 
-    SQLite: the writer takes and releases the GIL once per chunk rather than once per row
-    (per-row ``executemany`` made it fight the event loop for the GIL on every row); only
-    the date columns are converted (SQLite stores dates as text).
-    PostgreSQL: one statement and one round trip per chunk, or ``COPY`` (``run(…,
-    copy=True)``: the group-commit writer's batches of creates and the imports; several
-    times the rows per second, the values converted in C).
+    SQLite: one multi-row ``INSERT … VALUES (…), (…)`` per chunk; the writer takes and
+    releases the GIL once per chunk rather than once per row (per-row ``executemany`` made
+    it fight the event loop for the GIL on every row); only the date columns are converted
+    (SQLite stores dates as text).
+    PostgreSQL: the rows as one JSON parameter read back by ``json_to_recordset`` (one
+    statement whatever the number of rows, its values converted by orjson and the server,
+    not by psycopg in Python; it can share a round trip with the statements after it:
+    :func:`~thumbs.kit.driver.pipelined`), or ``COPY`` (``run(…, copy=True)``: imports,
+    whose batches are hundreds of rows).
 
     With ``conflict`` (the columns of a unique constraint) the rows that would break it are
     left out (``ON CONFLICT … DO NOTHING``); with ``returning``, :meth:`returning` gives
-    those columns of the rows inserted.
+    those columns of the rows inserted. ``derived`` are columns the database computes as
+    the row goes in, each an SQL expression that names the row's other columns in braces
+    (the logged message a feedback rates: ``(SELECT pk FROM messages WHERE id =
+    {message_id} …)``), so a lookup the row depends on costs no statement of its own.
 
-    Every statement inserts a power of two of rows (37 rows: 32, 4 and 1), so a table has at
-    most nine statements, not one per batch size. A statement is compiled for its number of
-    rows and each connection keeps what it compiled (SQLite's driver caches 128 statements
-    per connection): a feedback INSERT of 1 row takes 9 KiB, of 128 rows 175 KiB, and every
-    size from 1 to 128 took 13.6 MB of one connection; the pooled connections' caches grew
-    the server under load (bench/README.md, "Mixed workload")."""
+    On SQLite every statement inserts a power of two of rows (37 rows: 32, 4 and 1), so a
+    table has at most nine statements, not one per batch size. A statement is compiled for
+    its number of rows and each connection keeps what it compiled (SQLite's driver caches
+    128 statements per connection): a feedback INSERT of 1 row takes 9 KiB, of 128 rows
+    175 KiB, and every size from 1 to 128 took 13.6 MB of one connection; the pooled
+    connections' caches grew the server under load (bench/README.md, "Mixed workload")."""
 
     CHUNK = 256  # most rows per statement, a power of two: 15 columns x 256 < 32,766 variables
 
@@ -130,9 +139,11 @@ class RawInsert:
         *,
         conflict: Sequence[str] = (),
         returning: Sequence[str] = (),
+        derived: Mapping[str, str] | None = None,
     ) -> None:
         self.table = table
-        self.columns = list(columns)
+        self.columns = list(columns)  # the values each row gives, in this order
+        self.derived = dict(derived or {})
         get = itemgetter(*self.columns)
         self._values: Any = get if len(self.columns) > 1 else (lambda row: (get(row),))
         # the positions of the date columns (converted to SQLite's text form)
@@ -146,17 +157,49 @@ class RawInsert:
             suffix += f" RETURNING {', '.join(returning)}"
         self._suffix = suffix
         self._sql: dict[tuple[str, int], str] = {}
+        self._json_sql: str | None = None
+
+    def _target(self) -> str:
+        return ", ".join(f'"{c}"' for c in (*self.columns, *self.derived))
 
     def _statement(self, mark: str, n: int) -> str:
         sql = self._sql.get((mark, n))
         if sql is None:
-            cols = ", ".join(f'"{c}"' for c in self.columns)
-            one = "(" + ", ".join([mark] * len(self.columns)) + ")"
+            width = len(self.columns)
+            if self.derived:  # numbered marks: a derived value names the row's own values
+                rows = []
+                for k in range(n):
+                    refs = {c: f"?{k * width + i + 1}" for i, c in enumerate(self.columns)}
+                    given = [refs[c] for c in self.columns]
+                    made = [e.format(**refs) for e in self.derived.values()]
+                    rows.append("(" + ", ".join([*given, *made]) + ")")
+                values = ", ".join(rows)
+            else:
+                values = ", ".join(["(" + ", ".join([mark] * width) + ")"] * n)
             # identifiers come from the table definition, values are all bound parameters
-            sql = f'INSERT INTO "{self.table.name}" ({cols}) VALUES ' + ", ".join([one] * n)  # noqa: S608
+            sql = f'INSERT INTO "{self.table.name}" ({self._target()}) VALUES {values}'  # noqa: S608
             sql += self._suffix
             self._sql[(mark, n)] = sql
         return sql
+
+    def _json_statement(self, dialect: Dialect) -> str:
+        """PostgreSQL's statement: every row in one JSON parameter."""
+        if self._json_sql is None:
+            typed = ", ".join(
+                f'"{c}" {self.table.c[c].type.compile(dialect)}' for c in self.columns
+            )
+            refs = {c: f'r."{c}"' for c in self.columns}
+            picked = ", ".join([*refs.values(), *(e.format(**refs) for e in self.derived.values())])
+            # identifiers come from the table definition, values are the one parameter
+            self._json_sql = (
+                f'INSERT INTO "{self.table.name}" ({self._target()}) '  # noqa: S608
+                f"SELECT {picked} FROM json_to_recordset(%s::json) AS r({typed})" + self._suffix
+            )
+        return self._json_sql
+
+    def _json(self, rows: Sequence[Mapping[str, Any]]) -> str:
+        names, values = self.columns, self._values
+        return orjson.dumps([dict(zip(names, values(row), strict=True)) for row in rows]).decode()
 
     def _flat(self, chunk: Sequence[Mapping[str, Any]], lite: bool) -> list[Any]:
         values, dates = self._values, self._dates
@@ -188,6 +231,10 @@ class RawInsert:
     ) -> list[Any]:
         mark, lite = _mark(conn), conn.dialect.name == "sqlite"
         found: list[Any] = []
+        if not lite and not plain:  # PostgreSQL: one statement, one JSON parameter
+            with driver_cursor(conn) as cursor:
+                cursor.execute(self._json_statement(conn.dialect), [self._json(rows)])  # type: ignore[arg-type]
+                return list(cursor.fetchall()) if fetch else found
         start = 0
         with driver_cursor(conn) as cursor:
             for size in statement_sizes(len(rows), self.CHUNK):
@@ -229,6 +276,7 @@ class RawInsert:
         plain: bool,
     ) -> None:
         if copy and conn.dialect.name == "postgresql":
+            assert not self.derived, "a copy computes nothing"
             values = (lambda row: row) if plain else self._values
             names = ", ".join(f'"{c}"' for c in self.columns)
             with (
@@ -315,6 +363,16 @@ def select_keys(
     return [
         r for r in select_in(conn, table.name, columns, where) if tuple(r[i] for i in at) in wanted
     ]
+
+
+# The logged message a new feedback rates: the message with its ``message_id`` in its
+# account, if one was logged there (ids are unique, so this is one probe of that index). A
+# ``derived`` column of :class:`RawInsert` (the create batch's ``message_pk``): the database
+# looks it up as the row goes in. Imports, whose rows go in by ``COPY``, look the same
+# messages up by :func:`messages_by_id` and keep those of the account.
+LOGGED_MESSAGE = (
+    "(SELECT m.pk FROM messages AS m WHERE m.id = {message_id} AND m.account_pk = {account_pk})"
+)
 
 
 def messages_by_id(conn: Connection, message_ids: Collection[str]) -> list[tuple[Any, ...]]:
