@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from tests.store.migrations import engine_at, upgrade_to_head
 from tests.store.seed import add_account
 from thumbs.kit import ids
 from thumbs.store import migrate
-from thumbs.store.engine import make_engine
 from thumbs.store.models import User
 
 
@@ -26,9 +26,7 @@ def add_user(engine: Engine, account_pk: int, email: str) -> None:
 
 def test_an_email_becomes_unique_per_account(empty_database: str) -> None:
     url = empty_database
-    migrate.upgrade(url, "0003")
-    engine = make_engine(url, null_pool=True)
-    try:
+    with engine_at(url, "0003") as engine:
         first, second = add_account(engine), add_account(engine)
         add_user(engine, first, "ada@example.com")
         with pytest.raises(IntegrityError):
@@ -50,7 +48,4 @@ def test_an_email_becomes_unique_per_account(empty_database: str) -> None:
         migrate.downgrade(url, "0003")
         with pytest.raises(IntegrityError):
             add_user(engine, second, "ada@example.com")
-        migrate.upgrade(url)
-        assert migrate.current_revision(engine) == migrate.head_revision(url)
-    finally:
-        engine.dispose()
+        upgrade_to_head(url, engine)

@@ -7,9 +7,9 @@ from __future__ import annotations
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
 
+from tests.store.migrations import engine_at
 from tests.store.seed import account_and_assistant
 from thumbs.store import migrate
-from thumbs.store.engine import make_engine
 
 BEFORE = ScriptDirectory.from_config(migrate.alembic_config("sqlite://")).get_revision("0008")
 
@@ -32,9 +32,7 @@ def test_existing_feedback_starts_at_version_one_and_downgrade_removes_it(
     down = BEFORE.down_revision
     assert isinstance(down, str)
     url = empty_database
-    migrate.upgrade(url, down)
-    engine = make_engine(url, null_pool=True)
-    try:
+    with engine_at(url, down) as engine:
         with engine.begin() as conn:
             account_pk, assistant_pk = account_and_assistant(conn)
             _feedback(conn, account_pk, assistant_pk, "aia_fdbk_before")
@@ -53,5 +51,3 @@ def test_existing_feedback_starts_at_version_one_and_downgrade_removes_it(
         with engine.connect() as conn:
             kept = conn.execute(text("SELECT id FROM feedbacks ORDER BY pk")).scalars().all()
         assert kept == ["aia_fdbk_before", "aia_fdbk_after"]
-    finally:
-        engine.dispose()

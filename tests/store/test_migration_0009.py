@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from sqlalchemy import inspect, select, text
 
+from tests.store.migrations import engine_at, upgrade_to_head
 from tests.store.seed import add_account
 from thumbs.kit import ids
 from thumbs.store import migrate
-from thumbs.store.engine import make_engine
 from thumbs.store.models import User
 
 NEW_COLUMNS = {"deactivated_at", "password_link_hash", "password_link_expires"}
@@ -20,9 +20,7 @@ def test_console_users_stay_active_and_the_explorer_gets_its_indexes(
     empty_database: str,
 ) -> None:
     url = empty_database
-    migrate.upgrade(url, "0008")
-    engine = make_engine(url, null_pool=True)
-    try:
+    with engine_at(url, "0008") as engine:
         account = add_account(engine)
         sid = ids.new_sid(ids.USER)
         with engine.begin() as conn:
@@ -57,7 +55,4 @@ def test_console_users_stay_active_and_the_explorer_gets_its_indexes(
             assert conn.execute(text("SELECT email FROM users")).scalars().all() == [
                 "ada@example.com"
             ]
-        migrate.upgrade(url)
-        assert migrate.current_revision(engine) == migrate.head_revision(url)
-    finally:
-        engine.dispose()
+        upgrade_to_head(url, engine)

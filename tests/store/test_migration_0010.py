@@ -5,17 +5,15 @@ from __future__ import annotations
 
 from sqlalchemy import inspect
 
+from tests.store.migrations import engine_at, upgrade_to_head
 from thumbs.store import migrate
-from thumbs.store.engine import make_engine
 
 DROPPED = "ix_feedbacks_account_pk_session_id_pk"
 
 
 def test_one_session_index_is_left_on_feedbacks(empty_database: str) -> None:
     url = empty_database
-    migrate.upgrade(url, "0009")
-    engine = make_engine(url, null_pool=True)
-    try:
+    with engine_at(url, "0009") as engine:
         assert DROPPED in {i["name"] for i in inspect(engine).get_indexes("feedbacks")}
         migrate.upgrade(url, "0010")
         names = {i["name"] for i in inspect(engine).get_indexes("feedbacks")}
@@ -23,7 +21,4 @@ def test_one_session_index_is_left_on_feedbacks(empty_database: str) -> None:
         assert "ix_feedbacks_assistant_pk_session_id_pk" in names
         migrate.downgrade(url, "0009")
         assert DROPPED in {i["name"] for i in inspect(engine).get_indexes("feedbacks")}
-        migrate.upgrade(url)
-        assert migrate.current_revision(engine) == migrate.head_revision(url)
-    finally:
-        engine.dispose()
+        upgrade_to_head(url, engine)

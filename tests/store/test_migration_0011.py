@@ -5,16 +5,14 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
+from tests.store.migrations import engine_at, upgrade_to_head
 from tests.store.seed import account_and_assistant, add_feedback
 from thumbs.store import migrate, rollups
-from thumbs.store.engine import make_engine
 
 
 def test_rollups_are_computed_again_from_the_rows(empty_database: str) -> None:
     url = empty_database
-    migrate.upgrade(url, "0010")
-    engine = make_engine(url, null_pool=True)
-    try:
+    with engine_at(url, "0010") as engine:
         with engine.begin() as conn:
             account_pk, assistant_pk = account_and_assistant(conn)
             for n, score in enumerate((1.0, 0.0, 1.0)):
@@ -41,7 +39,4 @@ def test_rollups_are_computed_again_from_the_rows(empty_database: str) -> None:
             assert rollups.stored(conn, account_pk=account_pk) == right
             assert right == rollups.recomputed(conn, account_pk=account_pk)
         migrate.downgrade(url, "0010")
-        migrate.upgrade(url)
-        assert migrate.current_revision(engine) == migrate.head_revision(url)
-    finally:
-        engine.dispose()
+        upgrade_to_head(url, engine)

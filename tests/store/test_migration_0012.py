@@ -8,18 +8,16 @@ from datetime import datetime
 
 from sqlalchemy import text
 
+from tests.store.migrations import engine_at, upgrade_to_head
 from tests.store.seed import account_and_assistant, add_feedback
 from thumbs.store import migrate, rollups
-from thumbs.store.engine import make_engine
 
 LATE = datetime(2026, 1, 1, 10, 59, 59, 999_700)
 
 
 def test_rollups_are_computed_again_with_each_row_in_its_hour(empty_database: str) -> None:
     url = empty_database
-    migrate.upgrade(url, "0011")
-    engine = make_engine(url, null_pool=True)
-    try:
+    with engine_at(url, "0011") as engine:
         with engine.begin() as conn:
             account_pk, assistant_pk = account_and_assistant(conn)
             add_feedback(
@@ -45,7 +43,4 @@ def test_rollups_are_computed_again_with_each_row_in_its_hour(empty_database: st
             sqlite = conn.dialect.name == "sqlite"
         assert after == (right if sqlite else wrong)
         migrate.downgrade(url, "0011")
-        migrate.upgrade(url)
-        assert migrate.current_revision(engine) == migrate.head_revision(url)
-    finally:
-        engine.dispose()
+        upgrade_to_head(url, engine)

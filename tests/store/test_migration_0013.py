@@ -9,10 +9,10 @@ from typing import cast
 from sqlalchemy import Connection, Table, text
 from sqlalchemy.exc import IntegrityError
 
+from tests.store.migrations import engine_at, upgrade_to_head
 from tests.store.seed import account_and_assistant
 from tests.support.plans import generic_plan
 from thumbs.store import migrate
-from thumbs.store.engine import make_engine
 from thumbs.store.models import User
 from thumbs.store.sql import keys_sql_postgresql
 
@@ -59,9 +59,7 @@ def test_emails_and_links_stay_unique_and_end_users_are_not_indexed_by_them(
     empty_database: str,
 ) -> None:
     url = empty_database
-    migrate.upgrade(url, "0012")
-    engine = make_engine(url, null_pool=True)
-    try:
+    with engine_at(url, "0012") as engine:
         with engine.begin() as conn:
             account_pk, _ = account_and_assistant(conn)
             _user(conn, account_pk, "US" + "1" * 32, email="ann@example.com", link="d" * 64)
@@ -76,10 +74,7 @@ def test_emails_and_links_stay_unique_and_end_users_are_not_indexed_by_them(
         migrate.downgrade(url, "0012")
         with engine.begin() as conn:
             assert _refused(conn, account_pk, email="ann@example.com")
-        migrate.upgrade(url)
-        assert migrate.current_revision(engine) == migrate.head_revision(url)
-    finally:
-        engine.dispose()
+        upgrade_to_head(url, engine)
 
 
 END_USERS = 300  # few enough that, unanalysed, both indexes cost alike without the fix
@@ -93,36 +88,31 @@ def test_a_lookup_by_identity_uses_the_identity_index_before_any_statistics(
     lookup of one user, must find each user on the (account, identity) index, not read
     every user of the account through another index that leads with the account."""
     url = empty_database
-    migrate.upgrade(url)
-    engine = make_engine(url, null_pool=True)
-    try:
-        with engine.begin() as conn:
-            account_pk, _ = account_and_assistant(conn)
-            _user(conn, account_pk, "US" + "e" * 32, email="ann@example.com")
-            for n in range(END_USERS):
-                _user(conn, account_pk, f"US{n:032x}", identity=f"end-user-{n}")
-            one = "SELECT pk FROM users WHERE account_pk = %s AND identity = %s"
-            if conn.dialect.name == "postgresql":
-                batch = keys_sql_postgresql(
-                    conn, cast(Table, User.__table__), ("pk",), ("account_pk", "identity")
+    with engine_at(url, "head") as engine, engine.begin() as conn:
+        account_pk, _ = account_and_assistant(conn)
+        _user(conn, account_pk, "US" + "e" * 32, email="ann@example.com")
+        for n in range(END_USERS):
+            _user(conn, account_pk, f"US{n:032x}", identity=f"end-user-{n}")
+        one = "SELECT pk FROM users WHERE account_pk = %s AND identity = %s"
+        if conn.dialect.name == "postgresql":
+            batch = keys_sql_postgresql(
+                conn, cast(Table, User.__table__), ("pk",), ("account_pk", "identity")
+            )
+            plans = [
+                generic_plan(conn, batch, f"'{{{account_pk}}}'", "'{end-user-7}'"),
+                generic_plan(conn, one, str(account_pk), "'end-user-7'"),
+            ]
+            for plan in plans:
+                assert "using uq_users_account_pk_identity" in plan, plan
+                assert "account_pk_email" not in plan, plan
+                assert "Seq Scan" not in plan, plan
+        else:
+            plan = " ".join(
+                str(r[-1])
+                for r in conn.exec_driver_sql(
+                    "EXPLAIN QUERY PLAN " + one.replace("%s", "?"), (account_pk, "end-user-7")
                 )
-                plans = [
-                    generic_plan(conn, batch, f"'{{{account_pk}}}'", "'{end-user-7}'"),
-                    generic_plan(conn, one, str(account_pk), "'end-user-7'"),
-                ]
-                for plan in plans:
-                    assert "using uq_users_account_pk_identity" in plan, plan
-                    assert "account_pk_email" not in plan, plan
-                    assert "Seq Scan" not in plan, plan
-            else:
-                plan = " ".join(
-                    str(r[-1])
-                    for r in conn.exec_driver_sql(
-                        "EXPLAIN QUERY PLAN " + one.replace("%s", "?"), (account_pk, "end-user-7")
-                    )
-                )
-                # the unique constraint's index (SQLite names it sqlite_autoindex_users_…)
-                assert "INDEX sqlite_autoindex_users_" in plan, plan
-                assert "(account_pk=? AND identity=?)" in plan, plan
-    finally:
-        engine.dispose()
+            )
+            # the unique constraint's index (SQLite names it sqlite_autoindex_users_…)
+            assert "INDEX sqlite_autoindex_users_" in plan, plan
+            assert "(account_pk=? AND identity=?)" in plan, plan
