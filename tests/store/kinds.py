@@ -19,6 +19,7 @@ class Kind:
     and results to and from a writer process (as they are)."""
 
     name = "test"
+    commits_at_sync = False  # its writes run in the batch's transaction
 
     def committed(self, jobs: Sequence[Any]) -> None:
         pass

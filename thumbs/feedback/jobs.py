@@ -95,6 +95,9 @@ class CreateFeedbackKind:
     idempotency records, in the writer's transaction."""
 
     name = "feedback.create"
+    # its batch's rows, rollups and idempotency records go in one pipeline, after every
+    # read; the end users and expired keys before it stand alone (store.writer.JobKind)
+    commits_at_sync = True
 
     def _existing(
         self, conn: Connection, jobs: Sequence[CreateJob]
@@ -199,8 +202,9 @@ class CreateFeedbackKind:
             rows.append(job.row)
             results.append(CreateResult(201, job.body, replayed=False))
         # On PostgreSQL the rows (one JSON parameter), their rollups and the idempotency
-        # records go in one round trip: the batch waited for each of its statements in turn
-        # (bench/README.md, "How the create path is fast")
+        # records go in one round trip, the batch's transaction when the writer runs it in
+        # autocommit (commits_at_sync): the batch waited for each of its statements in turn
+        # (bench/README.md, "How the create path is fast"). Nothing may read after this.
         with pipelined(conn):
             if rows:
                 INSERT_FEEDBACK.run(conn, rows)

@@ -127,6 +127,30 @@ def driver_cursor(conn: Connection) -> Iterator[Any]:
 
 
 @contextmanager
+def autocommitted(conn: Connection) -> Iterator[None]:
+    """The driver of ``conn`` (PostgreSQL) in autocommit for the block: a statement
+    commits alone, and a :func:`pipelined` block's statements commit together when it
+    ends (the server runs them as one implicit transaction, ended by the pipeline's Sync;
+    a failure rolls all of them back). Afterwards the connection is back to transactions;
+    one that broke meanwhile is invalidated, so the pool never tries to reset it."""
+    dbapi: Any = conn.connection.dbapi_connection
+    with _driver_errors(conn):
+        dbapi.autocommit = True
+    try:
+        yield
+    except DBAPIError as exc:
+        if exc.connection_invalidated and not conn.invalidated:
+            conn.invalidate(exc)
+        raise
+    finally:
+        if not conn.invalidated:
+            try:
+                dbapi.autocommit = False
+            except Exception as exc:  # the connection cannot be trusted any more
+                conn.invalidate(exc)
+
+
+@contextmanager
 def pipelined(conn: Connection) -> Iterator[None]:
     """On PostgreSQL, the statements run on ``conn`` inside the block are sent without
     waiting for one another and answered together when it ends (psycopg's pipeline mode):

@@ -50,6 +50,7 @@ from sqlalchemy import Connection, Engine, RootTransaction
 
 from thumbs.kit import errors as E
 from thumbs.kit.dberrors import describe, store_unavailable
+from thumbs.kit.driver import autocommitted
 from thumbs.store.engine import SQLITE_WRITER_CACHE_KIB
 from thumbs.store.writelock import LockingConnection
 
@@ -69,9 +70,19 @@ class JobKind(Protocol[J_contra]):
     turns a race with another process into the answer one process would give;
     ``committed`` runs after the jobs' commit, in the process that wrote them. ``name``
     names the kind to a writer process (``thumbs.store.writer_process``), which writes
-    with kinds of its own."""
+    with kinds of its own.
+
+    ``commits_at_sync``: the kind sends every write of a batch that must be atomic in one
+    pipeline (:func:`thumbs.kit.driver.pipelined`), after the last result it reads, and
+    what it writes before that may stand alone (an insert that ignores what exists). On
+    PostgreSQL a batch of such kinds alone is then written with the driver in autocommit:
+    the server runs the pipeline as one implicit transaction, committed when the pipeline
+    ends (its Sync), and the batch costs neither a ``BEGIN`` nor a ``COMMIT`` round trip;
+    a failure anywhere in the pipeline rolls all of it back. Elsewhere, and for any other
+    batch, ``write_many`` runs in a transaction as usual."""
 
     name: str
+    commits_at_sync: bool
 
     def write_many(self, conn: Connection, jobs: Sequence[J_contra]) -> list[Any]: ...
 
@@ -296,9 +307,25 @@ class GroupCommitWriter:
             self.write_seconds += time.perf_counter() - started
 
     def _write_batch(self, conn: Connection, batch: list[_Pending[Any]]) -> None:
-        with conn.begin():
-            results = self._write_jobs(conn, batch)
+        if conn.dialect.name == "postgresql" and all(p.kind.commits_at_sync for p in batch):
+            results = self._write_committing_at_sync(conn, batch)
+        else:
+            with conn.begin():
+                results = self._write_jobs(conn, batch)
         self._done(batch, results)
+
+    def _write_committing_at_sync(
+        self, conn: Connection, batch: list[_Pending[Any]]
+    ) -> list[tuple[_Pending[Any], Any]]:
+        """PostgreSQL, a batch whose kinds all commit at their pipeline's Sync (see
+        :class:`JobKind`): the driver in autocommit for the batch, so that the pipeline is
+        the transaction. When it returns, the pipeline's Sync has been answered: the
+        batch is committed (and durable) before any of its jobs is answered. SQLAlchemy's
+        own transaction, begun by a read, is ended after (nothing for the driver)."""
+        with autocommitted(conn):
+            results = self._write_jobs(conn, batch)
+            conn.commit()
+        return results
 
     @staticmethod
     def _write_jobs(
