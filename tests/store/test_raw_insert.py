@@ -62,7 +62,7 @@ def test_batches_of_every_size_are_written_by_nine_statements_at_most(
     finally:
         engine.dispose()
     assert stored == {n: n for n in sizes}
-    rows_per_statement = {n for _mark, n in insert._sql}
+    rows_per_statement = set(insert._sql)
     if empty_database.startswith("sqlite"):
         assert rows_per_statement <= {1, 2, 4, 8, 16, 32, 64, 128, 256}
     else:  # one statement for every size, the rows being its one parameter

@@ -156,30 +156,27 @@ class RawInsert:
         if returning:
             suffix += f" RETURNING {', '.join(returning)}"
         self._suffix = suffix
-        self._sql: dict[tuple[str, int], str] = {}
+        self._sql: dict[int, str] = {}
         self._json_sql: str | None = None
 
     def _target(self) -> str:
         return ", ".join(f'"{c}"' for c in (*self.columns, *self.derived))
 
-    def _statement(self, mark: str, n: int) -> str:
-        sql = self._sql.get((mark, n))
+    def _statement(self, n: int) -> str:
+        """SQLite's statement of ``n`` rows. Its marks are numbered (``?17``), so that a
+        derived value names the row's own values."""
+        sql = self._sql.get(n)
         if sql is None:
             width = len(self.columns)
-            if self.derived:  # numbered marks: a derived value names the row's own values
-                rows = []
-                for k in range(n):
-                    refs = {c: f"?{k * width + i + 1}" for i, c in enumerate(self.columns)}
-                    given = [refs[c] for c in self.columns]
-                    made = [e.format(**refs) for e in self.derived.values()]
-                    rows.append("(" + ", ".join([*given, *made]) + ")")
-                values = ", ".join(rows)
-            else:
-                values = ", ".join(["(" + ", ".join([mark] * width) + ")"] * n)
+            rows = []
+            for k in range(n):
+                refs = {c: f"?{k * width + i + 1}" for i, c in enumerate(self.columns)}
+                made = [e.format(**refs) for e in self.derived.values()]
+                rows.append("(" + ", ".join([*refs.values(), *made]) + ")")
             # identifiers come from the table definition, values are all bound parameters
-            sql = f'INSERT INTO "{self.table.name}" ({self._target()}) VALUES {values}'  # noqa: S608
+            sql = f'INSERT INTO "{self.table.name}" ({self._target()}) VALUES {", ".join(rows)}'  # noqa: S608
             sql += self._suffix
-            self._sql[(mark, n)] = sql
+            self._sql[n] = sql
         return sql
 
     def _json_statement(self, dialect: Dialect) -> str:
@@ -197,14 +194,15 @@ class RawInsert:
             )
         return self._json_sql
 
-    def _json(self, rows: Sequence[Mapping[str, Any]]) -> str:
-        names, values = self.columns, self._values
+    def _json(self, rows: Sequence[Any], plain: bool) -> str:
+        names, values = self.columns, (lambda row: row) if plain else self._values
         return orjson.dumps([dict(zip(names, values(row), strict=True)) for row in rows]).decode()
 
-    def _flat(self, chunk: Sequence[Mapping[str, Any]], lite: bool) -> list[Any]:
+    def _flat(self, chunk: Sequence[Mapping[str, Any]]) -> list[Any]:
+        """SQLite's parameters of ``chunk``, the dates in SQLite's text form."""
         values, dates = self._values, self._dates
         flat: list[Any] = []
-        if not lite or not dates:
+        if not dates:
             for row in chunk:
                 flat.extend(values(row))
             return flat
@@ -229,24 +227,22 @@ class RawInsert:
         fetch: bool,
         plain: bool = False,
     ) -> list[Any]:
-        mark, lite = _mark(conn), conn.dialect.name == "sqlite"
-        found: list[Any] = []
-        if not lite and not plain:  # PostgreSQL: one statement, one JSON parameter
-            with driver_cursor(conn) as cursor:
-                cursor.execute(self._json_statement(conn.dialect), [self._json(rows)])  # type: ignore[arg-type]
-                return list(cursor.fetchall()) if fetch else found
-        start = 0
         with driver_cursor(conn) as cursor:
+            if conn.dialect.name != "sqlite":  # PostgreSQL: one statement, one JSON parameter
+                cursor.execute(self._json_statement(conn.dialect), [self._json(rows, plain)])
+                return list(cursor.fetchall()) if fetch else []
+            found: list[Any] = []
+            start = 0
             for size in statement_sizes(len(rows), self.CHUNK):
                 chunk = rows[start : start + size]
                 start += size
                 flat = (
-                    list(chain.from_iterable(chunk)) if plain else self._flat(chunk, lite)  # type: ignore[arg-type]
+                    list(chain.from_iterable(chunk)) if plain else self._flat(chunk)  # type: ignore[arg-type]
                 )
-                cursor.execute(self._statement(mark, size), flat)
+                cursor.execute(self._statement(size), flat)
                 if fetch:
                     found.extend(cursor.fetchall())
-        return found
+            return found
 
     def run(
         self, conn: Connection, rows: Sequence[Mapping[str, Any]], *, copy: bool = False
